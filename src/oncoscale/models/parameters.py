@@ -1,0 +1,125 @@
+"""Validated parameter sets with units, shared by every model family.
+
+A family declares its parameters once, as a :class:`ParameterSet` subclass whose fields are made
+with :func:`param`. Every representation of the family (ODE, PDE, ABM, ...) reads the same
+instance; updates go through :meth:`ParameterSet.updated`, which re-validates.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from oncoscale.errors import InputError
+
+_BOUND_TEXT = {
+    "greater_than": "> {gt}",
+    "greater_than_equal": ">= {ge}",
+    "less_than": "< {lt}",
+    "less_than_equal": "<= {le}",
+}
+
+
+def param(
+    default: Any,
+    units: str,
+    description: str,
+    *,
+    gt: float | None = None,
+    ge: float | None = None,
+    lt: float | None = None,
+    le: float | None = None,
+) -> Any:
+    """Declare one parameter: default value, units, one-line meaning and allowed range."""
+    return Field(
+        default,
+        description=description,
+        gt=gt,
+        ge=ge,
+        lt=lt,
+        le=le,
+        json_schema_extra={"units": units},
+    )
+
+
+class ParameterSet(BaseModel):
+    """Base class of every family's parameter set (immutable, validated, unit-annotated)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    family: ClassVar[str] = ""
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any], context: str = "") -> ParameterSet:
+        """Build and validate from a mapping; raise :class:`InputError` with a clear message."""
+        try:
+            return cls(**dict(values))
+        except ValidationError as exc:
+            raise validation_to_input_error(exc, cls, context) from None
+
+    def updated(self, **changes: Any) -> ParameterSet:
+        """Return a validated copy with some parameters changed."""
+        merged = {**self.model_dump(), **changes}
+        return type(self).from_mapping(merged)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Names of all parameters of this family."""
+        return list(cls.model_fields)
+
+    @classmethod
+    def units_of(cls, name: str) -> str:
+        """Units of one parameter (empty string if dimensionless)."""
+        extra = cls.model_fields[name].json_schema_extra or {}
+        return str(extra.get("units", ""))
+
+    def records(self) -> list[dict[str, Any]]:
+        """One record per parameter: name, value, units, description."""
+        out = []
+        for name in self.names():
+            field = type(self).model_fields[name]
+            out.append(
+                {
+                    "name": name,
+                    "value": getattr(self, name),
+                    "units": self.units_of(name),
+                    "description": field.description or "",
+                }
+            )
+        return out
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """A ' (did you mean ...?)' hint for a misspelt name, or an empty string."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def validation_to_input_error(
+    exc: ValidationError, cls: type[ParameterSet], context: str = ""
+) -> InputError:
+    """Turn the first pydantic error into one message naming parameter, value and range."""
+    err = exc.errors()[0]
+    where = f" in {context}" if context else ""
+    loc = ".".join(str(p) for p in err.get("loc", ())) or "(parameters)"
+    value = err.get("input")
+    etype = err.get("type", "")
+    if etype == "extra_forbidden":
+        known = cls.names()
+        return InputError(
+            f"unknown parameter '{loc}'{where}{suggest(loc, known)}; known parameters: "
+            + ", ".join(known)
+        )
+    if etype in _BOUND_TEXT:
+        bound = _BOUND_TEXT[etype].format(**err.get("ctx", {}))
+        units = cls.units_of(loc) if loc in cls.model_fields else ""
+        unit = f" {units}" if units else ""
+        return InputError(f"invalid value for '{loc}'{where}: {value!r}{unit}; allowed: {bound}")
+    msg = err.get("msg", "invalid value")
+    if etype.endswith("_parsing") or etype.endswith("_type"):
+        return InputError(f"invalid value for '{loc}'{where}: {value!r}; {msg.lower()}")
+    msg = msg.removeprefix("Value error, ")
+    return InputError(f"{msg}{where}" if msg.startswith("invalid value") else f"invalid parameters{where}: {msg}")
