@@ -1,0 +1,300 @@
+"""Additive (IMEX) Runge–Kutta time integration with embedded error control.
+
+A problem splits its right-hand side as y' = N(t, y) + L y: N explicit (reactions, non-local
+terms, mildly stiff transport), L a linear operator treated implicitly (diffusion, decay,
+drift–diffusion with a frozen drift). L may depend on the state at the start of a step
+(:meth:`SplitProblem.freeze`); the problem then puts the difference between the true operator
+and the frozen one into N, so the scheme stays consistent to full order.
+
+The default tableau is Kennedy & Carpenter's ARK3(2)4L[2]SA (3rd order, embedded 2nd order,
+L-stable stiffly-accurate ESDIRK part). Step sizes are chosen by a PI controller on a
+weighted RMS error norm, capped by the explicit part's stability limit; steps that make a
+component more negative than ``-negative_tolerance`` are rejected (positivity guard).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Protocol
+
+import numpy as np
+
+from oncoscale.errors import InputError
+
+
+class SplitProblem(Protocol):
+    """What :class:`IMEXIntegrator` needs from a semi-discrete model."""
+
+    def freeze(self, t: float, y: np.ndarray) -> None:
+        """Fix the implicit operator L for a step starting at (t, y)."""
+
+    def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        """N(t, y), including any correction for the frozen L."""
+
+    def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        """L y with the frozen operator."""
+
+    def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
+        """x with (I − c L) x = rhs."""
+
+    def max_step(self, t: float, y: np.ndarray) -> float:
+        """Largest step the explicit part tolerates (math.inf if none)."""
+
+
+@dataclass(frozen=True)
+class ARKTableau:
+    """Butcher tableaux of an additive Runge–Kutta pair with an embedded solution."""
+
+    name: str
+    a_explicit: np.ndarray
+    a_implicit: np.ndarray
+    b: np.ndarray
+    b_embedded: np.ndarray | None
+    c: np.ndarray
+    order: int
+
+    @property
+    def stages(self) -> int:
+        """Number of stages."""
+        return self.b.size
+
+
+def _frac_array(rows) -> np.ndarray:
+    return np.array([[float(Fraction(x)) for x in row] for row in rows])
+
+
+def _ark324() -> ARKTableau:
+    g = Fraction(1767732205903, 4055673282236)
+    ai = [
+        [0, 0, 0, 0],
+        [g, g, 0, 0],
+        [Fraction(2746238789719, 10658868560708), Fraction(-640167445237, 6845629431997), g, 0],
+        [
+            Fraction(1471266399579, 7840856788654),
+            Fraction(-4482444167858, 7529755066697),
+            Fraction(11266239266428, 11593286722821),
+            g,
+        ],
+    ]
+    ae = [
+        [0, 0, 0, 0],
+        [2 * g, 0, 0, 0],
+        [Fraction(5535828885825, 10492691773637), Fraction(788022342437, 10882634858940), 0, 0],
+        [
+            Fraction(6485989280629, 16251701735622),
+            Fraction(-4246266847089, 9704473918619),
+            Fraction(10755448449292, 10357097424841),
+            0,
+        ],
+    ]
+    b_hat = [
+        Fraction(2756255671327, 12835298489170),
+        Fraction(-10771552573575, 22201958757719),
+        Fraction(9247589265047, 10645013368117),
+        Fraction(2193209047091, 5459859503100),
+    ]
+    a_i = _frac_array(ai)
+    return ARKTableau(
+        name="ARK3(2)4L[2]SA",
+        a_explicit=_frac_array(ae),
+        a_implicit=a_i,
+        b=a_i[-1].copy(),
+        b_embedded=np.array([float(x) for x in b_hat]),
+        c=np.array([0.0, float(2 * g), 0.6, 1.0]),
+        order=3,
+    )
+
+
+def _imex_euler() -> ARKTableau:
+    """Forward–backward Euler (1st order, no embedded solution): for convergence tests."""
+    return ARKTableau(
+        name="IMEX-Euler",
+        a_explicit=np.array([[0.0, 0.0], [1.0, 0.0]]),
+        a_implicit=np.array([[0.0, 0.0], [0.0, 1.0]]),
+        b=np.array([0.0, 1.0]),
+        b_embedded=None,
+        c=np.array([0.0, 1.0]),
+        order=1,
+    )
+
+
+TABLEAUX: dict[str, ARKTableau] = {t.name: t for t in (_ark324(), _imex_euler())}
+DEFAULT_TABLEAU = "ARK3(2)4L[2]SA"
+
+
+@dataclass
+class IntegratorStats:
+    """Counters of an integrator's work."""
+
+    steps: int = 0
+    rejected_error: int = 0
+    rejected_negative: int = 0
+    explicit_evals: int = 0
+    implicit_solves: int = 0
+    min_step: float = math.inf
+    max_step: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        """Plain dict for result attrs."""
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class IMEXIntegrator:
+    """Adaptive (or fixed-step) IMEX-ARK integrator; keeps its step size between calls.
+
+    ``atol`` may be a scalar or an array broadcastable to the state (per-component scales).
+    ``fixed_step`` disables error control (the step is still shortened to hit t1 exactly).
+    """
+
+    problem: SplitProblem
+    rtol: float = 1e-5
+    atol: float | np.ndarray = 1e-8
+    tableau: str = DEFAULT_TABLEAU
+    first_step: float | None = None
+    max_step_size: float = math.inf
+    fixed_step: float | None = None
+    negative_tolerance: float | np.ndarray | None = None
+    safety: float = 0.9
+    stats: IntegratorStats = field(default_factory=IntegratorStats)
+    _h: float | None = field(default=None, init=False, repr=False)
+    _err_prev: float = field(default=1.0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.tableau not in TABLEAUX:
+            raise InputError(
+                f"invalid value for 'tableau': {self.tableau!r}; allowed: {', '.join(TABLEAUX)}"
+            )
+        tab = TABLEAUX[self.tableau]
+        if self.fixed_step is None:
+            if tab.b_embedded is None:
+                raise InputError(f"tableau {tab.name} has no error estimate: give fixed_step")
+            if not 0 < self.rtol < 1:
+                raise InputError(f"invalid value for 'rtol': {self.rtol!r}; allowed: 0 < rtol < 1")
+            if np.any(np.asarray(self.atol) <= 0):
+                raise InputError(f"invalid value for 'atol': {self.atol!r}; allowed: > 0")
+        elif not self.fixed_step > 0:
+            raise InputError(f"invalid value for 'dt': {self.fixed_step!r}; allowed: > 0")
+        if not self.max_step_size > 0:
+            raise InputError(f"invalid value for 'dt_max': {self.max_step_size!r}; allowed: > 0")
+        self._tab = tab
+
+    # ------------------------------------------------------------------------------------
+    def _stage_solution(self, t: float, y: np.ndarray, h: float):
+        """One ARK step of size h: (y_new, error estimate or None)."""
+        tab, prob = self._tab, self.problem
+        prob.freeze(t, y)
+        s = tab.stages
+        n_terms: list[np.ndarray] = []
+        l_terms: list[np.ndarray] = []
+        for i in range(s):
+            rhs = y.copy()
+            for j in range(i):
+                if tab.a_explicit[i, j] != 0.0:
+                    rhs += (h * tab.a_explicit[i, j]) * n_terms[j]
+                if tab.a_implicit[i, j] != 0.0:
+                    rhs += (h * tab.a_implicit[i, j]) * l_terms[j]
+            gamma = tab.a_implicit[i, i]
+            ti = t + tab.c[i] * h
+            if gamma != 0.0:
+                stage = prob.solve(ti, rhs, h * gamma)
+                self.stats.implicit_solves += 1
+                l_terms.append((stage - rhs) / (h * gamma))  # = L·stage, exactly consistent
+            else:
+                stage = rhs
+                l_terms.append(prob.implicit(ti, stage))
+            n_terms.append(prob.explicit(ti, stage))
+            self.stats.explicit_evals += 1
+        y_new = y.copy()
+        err = None if tab.b_embedded is None else np.zeros_like(y)
+        for j in range(s):
+            total = n_terms[j] + l_terms[j]
+            if tab.b[j] != 0.0:
+                y_new += (h * tab.b[j]) * total
+            if err is not None and tab.b[j] != tab.b_embedded[j]:
+                err += (h * (tab.b[j] - tab.b_embedded[j])) * total
+        return y_new, err
+
+    def _error_norm(self, err: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> float:
+        scale = self.atol + self.rtol * np.maximum(np.abs(y0), np.abs(y1))
+        return float(np.sqrt(np.mean((err / scale) ** 2)))
+
+    def _too_negative(self, y: np.ndarray) -> bool:
+        if self.negative_tolerance is None:
+            return False
+        return bool(np.any(y < -np.asarray(self.negative_tolerance)))
+
+    def advance(self, y: np.ndarray, t0: float, t1: float) -> np.ndarray:
+        """Integrate from t0 to exactly t1 and return y(t1)."""
+        if t1 <= t0:
+            return y
+        t = t0
+        y = np.array(y, dtype=float, copy=True)
+        while t < t1 - 1e-12 * max(1.0, abs(t1)):
+            limit = min(self.max_step_size, self.problem.max_step(t, y), t1 - t)
+            if self.fixed_step is not None:
+                h = min(self.fixed_step, limit)
+                y_new, _ = self._stage_solution(t, y, h)
+                if not np.all(np.isfinite(y_new)):
+                    raise FloatingPointError(f"non-finite solution at t = {t + h:g}")
+                t, y = t + h, y_new
+                self._record(h)
+                continue
+            proposal = self._h if self._h is not None else (self.first_step or 1e-3 * (t1 - t0))
+            h = min(proposal, limit)
+            truncated = h < proposal  # shortened to land on t1 or by the stability limit
+            while True:
+                y_new, err = self._stage_solution(t, y, h)
+                if not np.all(np.isfinite(y_new)):
+                    norm = math.inf
+                else:
+                    norm = self._error_norm(err, y, y_new)
+                if norm <= 1.0 and self._too_negative(y_new):
+                    self.stats.rejected_negative += 1
+                    h *= 0.5
+                elif norm <= 1.0:
+                    break
+                else:
+                    self.stats.rejected_error += 1
+                    factor = 0.2 if not math.isfinite(norm) else max(0.2, self.safety * norm**-0.33)
+                    h *= min(factor, 0.9)
+                truncated = False
+                if h < 1e-14 * max(1.0, abs(t)):
+                    raise FloatingPointError(
+                        f"step size underflow at t = {t:g} (error norm {norm:.3g}); "
+                        "the problem may be ill-posed or the tolerances too tight"
+                    )
+            t_next = t + h
+            self._record(h)
+            # PI step-size controller (Gustafsson), exponents for an embedded order-2 error
+            norm = max(norm, 1e-10)
+            factor = self.safety * norm ** (-0.7 / 3) * self._err_prev ** (0.4 / 3)
+            self._err_prev = norm
+            h_next = h * min(5.0, max(0.2, factor))
+            self._h = max(h_next, proposal) if truncated else h_next
+            t, y = t_next, y_new
+        return y
+
+    def _record(self, h: float) -> None:
+        self.stats.steps += 1
+        self.stats.min_step = min(self.stats.min_step, h)
+        self.stats.max_step = max(self.stats.max_step, h)
+
+
+def explicit_euler(problem: SplitProblem, y: np.ndarray, t0: float, t1: float, dt: float):
+    """Reference forward-Euler integration of y' = N + L y with a fixed step dt.
+
+    Returns (y(t1), number of steps). Stability is the caller's responsibility.
+    """
+    t = t0
+    y = np.array(y, dtype=float, copy=True)
+    steps = 0
+    while t < t1 - 1e-12 * max(1.0, abs(t1)):
+        h = min(dt, t1 - t)
+        problem.freeze(t, y)
+        y = y + h * (problem.explicit(t, y) + problem.implicit(t, y))
+        t += h
+        steps += 1
+    return y, steps
