@@ -112,6 +112,8 @@ def test_negative_guard_rejects_steps():
 
 def test_explicit_euler_first_order():
     prob = LogisticDecay(0.5)
-    e = [abs(explicit_euler(prob, np.array([0.1]), 0, 2, h)[0][0] - prob.exact(2, 0.1))
-         for h in (0.01, 0.005)]
+    e = [
+        abs(explicit_euler(prob, np.array([0.1]), 0, 2, h)[0][0] - prob.exact(2, 0.1))
+        for h in (0.01, 0.005)
+    ]
     assert math.log2(e[0] / e[1]) == pytest.approx(1.0, abs=0.1)

@@ -97,7 +97,7 @@ class Representation(ABC):
         self.params = self.params.updated(**{name: value})
         self.parameters_changed()
 
-    def parameters_changed(self) -> None:
+    def parameters_changed(self) -> None:  # noqa: B027 (optional hook)
         """Hook: recompute anything derived from :attr:`params`."""
 
     def apply_action(

@@ -122,4 +122,6 @@ def validation_to_input_error(
     if etype.endswith("_parsing") or etype.endswith("_type"):
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; {msg.lower()}")
     msg = msg.removeprefix("Value error, ")
-    return InputError(f"{msg}{where}" if msg.startswith("invalid value") else f"invalid parameters{where}: {msg}")
+    return InputError(
+        f"{msg}{where}" if msg.startswith("invalid value") else f"invalid parameters{where}: {msg}"
+    )

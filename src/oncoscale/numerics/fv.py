@@ -95,7 +95,7 @@ def drift_diffusion_matrix_1d(
     area = grid.face_areas[1:-1]
     a, b = a * area, b * area
     vol = grid.volumes
-    shape = np.broadcast_shapes(np.shape(a), (grid.n - 1,))[:-1] + (grid.n,)
+    shape = (*np.broadcast_shapes(np.shape(a), (grid.n - 1,))[:-1], grid.n)
     lower, diag, upper = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     diag[..., :-1] -= a / vol[:-1]  # flux out of the left cell of each face
     upper[..., :-1] += b / vol[:-1]

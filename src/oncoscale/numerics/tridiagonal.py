@@ -62,8 +62,10 @@ def solve_tridiagonal(matrix: Tridiagonal, rhs: np.ndarray) -> np.ndarray:
     """
     shape = np.broadcast_shapes(matrix.diag.shape, rhs.shape)
     n = shape[-1]
-    args = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
-            for a in (*matrix, rhs)]
+    args = [
+        np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
+        for a in (*matrix, rhs)
+    ]
     out = np.empty_like(args[3])
     _thomas_batched(args[0], args[1], args[2], args[3], out)
     return out.reshape(shape)

@@ -51,7 +51,9 @@ class OncolyticParameters(ParameterSet):
         None, "mm", "radius of the immune inflow region (default: L, the whole domain)", gt=0
     )
     tau: float = param(0.02, "h", "ABM time step", gt=0)
-    delta: float = param(0.1, "mm", "ABM lattice spacing (also the front threshold 1/delta^2)", gt=0)
+    delta: float = param(
+        0.1, "mm", "ABM lattice spacing (also the front threshold 1/delta^2)", gt=0
+    )
     alpha: float | None = param(
         None, "1/h", "ODE inflow per infected density (default: pi*ode_radius^2*alpha_z)", ge=0
     )
@@ -61,9 +63,9 @@ class OncolyticParameters(ParameterSet):
     def _check_geometry(self) -> OncolyticParameters:
         for name in ("R_u", "R_i"):
             if getattr(self, name) > self.L:
-                raise ValueError(
-                    f"invalid value for '{name}': {getattr(self, name)!r} mm; allowed: <= L = {self.L}"
-                )
+                value = getattr(self, name)
+                msg = f"invalid value for '{name}': {value!r} mm; allowed: <= L = {self.L}"
+                raise ValueError(msg)
         return self
 
     # ---- derived quantities (the one place for each derivation) -------------------------
@@ -118,8 +120,8 @@ def abm_coefficients(params: OncolyticParameters) -> AbmCoefficients:
     for name, value, diff in (("theta", coeffs.theta, "D"), ("theta_z", coeffs.theta_z, "D_z")):
         if value > 1.0:
             raise InputError(
-                f"invalid ABM settings: move probability {name} = {diff}*4*tau/delta^2 = {value:.4g} "
-                f"exceeds 1 ({diff} = {getattr(params, diff)}, tau = {params.tau}, "
+                f"invalid ABM settings: move probability {name} = {diff}*4*tau/delta^2 = "
+                f"{value:.4g} exceeds 1 ({diff} = {getattr(params, diff)}, tau = {params.tau}, "
                 f"delta = {params.delta}); allowed: tau <= delta^2/(4*{diff}) = "
                 f"{params.delta**2 / (4 * getattr(params, diff)):.4g} h"
             )
