@@ -12,8 +12,10 @@ smooth regions and reduces to upwind at extrema.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
+import numba
 import numpy as np
 
 from oncoscale.numerics.grids import CartesianGrid, Grid1D
@@ -59,15 +61,14 @@ def face_values(f: np.ndarray, v: np.ndarray, scheme: AdvectionScheme) -> np.nda
 # ---------------------------------------------------------------------------------------
 # 1D (planar / radial)
 # ---------------------------------------------------------------------------------------
-def bernoulli(x: np.ndarray) -> np.ndarray:
+@numba.vectorize(["float64(float64)"], cache=True)
+def bernoulli(x):  # pragma: no cover - compiled
     """B(x) = x / (eˣ − 1), with B(0) = 1 (Scharfetter–Gummel weight); overflow-free."""
-    x = np.asarray(x, dtype=float)
-    a = np.abs(x)
-    small = a < 1e-6
-    safe = np.where(small, 1.0, a)
-    base = safe / -np.expm1(-safe)  # B(−|x|)
-    big = np.where(x > 0, base * np.exp(-safe), base)  # B(|x|) = B(−|x|) e^{−|x|}
-    return np.where(small, 1.0 - 0.5 * x, big)
+    a = abs(x)
+    if a < 1e-6:
+        return 1.0 - 0.5 * x
+    base = a / -math.expm1(-a)  # B(−|x|)
+    return base * math.exp(-a) if x > 0 else base
 
 
 def _sg_face_coefficients(
@@ -77,7 +78,7 @@ def _sg_face_coefficients(
     base = coefficient / np.asarray(spacing, dtype=float)
     if velocity is None:
         return base, base
-    peclet = velocity * spacing / coefficient
+    peclet = velocity * (spacing / coefficient)
     return base * bernoulli(-peclet), base * bernoulli(peclet)
 
 

@@ -60,15 +60,15 @@ class Grid1D:
         object.__setattr__(self, "center_spacing", np.diff(centers))
 
     @classmethod
-    def uniform(cls, lo: float, hi: float, spacing: float, geometry: Geometry1D = "planar"):
+    def uniform(
+        cls, lo: float, hi: float, spacing: float, geometry: Geometry1D = "planar", name: str = "dr"
+    ):
         """Uniform grid on [lo, hi] with cells of width ``spacing`` (must divide hi − lo)."""
-        if spacing <= 0:
-            raise InputError(f"invalid grid spacing {spacing!r}; allowed: > 0")
-        n = round((hi - lo) / spacing)
+        n = round((hi - lo) / spacing) if spacing > 0 else 0
         if n < 2 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
-                f"invalid grid spacing {spacing!r}: it must divide the length {hi - lo!r} "
-                f"into at least 2 cells"
+                f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
+                f"the length {hi - lo!r} into at least 2 cells"
             )
         return cls(np.linspace(lo, hi, n + 1), geometry)
 
@@ -114,24 +114,29 @@ class CartesianGrid:
             raise InputError("first_center must have one entry per axis")
 
     @classmethod
-    def cell_centred(cls, lo: float, hi: float, spacing: float, dim: int) -> CartesianGrid:
+    def cell_centred(
+        cls, lo: float, hi: float, spacing: float, dim: int, name: str = "dx"
+    ) -> CartesianGrid:
         """Cells of width ``spacing`` filling the cube [lo, hi]^dim exactly."""
-        n = round((hi - lo) / spacing)
+        n = round((hi - lo) / spacing) if spacing > 0 else 0
         if n < 2 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
-                f"invalid grid spacing {spacing!r}: it must divide the side {hi - lo!r} "
-                f"into at least 2 cells"
+                f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
+                f"the side {hi - lo!r} into at least 2 cells"
             )
         return cls((n,) * dim, float(spacing), (lo + 0.5 * spacing,) * dim)
 
     @classmethod
-    def node_centred(cls, lo: float, hi: float, spacing: float, dim: int) -> CartesianGrid:
+    def node_centred(
+        cls, lo: float, hi: float, spacing: float, dim: int, name: str = "dx"
+    ) -> CartesianGrid:
         """Cells centred on the lattice nodes lo, lo + spacing, ..., hi (as an ABM lattice):
         the domain extends half a cell beyond [lo, hi]."""
-        n = round((hi - lo) / spacing)
+        n = round((hi - lo) / spacing) if spacing > 0 else 0
         if n < 1 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
-                f"invalid lattice spacing {spacing!r}: it must divide the side {hi - lo!r}"
+                f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
+                f"the side {hi - lo!r}"
             )
         return cls((n + 1,) * dim, float(spacing), (float(lo),) * dim)
 

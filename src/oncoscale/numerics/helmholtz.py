@@ -27,10 +27,19 @@ class NeumannHelmholtz:
         self.eigenvalues = eig  # eigenvalues of Δ (≤ 0)
         self._axes = tuple(range(-grid.dim, 0))
 
-    def solve(self, rhs: np.ndarray, c: float, diffusion: float, decay: float = 0.0) -> np.ndarray:
-        """x with (I − c(DΔ − q)) x = rhs over the last ``dim`` axes (c, D, q ≥ 0)."""
+    def solve(self, rhs: np.ndarray, c: float, diffusion, decay=0.0) -> np.ndarray:
+        """x with (I − c(DΔ − q)) x = rhs over the last ``dim`` axes (c, D, q ≥ 0).
+
+        ``diffusion`` and ``decay`` may be arrays over the leading axes of ``rhs`` (several
+        fields with different coefficients solved in one batched transform).
+        """
+        lead = rhs.ndim - self.grid.dim
+        d = np.asarray(diffusion, dtype=float).reshape(np.shape(diffusion) + (1,) * self.grid.dim)
+        q = np.asarray(decay, dtype=float).reshape(np.shape(decay) + (1,) * self.grid.dim)
+        if lead < 0 or d.ndim > rhs.ndim or q.ndim > rhs.ndim:
+            raise ValueError("coefficient arrays must match the leading axes of rhs")
         spec = fft.dctn(rhs, type=2, norm="ortho", axes=self._axes)
-        spec /= 1.0 - c * (diffusion * self.eigenvalues - decay)
+        spec /= 1.0 - c * (d * self.eigenvalues - q)
         return fft.idctn(spec, type=2, norm="ortho", axes=self._axes)
 
     def apply(self, f: np.ndarray, diffusion: float, decay: float = 0.0) -> np.ndarray:

@@ -62,10 +62,12 @@ def solve_tridiagonal(matrix: Tridiagonal, rhs: np.ndarray) -> np.ndarray:
     """
     shape = np.broadcast_shapes(matrix.diag.shape, rhs.shape)
     n = shape[-1]
-    args = [
-        np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
-        for a in (*matrix, rhs)
-    ]
+    arrays = (*matrix, rhs)
+    if all(a.shape == shape and a.flags.c_contiguous and a.dtype == np.float64 for a in arrays):
+        args = [a.reshape(-1, n) for a in arrays]  # fast path: no copies
+    else:
+        args = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
+                for a in arrays]  # fmt: skip
     out = np.empty_like(args[3])
     _thomas_batched(args[0], args[1], args[2], args[3], out)
     return out.reshape(shape)

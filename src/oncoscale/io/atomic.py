@@ -1,0 +1,66 @@
+"""Atomic file writes: write to a temporary name in the same folder, then rename.
+
+Nothing ever leaves half a result file: a reader sees either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary path beside ``path``; on success rename it to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:
+    """Call ``writer(tmp_path)`` and move the result to ``path``."""
+    with atomic_path(path) as tmp:
+        writer(tmp)
+    return Path(path)
+
+
+def atomic_json(obj: Any, path: str | Path) -> Path:
+    """Write ``obj`` as indented JSON, atomically (non-finite floats become null)."""
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))):
+            return None
+        if isinstance(x, dict):
+            return {str(k): clean(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [clean(v) for v in x]
+        if hasattr(x, "item") and callable(x.item):  # numpy scalars
+            return clean(x.item())
+        return x
+
+    return atomic_write(path, lambda p: p.write_text(json.dumps(clean(obj), indent=2) + "\n"))
+
+
+def atomic_pickle(obj: Any, path: str | Path) -> Path:
+    """Pickle ``obj`` atomically (checkpoints)."""
+    return atomic_write(path, lambda p: p.write_bytes(pickle.dumps(obj, protocol=5)))
+
+
+def load_pickle(path: str | Path) -> Any:
+    """Load a pickle written by :func:`atomic_pickle` (only our own checkpoints)."""
+    return pickle.loads(Path(path).read_bytes())

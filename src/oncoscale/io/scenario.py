@@ -1,0 +1,283 @@
+"""Scenario files (TOML, shipped in ``oncoscale/scenarios``): loading, validation, overrides.
+
+A scenario names a family, the models it can run with, the horizon, parameter values (on top
+of the family defaults), numerical settings per model, output cadence, a protocol (scheduled
+and triggered events) and optionally a study (a sweep over runs). Everything is validated on
+load; errors name the file, the entry, the value and the allowed range.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation
+from oncoscale.models.parameters import ParameterSet, suggest
+from oncoscale.models.registry import family as get_family
+from oncoscale.run.protocols import EventSpec
+from oncoscale.run.runner import RunPlan
+
+
+class OutputSpec(BaseModel):
+    """Output cadence (h) and checkpoint interval (s of wall time)."""
+
+    model_config = ConfigDict(extra="forbid")
+    observe_interval: float = Field(1.0, gt=0)
+    snapshot_interval: float = Field(10.0, gt=0)
+    checkpoint_every: float = Field(60.0, gt=0)
+    movie: bool = True
+
+
+class SweepStudy(BaseModel):
+    """Run the scenario once per value of one parameter (or protocol entry) and reduce each
+    run to metrics."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["sweep"]
+    parameter: str  # a model parameter, or "protocol.<index>.<field>"
+    values: list[float] = Field(min_length=1)
+    metric: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class EnsembleStudy(BaseModel):
+    """Run N stochastic replicates and summarise them."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["ensemble"]
+    runs: int = Field(gt=0)
+    metric: str = "final_totals"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Scenario(BaseModel):
+    """A named, validated scenario."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
+    family: str
+    title: str
+    description: str = ""
+    figure: str = ""
+    models: list[str] = Field(min_length=1)
+    default_model: str
+    t_end: float = Field(gt=0)
+    seed: int = Field(0, ge=0)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+    protocol: list[EventSpec] = Field(default_factory=list)
+    study: SweepStudy | EnsembleStudy | None = Field(None, discriminator="kind")
+
+    @model_validator(mode="after")
+    def _check(self) -> Scenario:
+        if self.default_model not in self.models:
+            raise ValueError(f"default_model '{self.default_model}' is not in models {self.models}")
+        for m in self.numerics:
+            if m not in self.models:
+                raise ValueError(
+                    f"numerics given for model '{m}' which is not in models {self.models}"
+                )
+        return self
+
+    def one_line(self) -> str:
+        """Summary for ``oncoscale list``."""
+        fig = f" [seed Fig. {self.figure}]" if self.figure else ""
+        return f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} h)"
+
+
+def _scenario_dir():
+    return resources.files("oncoscale") / "scenarios"
+
+
+def available_scenarios() -> dict[str, Scenario]:
+    """All shipped scenarios, validated, by name."""
+    out = {}
+    for entry in sorted(_scenario_dir().iterdir(), key=lambda p: p.name):
+        if entry.name.endswith(".toml"):
+            sc = parse_scenario(entry.read_text(), source=entry.name)
+            out[sc.name] = sc
+    return out
+
+
+def parse_scenario(text: str, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario TOML text (including the family's parameter names)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"malformed scenario file {source}: {exc}") from None
+    try:
+        sc = Scenario(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise InputError(
+            f"invalid scenario file {source}: entry '{loc}' = {err.get('input')!r}: {err['msg']}"
+        ) from None
+    fam = get_family(sc.family)
+    for m in sc.models:
+        if m not in fam.representations:
+            raise InputError(
+                f"invalid scenario file {source}: model '{m}' is not a model of family "
+                f"'{sc.family}'; allowed: {', '.join(fam.representations)}"
+            )
+    fam.parameter_class().from_mapping(sc.parameters, context=f"scenario file {source}")
+    return sc
+
+
+def load_scenario(name_or_path: str) -> Scenario:
+    """A shipped scenario by name, or a scenario file by path."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" and path.exists():
+        return parse_scenario(path.read_text(), source=str(path))
+    scenarios = available_scenarios()
+    if name_or_path not in scenarios:
+        raise InputError(
+            f"unknown scenario '{name_or_path}'{suggest(name_or_path, list(scenarios))}; "
+            "run `oncoscale list` to see the available ones"
+        )
+    return scenarios[name_or_path]
+
+
+# ---------------------------------------------------------------------------------------
+# overrides and resolution
+# ---------------------------------------------------------------------------------------
+def parse_value(text: str) -> Any:
+    """Interpret a --set value: number, true/false, none, or a string."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        return int(text) if low.lstrip("+-").isdigit() else float(text)
+    except ValueError:
+        return text.strip()
+
+
+def parse_overrides(items: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["zeta=5", "numerics.dr=0.02"]`` → ``{"zeta": 5, "numerics.dr": 0.02}``."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"invalid --set '{item}': expected NAME=VALUE")
+        out[name.strip()] = parse_value(value)
+    return out
+
+
+@dataclass
+class ResolvedRun:
+    """A scenario resolved for one model with overrides applied and everything validated."""
+
+    scenario: Scenario
+    model: str
+    params: ParameterSet
+    numerics: dict[str, Any]
+    output: OutputSpec
+    t_end: float
+    seed: int
+    overrides: dict[str, Any]
+
+    def representation(self) -> Representation:
+        """Build the representation (validates the numerics)."""
+        cls = get_family(self.scenario.family).representation_class(self.model)
+        return cls(self.params, self.numerics)
+
+    def plan(self, checkpoint_path: Path | None = None, progress: bool = True) -> RunPlan:
+        """The run plan for the shared runner."""
+        events = tuple(e for e in self.scenario.protocol)
+        return RunPlan(
+            t_end=self.t_end,
+            observe_interval=self.output.observe_interval,
+            snapshot_interval=self.output.snapshot_interval,
+            events=events,
+            checkpoint_path=checkpoint_path,
+            checkpoint_every=self.output.checkpoint_every,
+            progress=progress,
+            description=f"{self.scenario.name} ({self.model})",
+        )
+
+    def provenance(self) -> str:
+        """A TOML-like text of everything needed to reproduce the run."""
+        lines = [
+            f"scenario = {self.scenario.name!r}",
+            f"model = {self.model!r}",
+            f"t_end = {self.t_end!r}",
+            f"seed = {self.seed!r}",
+            f"overrides = {self.overrides!r}",
+            f"parameters = {self.params.model_dump()!r}",
+            f"numerics = {self.numerics!r}",
+            f"output = {self.output.model_dump()!r}",
+            f"protocol = {[e.model_dump() for e in self.scenario.protocol]!r}",
+        ]
+        return "\n".join(lines)
+
+
+def resolve(
+    scenario: Scenario,
+    model: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    t_end: float | None = None,
+    seed: int | None = None,
+) -> ResolvedRun:
+    """Apply overrides (``NAME`` parameters, ``numerics.NAME``, ``output.NAME``), validate."""
+    model = model or scenario.default_model
+    if model not in scenario.models:
+        raise InputError(
+            f"invalid model '{model}' for scenario '{scenario.name}'; "
+            f"allowed: {', '.join(scenario.models)}"
+        )
+    overrides = dict(overrides or {})
+    fam = get_family(scenario.family)
+    pcls = fam.parameter_class()
+    params = dict(scenario.parameters)
+    numerics = dict(scenario.numerics.get(model, {}))
+    output = scenario.output.model_dump()
+    for key, value in overrides.items():
+        section, _, name = key.rpartition(".")
+        if section == "":
+            if key not in pcls.names():
+                raise InputError(
+                    f"unknown parameter '{key}' for family '{scenario.family}'"
+                    f"{suggest(key, pcls.names())}; use numerics.NAME or output.NAME for "
+                    f"numerical and output settings; parameters: {', '.join(pcls.names())}"
+                )
+            params[key] = value
+        elif section == "numerics":
+            numerics[name] = value
+        elif section == "output":
+            if name not in OutputSpec.model_fields:
+                raise InputError(
+                    f"unknown output setting '{name}'; allowed: {', '.join(OutputSpec.model_fields)}"
+                )
+            output[name] = value
+        else:
+            raise InputError(f"invalid --set '{key}': sections are numerics and output")
+    if t_end is not None and not t_end > 0:
+        raise InputError(f"invalid value for '--t-end': {t_end!r} h; allowed: > 0")
+    if seed is not None and seed < 0:
+        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
+    try:
+        out_spec = OutputSpec(**output)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise InputError(
+            f"invalid value for 'output.{err['loc'][0]}': {err.get('input')!r}; {err['msg']}"
+        ) from None
+    return ResolvedRun(
+        scenario=scenario,
+        model=model,
+        params=pcls.from_mapping(params, context=f"scenario '{scenario.name}'"),
+        numerics=numerics,
+        output=out_spec,
+        t_end=t_end if t_end is not None else scenario.t_end,
+        seed=seed if seed is not None else scenario.seed,
+        overrides=overrides,
+    )

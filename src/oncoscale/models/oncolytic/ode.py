@@ -1,0 +1,123 @@
+"""Spatially homogeneous ODE of the oncolytic model (seed eq. 3.1, spec §5).
+
+    u' = p u (1 − (u+i)/K) − (β/K) u i − (ζ/K) u z
+    i' = (β/K) u i − q i − (ζ/K) i z
+    z' = α i − q_z z + S_z,        S_z = S0,  α = params.ode_alpha
+
+State vector y = (u, i, z) in cells/mm².
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from oncoscale.errors import InputError
+from oncoscale.models.oncolytic.params import OncolyticParameters
+from oncoscale.models.oncolytic.reactions import tumour_reactions
+
+#: Parameters that the ODE depends on (the others are spatial or ABM-only).
+ODE_PARAMETERS = ("p", "q", "K", "beta", "zeta", "q_z", "S0", "alpha", "alpha_z", "ode_radius")
+
+
+def rhs(y: np.ndarray, params: OncolyticParameters) -> np.ndarray:
+    """Right-hand side of eq. 3.1 (cells/(mm²·h))."""
+    u, i, z = y
+    du, di = tumour_reactions(u, i, z, params)
+    dz = params.ode_alpha * i - params.q_z * z + params.S0
+    return np.array([du, di, dz])
+
+
+def jacobian(y: np.ndarray, params: OncolyticParameters) -> np.ndarray:
+    """Jacobian ∂(u', i', z')/∂(u, i, z) (1/h)."""
+    u, i, z = y
+    p, K, beta, zeta = params.p, params.K, params.beta, params.zeta
+    return np.array(
+        [
+            [p * (1 - (2 * u + i) / K) - beta / K * i - zeta / K * z,
+             -p * u / K - beta / K * u, -zeta / K * u],
+            [beta / K * i, beta / K * u - params.q - zeta / K * z, -zeta / K * i],
+            [0.0, params.ode_alpha, -params.q_z],
+        ]
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Equilibrium:
+    """An equilibrium of the ODE with its linear stability."""
+
+    name: str
+    state: np.ndarray  # (u, i, z), cells/mm²
+    eigenvalues: np.ndarray  # 1/h, sorted by real part (descending)
+    biologically_feasible: bool  # all components >= 0
+
+    @property
+    def stable(self) -> bool:
+        """Linearly asymptotically stable (all eigenvalues with negative real part)."""
+        return bool(np.max(self.eigenvalues.real) < 0)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable record."""
+        return {
+            "name": self.name,
+            "u": float(self.state[0]),
+            "i": float(self.state[1]),
+            "z": float(self.state[2]),
+            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
+            "stable": self.stable,
+            "feasible": self.biologically_feasible,
+        }
+
+
+def coexistence_state(params: OncolyticParameters) -> np.ndarray:
+    """Closed-form coexistence equilibrium E* (seed eq. 3.2 with the corrected u*)."""
+    p, q, K, beta, zeta = params.p, params.q, params.K, params.beta, params.zeta
+    qz, s, alpha = params.q_z, params.S0, params.ode_alpha
+    if beta == 0:
+        return np.full(3, np.nan)
+    factor = zeta * (1 + p / beta)
+    i_star = (K * p * qz * (beta - q) - s * beta * factor) / (
+        beta * (qz * (beta + p) + alpha * factor)
+    )
+    z_star = (alpha * i_star + s) / qz
+    u_star = (q * K + zeta * z_star) / beta
+    return np.array([u_star, i_star, z_star])
+
+
+def equilibria(params: OncolyticParameters) -> list[Equilibrium]:
+    """The equilibria E0 (no tumour), E1 (no infection) and E* (coexistence)."""
+    s, qz = params.S0, params.q_z
+    if qz == 0:
+        raise InputError("invalid value for 'q_z': 0.0 1/h; allowed: > 0 for equilibria")
+    states = {
+        "E0 (tumour-free)": np.array([0.0, 0.0, s / qz]),
+        "E1 (infection-free)": np.array([params.K - params.zeta * s / (params.p * qz), 0.0, s / qz])
+        if params.p > 0
+        else np.full(3, np.nan),
+        "E* (coexistence)": coexistence_state(params),
+    }
+    out = []
+    for name, state in states.items():
+        if not np.all(np.isfinite(state)):
+            continue
+        eig = np.linalg.eigvals(jacobian(state, params))
+        eig = eig[np.argsort(-eig.real)]
+        out.append(Equilibrium(name, state, eig, bool(np.all(state >= 0))))
+    return out
+
+
+def system_in(
+    params: OncolyticParameters, name: str
+) -> tuple[Callable[[np.ndarray, float], np.ndarray], Callable[[np.ndarray, float], np.ndarray]]:
+    """rhs(y, value) and jac(y, value) with parameter ``name`` set to ``value`` (continuation)."""
+    if name not in ODE_PARAMETERS:
+        raise InputError(
+            f"invalid bifurcation parameter '{name}'; allowed: {', '.join(ODE_PARAMETERS)}"
+        )
+
+    def at(value: float) -> OncolyticParameters:
+        return params.model_copy(update={name: float(value)})
+
+    return (lambda y, v: rhs(y, at(v))), (lambda y, v: jacobian(y, at(v)))

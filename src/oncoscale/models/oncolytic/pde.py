@@ -1,0 +1,401 @@
+"""Continuum (PDE) oncolytic model, seed eqs. 2.5 / 2.7 (spec §3).
+
+Conservative finite volumes with zero-flux walls; the state is an array (4, ...) holding
+u, i, z (cells/mm²) and φ (µg/mm²). Geometries:
+
+* ``pde-radial`` — r ∈ [0, L], annular cells (the seed's main tool);
+* ``pde-1d`` — planar slab x ∈ [0, length] (a test geometry for planar front speeds);
+* ``pde-2d`` — the square [−L, L]² on cells centred at the ABM lattice sites (spacing dx).
+
+Time stepping (default ``solver = "imex"``): adaptive IMEX additive Runge–Kutta. In 1D every
+transport term is implicit — diffusion of u, i, φ and the drift–diffusion of z with
+Scharfetter–Gummel fluxes and the chemotactic drift χ∂φ frozen at the step start (the
+difference to the current drift is an explicit correction). In 2D diffusion and decay are
+implicit (DCT solves) and the chemotactic drift is explicit under a CFL limit. Reactions and
+the non-local inflow S = (S0 + α_z ∫ i) 1[|x| ≤ R] are explicit. ``solver = "euler"`` is the
+seed's explicit Euler scheme (the accuracy reference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.oncolytic import observables as obs
+from oncoscale.models.oncolytic import pde_kernels
+from oncoscale.models.oncolytic.params import OncolyticParameters
+from oncoscale.models.oncolytic.reactions import chemoattractant_production, tumour_reactions
+from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.numerics import fv
+from oncoscale.numerics.grids import CartesianGrid, Grid1D
+from oncoscale.numerics.helmholtz import NeumannHelmholtz
+from oncoscale.numerics.imex import IMEXIntegrator, explicit_euler
+from oncoscale.numerics.tridiagonal import Tridiagonal, solve_tridiagonal
+
+FIELDS = ("u", "i", "z", "phi")
+
+
+class PDENumerics(ParameterSet):
+    """Numerical settings of the oncolytic PDE solvers."""
+
+    solver: Literal["imex", "euler"] = param(
+        "imex", "", "time stepping: adaptive IMEX or explicit Euler"
+    )
+    rtol: float = param(1e-5, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
+    atol: float = param(
+        1e-2, "cells/mm^2", "absolute tolerance for u, i, z (phi: scaled by phi_star/K)", gt=0
+    )
+    dt: float = param(1e-4, "h", "fixed step of the explicit Euler solver", gt=0)
+    dt_max: float = param(5.0, "h", "largest step of the adaptive solver", gt=0)
+    dr: float = param(0.01, "mm", "cell width of the radial and planar grids", gt=0)
+    dx: float | None = param(
+        None, "mm", "cell width of the 2D grid (default: the lattice spacing delta)", gt=0
+    )
+    length: float | None = param(None, "mm", "length of the planar domain (default: L)", gt=0)
+    chemotaxis: Literal["sg", "upwind"] = param(
+        "sg", "", "chemotactic flux: Scharfetter-Gummel, or upwind (the ABM's mean field)"
+    )
+    cfl: float = param(0.9, "1", "CFL number of the explicit immune drift-diffusion (2D)", gt=0, le=1)  # fmt: skip
+
+
+# =======================================================================================
+# split problems (what the IMEX integrator needs)
+# =======================================================================================
+class _Common:
+    """Explicit reaction and inflow terms, shared by all geometries."""
+
+    params: OncolyticParameters
+    inflow_region: np.ndarray
+
+    def _integrate(self, f: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def reactions(self, y: np.ndarray) -> np.ndarray:
+        """Explicit non-transport terms: growth, infection, killing, inflow, secretion."""
+        u, i, z, phi = y
+        p = self.params
+        du, di = tumour_reactions(u, i, z, p)
+        source = (p.S0 + p.alpha_z * self._integrate(i)) * self.inflow_region
+        return np.stack([du, di, source, chemoattractant_production(u, i, phi, p)])
+
+    def max_step(self, t: float, y: np.ndarray) -> float:
+        return math.inf
+
+
+class Split1D(_Common):
+    """Radial or planar 1D problem: all transport implicit (batched tridiagonal solves)."""
+
+    def __init__(self, params: OncolyticParameters, grid: Grid1D, chemotaxis: str):
+        self.grid = grid
+        self.chemotaxis = chemotaxis
+        self.params = params
+        self.inflow_region = grid.cell_average_of_indicator(params.inflow_radius)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute the constant operators after a parameter change."""
+        p, g = self.params, self.grid
+        self.inflow_region = g.cell_average_of_indicator(p.inflow_radius)
+        self._t_cells = fv.diffusion_matrix_1d(g, p.D)
+        t_phi = fv.diffusion_matrix_1d(g, p.D_phi)
+        self._t_phi = Tridiagonal(t_phi.lower, t_phi.diag - p.q_phi, t_phi.upper)
+        self._frozen: Tridiagonal | None = None
+
+    def _integrate(self, f: np.ndarray) -> float:
+        return float(self.grid.integrate(f))
+
+    def _z_operator(self, phi: np.ndarray) -> Tridiagonal:
+        p = self.params
+        drift = p.chi * fv.face_gradient_1d(self.grid, phi)
+        if self.chemotaxis == "sg":
+            t = fv.drift_diffusion_matrix_1d(self.grid, p.D_z, drift)
+        else:
+            t = fv.diffusion_matrix_1d(self.grid, p.D_z) + fv.upwind_advection_matrix_1d(
+                self.grid, drift
+            )
+        return Tridiagonal(t.lower, t.diag - p.q_z, t.upper)
+
+    def freeze(self, t: float, y: np.ndarray) -> None:
+        self._z_frozen = self._z_operator(y[3])
+        parts = (self._t_cells, self._t_cells, self._z_frozen, self._t_phi)
+        self._frozen = Tridiagonal(
+            *(np.stack([getattr(m, k) for m in parts]) for k in Tridiagonal._fields)
+        )
+        self._solve_cache: dict[float, Tridiagonal] = {}
+
+    def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        return self._frozen.matvec(y)
+
+    def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
+        matrix = self._solve_cache.get(c)
+        if matrix is None:
+            matrix = self._solve_cache[c] = self._frozen.scaled_identity_minus(c)
+        return solve_tridiagonal(matrix, rhs)
+
+    def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        out = self.reactions(y)
+        # correction: true drift operator at the current φ minus the frozen one
+        out[2] += self._z_operator(y[3]).matvec(y[2]) - self._z_frozen.matvec(y[2])
+        return out
+
+
+class Split2D(_Common):
+    """2D Cartesian problem. Implicit (DCT solve): diffusion and decay of φ, the stiffest
+    terms. Explicit (fused Numba kernel): reactions, inflow, diffusion of u, i and z and the
+    chemotactic drift, under a stability limit on the step."""
+
+    def __init__(
+        self, params: OncolyticParameters, grid: CartesianGrid, chemotaxis: str, cfl: float
+    ):
+        self.grid = grid
+        self.sg = chemotaxis == "sg"
+        self.cfl = cfl
+        self.params = params
+        self.helmholtz = NeumannHelmholtz(grid)
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute coefficients after a parameter change."""
+        p = self.params
+        self.inflow_region = (self.grid.radius() <= p.inflow_radius + 1e-12).astype(float)
+        self._coeff = pde_kernels.coefficients(p)
+
+    def _integrate(self, f: np.ndarray) -> float:
+        return float(self.grid.integrate(f))
+
+    def freeze(self, t: float, y: np.ndarray) -> None:
+        pass
+
+    def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        p = self.params
+        out = np.zeros_like(y)
+        out[3] = p.D_phi * fv.laplacian(self.grid, y[3]) - p.q_phi * y[3]
+        return out
+
+    def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
+        out = rhs.copy()
+        out[3] = self.helmholtz.solve(rhs[3], c, self.params.D_phi, self.params.q_phi)
+        return out
+
+    def source(self, y: np.ndarray) -> np.ndarray:
+        """Immune inflow S(x) (cells/(mm²·h)), non-local in i."""
+        p = self.params
+        return (p.S0 + p.alpha_z * self._integrate(y[1])) * self.inflow_region
+
+    def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        out = np.empty_like(y)
+        pde_kernels.explicit_rhs_2d(y, self.source(y), self._coeff, self.grid.spacing, self.sg, out)
+        return out
+
+    def max_step(self, t: float, y: np.ndarray) -> float:
+        p, g = self.params, self.grid
+        drift = [p.chi * gr for gr in fv.face_gradients(g, y[3])]
+        diffusive = 2 * g.dim * max(p.D, p.D_z) / g.spacing**2
+        rate = diffusive + fv.max_face_speed_rate(g, drift)
+        return self.cfl / rate
+
+
+# =======================================================================================
+# representations
+# =======================================================================================
+@dataclass
+class PDEState:
+    """Fields (4, ...) plus the adaptive integrator's memory (for bit-identical resumes)."""
+
+    y: np.ndarray
+    step: float | None = None
+    err_prev: float = 1.0
+
+
+class OncolyticPDE(Representation):
+    """Common machinery of the oncolytic PDE representations."""
+
+    family = "oncolytic"
+
+    def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
+        super().__init__(params, numerics)
+        self.settings = PDENumerics.from_mapping(self.numerics, context=f"numerics of {self.model}")
+        self.problem = self._build_problem()
+        s = self.settings
+        scale = np.ones((4,) + (1,) * (self._ndim()))
+        scale[3] = params.phi_star / params.K
+        self.integrator = IMEXIntegrator(
+            self.problem,
+            rtol=s.rtol,
+            atol=s.atol * scale,
+            max_step_size=s.dt_max,
+            negative_tolerance=1e-6 * s.atol * scale,
+        )
+        if s.solver == "euler":
+            self._check_euler_stability()
+
+    # ---- geometry-specific ------------------------------------------------------------
+    def _build_problem(self):
+        raise NotImplementedError
+
+    def _ndim(self) -> int:
+        return 1
+
+    def _initial_fractions(self, radius: float) -> np.ndarray:
+        raise NotImplementedError
+
+    def _geometry(self) -> obs.ProfileGeometry:
+        raise NotImplementedError
+
+    def _spacing(self) -> float:
+        raise NotImplementedError
+
+    # ---- interface ----------------------------------------------------------------------
+    def _check_euler_stability(self) -> None:
+        p, h = self.params, self._spacing()
+        limit = h**2 / (2 * self._ndim() * max(p.D, p.D_z, p.D_phi))
+        if self.settings.dt > limit:
+            raise InputError(
+                f"invalid value for 'dt': {self.settings.dt!r} h; the explicit Euler solver is "
+                f"unstable above dx^2/(2*dim*max(D, D_z, D_phi)) = {limit:.4g} h for this grid"
+            )
+
+    def initial_state(self, rng: np.random.Generator | None = None) -> PDEState:
+        p = self.params
+        u = p.u0_fraction * p.K * self._initial_fractions(p.R_u)
+        i = p.i0_fraction * p.K * self._initial_fractions(p.R_i)
+        zeros = np.zeros_like(u)
+        return PDEState(np.stack([u, i, zeros, zeros.copy()]))
+
+    def advance(self, state: PDEState, t0: float, t1: float) -> PDEState:
+        if self.settings.solver == "euler":
+            y, _ = explicit_euler(self.problem, state.y, t0, t1, self.settings.dt)
+            self._euler_steps = getattr(self, "_euler_steps", 0) + round(
+                (t1 - t0) / self.settings.dt
+            )
+            return PDEState(y)
+        self.integrator._h, self.integrator._err_prev = state.step, state.err_prev
+        y = self.integrator.advance(state.y, t0, t1)
+        return PDEState(y, self.integrator._h, self.integrator._err_prev)
+
+    def fields(self, state: PDEState) -> dict[str, np.ndarray]:
+        return {name: state.y[k] for k, name in enumerate(FIELDS)}
+
+    def observables(self, state: PDEState) -> dict[str, float]:
+        return obs.observables(*state.y, self._geometry(), self.params)
+
+    def variable_info(self) -> dict[str, VariableInfo]:
+        return {**obs.FIELD_INFO, **obs.OBSERVABLE_INFO, **self._coord_info()}
+
+    def _coord_info(self) -> dict[str, VariableInfo]:
+        return {}
+
+    def parameters_changed(self) -> None:
+        self.problem.params = self.params
+        self.problem.rebuild()
+
+    def apply_action(self, state: PDEState, action: str, options: dict[str, Any]):
+        if action != "inject":
+            return super().apply_action(state, action, options)
+        fraction = float(options.get("fraction", 0.3))
+        if not 0 <= fraction <= 1:
+            raise InputError(
+                f"invalid value for 'fraction': {fraction!r}; allowed: 0 <= fraction <= 1"
+            )
+        y = state.y.copy()
+        moved = fraction * y[0]
+        y[0] -= moved
+        y[1] += moved
+        infected = self._geometry().integrate(moved)
+        return PDEState(y, state.step, state.err_prev), {
+            "fraction": fraction,
+            "cells_infected": infected,
+        }
+
+    def solver_stats(self) -> dict[str, float]:
+        if self.settings.solver == "euler":
+            return {"steps": float(getattr(self, "_euler_steps", 0))}
+        return self.integrator.stats.as_dict()
+
+    def describe_numerics(self) -> dict[str, Any]:
+        return {k: v for k, v in self.settings.model_dump().items() if v is not None}
+
+
+class OncolyticPDE1D(OncolyticPDE):
+    """Shared 1D set-up (radial or planar)."""
+
+    geometry: str = "radial"
+
+    def _build_problem(self) -> Split1D:
+        length = self.params.L
+        if self.geometry == "planar" and self.settings.length is not None:
+            length = self.settings.length
+        self.grid = Grid1D.uniform(0.0, length, self.settings.dr, self.geometry)  # type: ignore[arg-type]
+        return Split1D(self.params, self.grid, self.settings.chemotaxis)
+
+    def _initial_fractions(self, radius: float) -> np.ndarray:
+        return self.grid.cell_average_of_indicator(radius)
+
+    def _geometry(self) -> obs.ProfileGeometry:
+        return obs.geometry_1d(self.grid)
+
+    def _spacing(self) -> float:
+        return self.settings.dr
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        return dict.fromkeys(FIELDS, ("r",) if self.geometry == "radial" else ("x",))
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return {"r" if self.geometry == "radial" else "x": self.grid.centers}
+
+    def _coord_info(self) -> dict[str, VariableInfo]:
+        name = "r" if self.geometry == "radial" else "x"
+        return {name: VariableInfo("mm", "radius" if name == "r" else "position")}
+
+
+class OncolyticPDERadial(OncolyticPDE1D):
+    """Radially symmetric PDE on the disc of radius L (seed eq. 2.7)."""
+
+    model = "pde-radial"
+    geometry = "radial"
+
+
+class OncolyticPDEPlanar(OncolyticPDE1D):
+    """Planar 1D PDE on [0, length] (zero flux at both ends): planar front-speed checks."""
+
+    model = "pde-1d"
+    geometry = "planar"
+
+
+class OncolyticPDE2D(OncolyticPDE):
+    """2D Cartesian PDE on [−L, L]², cells centred at the ABM lattice sites (seed eq. 2.5)."""
+
+    model = "pde-2d"
+
+    def _build_problem(self) -> Split2D:
+        dx = self.settings.dx if self.settings.dx is not None else self.params.delta
+        self.grid = CartesianGrid.node_centred(-self.params.L, self.params.L, dx, 2)
+        return Split2D(self.params, self.grid, self.settings.chemotaxis, self.settings.cfl)
+
+    def _ndim(self) -> int:
+        return 2
+
+    def _initial_fractions(self, radius: float) -> np.ndarray:
+        return (self.grid.radius() <= radius + 1e-9).astype(float)
+
+    def _geometry(self) -> obs.ProfileGeometry:
+        return obs.geometry_2d(self.grid, self.params.L)
+
+    def _spacing(self) -> float:
+        return self.grid.spacing
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        return dict.fromkeys(FIELDS, ("x", "y"))
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return {"x": self.grid.axis(0), "y": self.grid.axis(1)}
+
+    def _coord_info(self) -> dict[str, VariableInfo]:
+        return {"x": VariableInfo("mm", "x position"), "y": VariableInfo("mm", "y position")}

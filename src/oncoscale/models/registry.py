@@ -1,0 +1,68 @@
+"""Model families and their representations, looked up by name.
+
+A family is registered with its parameter class and a table of representation builders
+(``model name -> "module:Class"``); modules are imported lazily so that listing scenarios
+does not compile any kernel.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation
+from oncoscale.models.parameters import ParameterSet, suggest
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: one parameter set, several representations."""
+
+    name: str
+    parameters: str  # "module:Class" of the ParameterSet subclass
+    representations: dict[str, str] = field(default_factory=dict)  # model -> "module:Class"
+    description: str = ""
+
+    def parameter_class(self) -> type[ParameterSet]:
+        """The family's parameter set class."""
+        return _load(self.parameters)
+
+    def representation_class(self, model: str) -> type[Representation]:
+        """The representation class for ``model``."""
+        if model not in self.representations:
+            raise InputError(
+                f"unknown model '{model}' for family '{self.name}'{suggest(model, list(self.representations))}; "
+                f"allowed: {', '.join(self.representations)}"
+            )
+        return _load(self.representations[model])
+
+
+def _load(path: str):
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+FAMILIES: dict[str, Family] = {
+    "oncolytic": Family(
+        name="oncolytic",
+        parameters="oncoscale.models.oncolytic.params:OncolyticParameters",
+        representations={
+            "ode": "oncoscale.models.oncolytic.ode_model:OncolyticODE",
+            "pde-radial": "oncoscale.models.oncolytic.pde:OncolyticPDERadial",
+            "pde-1d": "oncoscale.models.oncolytic.pde:OncolyticPDEPlanar",
+            "pde-2d": "oncoscale.models.oncolytic.pde:OncolyticPDE2D",
+        },
+        description="oncolytic virus + immune system (seed 003)",
+    ),
+}
+
+
+def family(name: str) -> Family:
+    """Look up a family by name."""
+    if name not in FAMILIES:
+        raise InputError(
+            f"unknown model family '{name}'{suggest(name, list(FAMILIES))}; "
+            f"allowed: {', '.join(FAMILIES)}"
+        )
+    return FAMILIES[name]

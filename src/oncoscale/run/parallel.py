@@ -1,0 +1,62 @@
+"""Run many independent tasks (sweep points, ensemble replicates) on Dask distributed.
+
+``workers == 1`` and no scheduler: tasks run in this process, in order. Otherwise a
+``LocalCluster`` with ``workers`` single-threaded processes is started (or an existing
+scheduler is used), and tasks are submitted as they are; results come back in task order.
+Each task writes its own result file, so a killed batch resumes by skipping finished tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+from oncoscale.errors import InputError
+
+T = TypeVar("T")
+
+
+def map_tasks(
+    fn: Callable[..., T],
+    tasks: Sequence[tuple[Any, ...]],
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: bool = True,
+    description: str = "runs",
+) -> list[T]:
+    """``[fn(*task) for task in tasks]``, possibly in parallel on Dask."""
+    if workers < 1:
+        raise InputError(f"invalid value for '--workers': {workers!r}; allowed: >= 1")
+    if not tasks:
+        return []
+    if workers == 1 and scheduler is None:
+        return [fn(*task) for task in tqdm(tasks, desc=description, disable=not progress)]
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler at '{scheduler}': {exc}") from None
+    try:
+        futures = [client.submit(fn, *task, pure=False) for task in tasks]
+        index = {f.key: k for k, f in enumerate(futures)}
+        results: list[Any] = [None] * len(futures)
+        with tqdm(total=len(futures), desc=description, disable=not progress) as bar:
+            for fut in as_completed(futures):
+                results[index[fut.key]] = fut.result()
+                bar.update()
+        return results
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,200 @@
+"""From a resolved scenario to files on disk: result.nc, summary.json, figures, report.html.
+
+``execute_run`` does one run; ``execute_study`` runs a scenario's study (a sweep over one
+parameter or protocol entry), reusing finished runs on resume.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from oncoscale.analysis.summary import METRICS, summarise
+from oncoscale.errors import InputError
+from oncoscale.io.atomic import atomic_json
+from oncoscale.io.results import build_dataset, open_result, write_netcdf
+from oncoscale.io.scenario import ResolvedRun, SweepStudy
+from oncoscale.run.parallel import map_tasks
+from oncoscale.run.runner import run
+from oncoscale.viz import report
+from oncoscale.viz.figures import run_figures, study_figure
+
+
+@dataclass
+class RunOutput:
+    """Paths and key numbers of a finished run."""
+
+    directory: Path
+    result: Path
+    summary: dict[str, Any]
+    figures: list[Path]
+    report: Path | None
+
+
+def execute_run(
+    resolved: ResolvedRun,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    figures: bool = True,
+    command: str = "",
+) -> RunOutput:
+    """Run one resolved scenario and write everything into ``out_dir``.
+
+    Inputs are validated before anything is written; the result file appears only when the
+    run is complete (checkpoints in between allow ``resume``).
+    """
+    rep = resolved.representation()  # validates numerics before touching the disk
+    checkpoint = out_dir / "checkpoint.pkl"
+    plan = resolved.plan(checkpoint_path=checkpoint, progress=progress)
+    rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
+    record = run(rep, plan, rng=rng, resume=resume)
+    ds = build_dataset(
+        rep,
+        record,
+        {
+            "scenario": resolved.scenario.name,
+            "seed": resolved.seed if rep.stochastic else None,
+            "scenario_resolved": resolved.provenance(),
+            "command": command or " ".join(sys.argv),
+        },
+    )
+    result = write_netcdf(ds, out_dir / "result.nc")
+    summary = summarise(ds)
+    atomic_json(summary, out_dir / "summary.json")
+    checkpoint.unlink(missing_ok=True)
+    figs: list[Path] = []
+    html = None
+    if figures:
+        figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
+        html = write_run_report(resolved, ds, summary, figs, out_dir)
+    return RunOutput(out_dir, result, summary, figs, html)
+
+
+def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
+    """report.html of one run."""
+    params = json.loads(ds.attrs["parameters"])
+    units = json.loads(ds.attrs["parameter_units"])
+    sc = resolved.scenario
+    sections = [
+        report.section("Scenario", f"<p>{sc.description}</p>"),
+        report.section(
+            "Key numbers", report.key_numbers({k: v for k, v in summary.items() if k != "events"})
+        ),  # fmt: skip
+        report.section("Events", report.events_html(summary["events"])),
+        report.section("Figures", report.figures_html(figs, out_dir)),
+        report.section("Parameters", report.parameters_html(params, units)),
+        report.section("Numerics", f"<pre>{ds.attrs['numerics']}</pre>"),
+        report.section("Reproduce", f"<pre>{ds.attrs['scenario_resolved']}</pre>"),
+    ]
+    return report.write_report(
+        out_dir / "report.html",
+        f"{sc.name} — {resolved.model}",
+        sections,
+        subtitle=f"{sc.title}; oncoscale {ds.attrs['oncoscale_version']}, {ds.attrs['created']}",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# studies
+# ---------------------------------------------------------------------------------------
+def _with_value(resolved: ResolvedRun, parameter: str, value: float) -> ResolvedRun:
+    """A copy of ``resolved`` with one parameter or protocol field changed (validated)."""
+    if parameter.startswith("protocol."):
+        _, index, field = parameter.split(".")
+        protocol = list(resolved.scenario.protocol)
+        k = int(index)
+        if not 0 <= k < len(protocol) or field not in type(protocol[k]).model_fields:
+            raise InputError(f"invalid study parameter '{parameter}' for this protocol")
+        protocol[k] = type(protocol[k])(**{**protocol[k].model_dump(), field: value})
+        scenario = resolved.scenario.model_copy(update={"protocol": protocol})
+        return ResolvedRun(**{**resolved.__dict__, "scenario": scenario})
+    params = resolved.params.updated(**{parameter: value})
+    return ResolvedRun(**{**resolved.__dict__, "params": params})
+
+
+def _study_point(resolved: ResolvedRun, directory: str, resume: bool) -> str:
+    """One run of a study (skipped if its result exists and resume is set)."""
+    out = Path(directory)
+    if resume and (out / "result.nc").exists():
+        return str(out / "result.nc")
+    execute_run(resolved, out, resume=resume, progress=False, figures=False)
+    return str(out / "result.nc")
+
+
+def execute_study(
+    resolved: ResolvedRun,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> RunOutput:
+    """Run a sweep study: one run per value, metrics per run, a study dataset and figure."""
+    study = resolved.scenario.study
+    if not isinstance(study, SweepStudy):
+        raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
+    metric = METRICS.get(study.metric)
+    if metric is None:
+        raise InputError(f"unknown study metric '{study.metric}'; allowed: {', '.join(METRICS)}")
+    points = [_with_value(resolved, study.parameter, v) for v in study.values]
+    for p in points:
+        p.representation()  # validate every point before running any
+    tasks = [
+        (p, str(out_dir / "runs" / f"{study.parameter}={v:g}"), resume)
+        for p, v in zip(points, study.values, strict=True)
+    ]
+    paths = map_tasks(_study_point, tasks, workers=workers, scheduler=scheduler,
+                      progress=progress, description=resolved.scenario.name)  # fmt: skip
+    runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
+    rows = [metric(runs[v], **study.options) for v in study.values]
+    ds = xr.Dataset(
+        {k: ("value", np.array([r[k] for r in rows], dtype=float)) for k in rows[0]},
+        coords={
+            "value": ("value", np.array(study.values, dtype=float), {"long_name": study.parameter})
+        },  # fmt: skip
+        attrs={
+            "family": resolved.scenario.family,
+            "scenario": resolved.scenario.name,
+            "model": resolved.model,
+            "parameter": study.parameter,
+            "metric": study.metric,
+            **{k: v for k, v in study.options.items() if isinstance(v, int | float | str)},
+        },
+    )
+    result = write_netcdf(ds, out_dir / "study.nc")
+    summary = {
+        "scenario": resolved.scenario.name,
+        "model": resolved.model,
+        "parameter": study.parameter,
+        "metric": study.metric,
+        "points": [{"value": v, **r} for v, r in zip(study.values, rows, strict=True)],
+    }
+    atomic_json(summary, out_dir / "summary.json")
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    fig = study_figure(ds, runs, out_dir / "figures")
+    figs = [fig] if fig is not None else []
+    sc = resolved.scenario
+    rows_html = report.table(
+        [(p["value"], *[p[k] for k in rows[0]]) for p in summary["points"]],
+        (study.parameter, *rows[0].keys()),
+    )
+    html = report.write_report(
+        out_dir / "report.html",
+        f"{sc.name} — study over {study.parameter}",
+        [
+            report.section("Scenario", f"<p>{sc.description}</p>"),
+            report.section("Results", rows_html),
+            report.section("Figures", report.figures_html(figs, out_dir)),
+        ],
+        subtitle=sc.title,
+    )
+    return RunOutput(out_dir, result, summary, figs, html)

@@ -1,0 +1,47 @@
+"""Shared matplotlib set-up: non-interactive backend, house style, atomic figure saving."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+from oncoscale.io.atomic import atomic_write
+
+COLORS = {"u": "tab:blue", "i": "tab:red", "z": "tab:green", "phi": "tab:purple",
+          "total_tumour": "black"}  # fmt: skip
+LABELS = {
+    "u": "uninfected u",
+    "i": "infected i",
+    "z": "immune z",
+    "phi": "chemoattractant φ",
+}
+
+plt.rcParams.update(
+    {
+        "figure.dpi": 110,
+        "savefig.dpi": 130,
+        "axes.grid": True,
+        "grid.alpha": 0.3,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 9,
+    }
+)
+
+
+def save(fig, path: Path) -> Path:
+    """Save ``fig`` atomically as PNG and close it."""
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", bbox_inches="tight"))
+    plt.close(fig)
+    return path
+
+
+def units_label(da) -> str:
+    """'long name (units)' for an xarray variable."""
+    name = da.attrs.get("long_name", da.name)
+    units = da.attrs.get("units", "")
+    return f"{name} ({units})" if units else str(name)
