@@ -51,8 +51,13 @@ def list_cmd() -> None:
 @click.option(
     "--model", help="representation, e.g. ode, pde-radial, pde-2d (default: the scenario's)"
 )
-@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-              help="override a parameter (NAME), numerics.NAME or output.NAME; repeatable")  # fmt: skip
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="override a parameter (NAME), numerics.NAME or output.NAME; repeatable",
+)
 @click.option("--t-end", type=float, help="simulated horizon (h)")
 @click.option("--seed", type=int, help="random seed of stochastic models")
 @click.option(
@@ -65,8 +70,9 @@ def list_cmd() -> None:
 @click.option("--no-figures", is_flag=True, help="skip figures and report")
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @_friendly_errors
-def run_cmd(scenario, model, sets, t_end, seed, out, resume, no_study, workers, scheduler,
-            no_figures, quiet) -> None:  # fmt: skip
+def run_cmd(
+    scenario, model, sets, t_end, seed, out, resume, no_study, workers, scheduler, no_figures, quiet
+) -> None:
     """Run SCENARIO (a shipped name or a .toml file) and write result.nc, summary.json,
     figures and report.html."""
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
@@ -77,11 +83,18 @@ def run_cmd(scenario, model, sets, t_end, seed, out, resume, no_study, workers, 
     directory = _out_dir(out, sc.name, resolved.model)
     t0 = time.perf_counter()
     if sc.study is not None and sc.study.kind == "sweep" and not no_study:
-        result = execute_study(resolved, directory, resume=resume, progress=not quiet,
-                               workers=workers, scheduler=scheduler)  # fmt: skip
+        result = execute_study(
+            resolved,
+            directory,
+            resume=resume,
+            progress=not quiet,
+            workers=workers,
+            scheduler=scheduler,
+        )
     else:
-        result = execute_run(resolved, directory, resume=resume, progress=not quiet,
-                             figures=not no_figures)  # fmt: skip
+        result = execute_run(
+            resolved, directory, resume=resume, progress=not quiet, figures=not no_figures
+        )
     click.echo(f"wrote {result.result} ({time.perf_counter() - t0:.1f} s)")
     if result.report is not None:
         click.echo(f"report: {result.report}")

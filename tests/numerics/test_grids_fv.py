@@ -24,11 +24,11 @@ def test_radial_grid_volumes_and_indicator_mass():
 
 
 def test_grid_validation_messages():
-    with pytest.raises(InputError, match="'dr': 0.3"):
+    with pytest.raises(InputError, match=r"'dr': 0\.3"):
         Grid1D.uniform(0.0, 1.0, 0.3)
     with pytest.raises(InputError, match="radial grid must start at r = 0"):
         Grid1D(np.linspace(1, 2, 5), "radial")
-    with pytest.raises(InputError, match="'dx': -0.1"):
+    with pytest.raises(InputError, match=r"'dx': -0\.1"):
         CartesianGrid.cell_centred(0.0, 1.0, -0.1, 2)
 
 

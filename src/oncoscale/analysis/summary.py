@@ -77,8 +77,9 @@ FAMILY_SUMMARIES: dict[str, Callable[[xr.Dataset], dict[str, Any]]] = {
 # ---------------------------------------------------------------------------------------
 # study metrics: one run -> a few numbers
 # ---------------------------------------------------------------------------------------
-def oscillation_metric(ds: xr.Dataset, observable: str = "u_center", t_from: float = 0.0,
-                       damped_fraction: float = 0.01) -> dict[str, float]:  # fmt: skip
+def oscillation_metric(
+    ds: xr.Dataset, observable: str = "u_center", t_from: float = 0.0, damped_fraction: float = 0.01
+) -> dict[str, float]:
     """Max/min of an observable over t >= t_from; 'oscillating' if the range exceeds
     ``damped_fraction`` of the mean (otherwise the final value is the settled value)."""
     t = ds["t_obs"].values
@@ -96,8 +97,9 @@ def oscillation_metric(ds: xr.Dataset, observable: str = "u_center", t_from: flo
     }
 
 
-def tumour_burden_metric(ds: xr.Dataset, t_from: float = 0.0, t_to: float | None = None,
-                         observable: str = "total_tumour") -> dict[str, float]:  # fmt: skip
+def tumour_burden_metric(
+    ds: xr.Dataset, t_from: float = 0.0, t_to: float | None = None, observable: str = "total_tumour"
+) -> dict[str, float]:
     """∫ total tumour dt over [t_from, t_to] (cells·h), injections and their mean interval."""
     t = ds["t_obs"].values
     x = ds[observable].values

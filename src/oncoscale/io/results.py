@@ -115,7 +115,10 @@ def events_of(ds: xr.Dataset) -> list[dict[str, Any]]:
     return [
         {"time": float(t), "kind": str(k), "description": str(d), "details": json.loads(str(x))}
         for t, k, d, x in zip(
-            ds["event_time"].values, ds["event_kind"].values,
-            ds["event_description"].values, ds["event_details"].values, strict=True,
+            ds["event_time"].values,
+            ds["event_kind"].values,
+            ds["event_description"].values,
+            ds["event_details"].values,
+            strict=True,
         )
-    ]  # fmt: skip
+    ]

@@ -255,7 +255,8 @@ def resolve(
         elif section == "output":
             if name not in OutputSpec.model_fields:
                 raise InputError(
-                    f"unknown output setting '{name}'; allowed: {', '.join(OutputSpec.model_fields)}"
+                    f"unknown output setting '{name}'; "
+                    f"allowed: {', '.join(OutputSpec.model_fields)}"
                 )
             output[name] = value
         else:

@@ -32,7 +32,8 @@ class Family:
         """The representation class for ``model``."""
         if model not in self.representations:
             raise InputError(
-                f"unknown model '{model}' for family '{self.name}'{suggest(model, list(self.representations))}; "
+                f"unknown model '{model}' for family '{self.name}'"
+                f"{suggest(model, list(self.representations))}; "
                 f"allowed: {', '.join(self.representations)}"
             )
         return _load(self.representations[model])

@@ -66,8 +66,10 @@ def solve_tridiagonal(matrix: Tridiagonal, rhs: np.ndarray) -> np.ndarray:
     if all(a.shape == shape and a.flags.c_contiguous and a.dtype == np.float64 for a in arrays):
         args = [a.reshape(-1, n) for a in arrays]  # fast path: no copies
     else:
-        args = [np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
-                for a in arrays]  # fmt: skip
+        args = [
+            np.ascontiguousarray(np.broadcast_to(a, shape).reshape(-1, n), dtype=float)
+            for a in arrays
+        ]
     out = np.empty_like(args[3])
     _thomas_batched(args[0], args[1], args[2], args[3], out)
     return out.reshape(shape)

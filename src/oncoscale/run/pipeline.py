@@ -87,7 +87,7 @@ def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
         report.section("Scenario", f"<p>{sc.description}</p>"),
         report.section(
             "Key numbers", report.key_numbers({k: v for k, v in summary.items() if k != "events"})
-        ),  # fmt: skip
+        ),
         report.section("Events", report.events_html(summary["events"])),
         report.section("Figures", report.figures_html(figs, out_dir)),
         report.section("Parameters", report.parameters_html(params, units)),
@@ -152,15 +152,21 @@ def execute_study(
         (p, str(out_dir / "runs" / f"{study.parameter}={v:g}"), resume)
         for p, v in zip(points, study.values, strict=True)
     ]
-    paths = map_tasks(_study_point, tasks, workers=workers, scheduler=scheduler,
-                      progress=progress, description=resolved.scenario.name)  # fmt: skip
+    paths = map_tasks(
+        _study_point,
+        tasks,
+        workers=workers,
+        scheduler=scheduler,
+        progress=progress,
+        description=resolved.scenario.name,
+    )
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
     rows = [metric(runs[v], **study.options) for v in study.values]
     ds = xr.Dataset(
         {k: ("value", np.array([r[k] for r in rows], dtype=float)) for k in rows[0]},
         coords={
             "value": ("value", np.array(study.values, dtype=float), {"long_name": study.parameter})
-        },  # fmt: skip
+        },
         attrs={
             "family": resolved.scenario.family,
             "scenario": resolved.scenario.name,

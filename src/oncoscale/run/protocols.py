@@ -58,8 +58,12 @@ class EventRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
-        return {"time": self.time, "kind": self.kind, "description": self.description,
-                "details": self.details}  # fmt: skip
+        return {
+            "time": self.time,
+            "kind": self.kind,
+            "description": self.description,
+            "details": self.details,
+        }
 
     def details_json(self) -> str:
         """Details as a JSON string (for NetCDF)."""
@@ -86,7 +90,7 @@ def apply_scheduled(
                     "set_parameter",
                     f"{e.parameter}: {old} -> {e.value}",
                     {"parameter": e.parameter, "old": old, "new": e.value},
-                )  # fmt: skip
+                )
             )
         elif isinstance(e, Injection) and abs(e.time - t) <= tol:
             state, info = rep.apply_action(state, "inject", {"fraction": e.fraction})
@@ -132,9 +136,13 @@ def evaluate_triggers(
         ts.armed, ts.last_fired, ts.firings = False, t, ts.firings + 1
         info = {**info, spec.observable: value, "threshold": spec.threshold}
         records.append(
-            EventRecord(t, "threshold_injection",
-                        f"{spec.observable} = {value:.4g} >= {spec.threshold:g}: injection", info)
-        )  # fmt: skip
+            EventRecord(
+                t,
+                "threshold_injection",
+                f"{spec.observable} = {value:.4g} >= {spec.threshold:g}: injection",
+                info,
+            )
+        )
     return state, records
 
 
@@ -155,5 +163,6 @@ def validate_protocol(rep: Representation, events: list[EventSpec], observables:
         if isinstance(e, ThresholdInjection) and e.observable not in observables:
             raise InputError(
                 f"unknown observable '{e.observable}' in threshold_injection"
-                f"{suggest(e.observable, sorted(observables))}; known: {', '.join(sorted(observables))}"
+                f"{suggest(e.observable, sorted(observables))}; "
+                f"known: {', '.join(sorted(observables))}"
             )

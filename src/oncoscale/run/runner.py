@@ -73,6 +73,9 @@ class RunRecord:
     resumed_from: float | None = None
 
 
+_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} h [{elapsed}<{remaining}]"
+
+
 def _grid(interval: float, t_end: float) -> np.ndarray:
     n = int(np.floor(t_end / interval + 1e-9))
     times = interval * np.arange(n + 1)
@@ -161,7 +164,7 @@ def run(
         unit="h",
         disable=not plan.progress,
         desc=plan.description or f"{rep.family}/{rep.model}",
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} h [{elapsed}<{remaining}]",
+        bar_format=_BAR,
         leave=False,
     )
     try:
@@ -215,7 +218,7 @@ def _save_checkpoint(plan, key, k, state, record, triggers, rep) -> None:
             "record": record,
             "triggers": triggers,
             "params": rep.params,
-        },  # fmt: skip
+        },
         plan.checkpoint_path,
     )
 

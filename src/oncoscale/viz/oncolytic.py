@@ -35,8 +35,12 @@ def profiles_figure(ds: xr.Dataset, out: Path) -> Path:
     p = parameters_of(ds)
     for ax, name in zip(axes.flat, FIELDS, strict=True):
         for j, k in enumerate(idx):
-            ax.plot(ds[space], ds[name].isel(t=k), color=cmap(j / max(1, len(idx) - 1)),
-                    label=f"t = {ds['t'].values[k]:g} h")  # fmt: skip
+            ax.plot(
+                ds[space],
+                ds[name].isel(t=k),
+                color=cmap(j / max(1, len(idx) - 1)),
+                label=f"t = {ds['t'].values[k]:g} h",
+            )
         if name in ("u", "i"):
             ax.axhline(1 / p["delta"] ** 2, color="0.4", ls="--", lw=0.8, label="front level 1/δ²")
         ax.set_title(LABELS[name])
@@ -96,12 +100,24 @@ def fronts_figure(ds: xr.Dataset, out: Path) -> Path:
     ax.plot(t, ds["front_u"], color=COLORS["u"], label="uninfected front")
     ax.plot(t, ds["front_i"], color=COLORS["i"], label="infected front")
     c_u = 2 * math.sqrt(p["D"] * p["p"])
-    ax.plot(t, p["R_u"] + c_u * t, color=COLORS["u"], ls="--", lw=1,
-            label=f"R_u + 2√(Dp) t, {c_u:.2e} mm/h")  # fmt: skip
+    ax.plot(
+        t,
+        p["R_u"] + c_u * t,
+        color=COLORS["u"],
+        ls="--",
+        lw=1,
+        label=f"R_u + 2√(Dp) t, {c_u:.2e} mm/h",
+    )
     if p["beta"] > p["q"] and p["R_i"] > 0:
         c_i = 2 * math.sqrt(p["D"] * (p["beta"] - p["q"]))
-        ax.plot(t, p["R_i"] + c_i * t, color=COLORS["i"], ls="--", lw=1,
-                label=f"R_i + 2√(D(β−q)) t, {c_i:.2e} mm/h")  # fmt: skip
+        ax.plot(
+            t,
+            p["R_i"] + c_i * t,
+            color=COLORS["i"],
+            ls="--",
+            lw=1,
+            label=f"R_i + 2√(D(β−q)) t, {c_i:.2e} mm/h",
+        )
     ax.set_ylim(0, p["L"])
     ax.set_xlabel("t (h)")
     ax.set_ylabel("front position (mm)")
@@ -118,8 +134,14 @@ def snapshots_figure(ds: xr.Dataset, out: Path) -> Path:
         vmax = float(ds[name].max()) or 1.0
         for col, k in enumerate(idx):
             ax = axes[row, col]
-            im = ax.imshow(ds[name].isel(t=k).T, origin="lower", cmap="magma", vmin=0, vmax=vmax,
-                           extent=_extent(ds))  # fmt: skip
+            im = ax.imshow(
+                ds[name].isel(t=k).T,
+                origin="lower",
+                cmap="magma",
+                vmin=0,
+                vmax=vmax,
+                extent=_extent(ds),
+            )
             ax.set_xticks([])
             ax.set_yticks([])
             ax.grid(False)
@@ -145,8 +167,12 @@ def section_figure(ds: xr.Dataset, out: Path) -> Path:
     cmap = plt.get_cmap("viridis")
     for ax, name in zip(axes.flat, FIELDS, strict=True):
         for j, k in enumerate(idx):
-            ax.plot(section["x"], section[name].isel(t=k), color=cmap(j / max(1, len(idx) - 1)),
-                    label=f"t = {ds['t'].values[k]:g} h")  # fmt: skip
+            ax.plot(
+                section["x"],
+                section[name].isel(t=k),
+                color=cmap(j / max(1, len(idx) - 1)),
+                label=f"t = {ds['t'].values[k]:g} h",
+            )
         ax.set_title(f"{LABELS[name]} on y = 0")
     axes[0, 0].legend(fontsize=7)
     for ax in axes[1]:
@@ -194,12 +220,20 @@ def oscillation_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], o
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(v[osc], study["max"].values[osc], "o", color="tab:blue", label="max u(·,0)")
     ax.plot(v[osc], study["min"].values[osc], "o", color="tab:cyan", label="min u(·,0)")
-    ax.plot(v[~osc], study["final"].values[~osc], "*", color="tab:red", ms=10,
-            label="final u(·,0) (damped)")  # fmt: skip
+    ax.plot(
+        v[~osc],
+        study["final"].values[~osc],
+        "*",
+        color="tab:red",
+        ms=10,
+        label="final u(·,0) (damped)",
+    )
     ax.set_xlabel(study.attrs["parameter"])
     ax.set_ylabel("u(·, 0) (cells/mm²)")
-    ax.set_title(f"{study.attrs['scenario']}: oscillations at the centre after "
-                 f"{study.attrs.get('t_from', '?')} h")  # fmt: skip
+    ax.set_title(
+        f"{study.attrs['scenario']}: oscillations at the centre after "
+        f"{study.attrs.get('t_from', '?')} h"
+    )
     ax.legend(fontsize=8)
     return save(fig, out / "study.png")
 
@@ -212,8 +246,13 @@ def burden_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], out: P
     vals = sorted(runs)
     for j, value in enumerate(vals):
         ds = runs[value]
-        axes[0].plot(ds["t_obs"], ds["total_tumour"], color=cmap(j / max(1, len(vals) - 1)),
-                     lw=0.9, label=f"{value:.3g}")  # fmt: skip
+        axes[0].plot(
+            ds["t_obs"],
+            ds["total_tumour"],
+            color=cmap(j / max(1, len(vals) - 1)),
+            lw=0.9,
+            label=f"{value:.3g}",
+        )
     axes[0].set_xlabel("t (h)")
     axes[0].set_ylabel("total tumour cells")
     axes[0].legend(title="threshold", fontsize=6)

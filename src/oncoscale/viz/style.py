@@ -11,8 +11,13 @@ import matplotlib.pyplot as plt
 
 from oncoscale.io.atomic import atomic_write
 
-COLORS = {"u": "tab:blue", "i": "tab:red", "z": "tab:green", "phi": "tab:purple",
-          "total_tumour": "black"}  # fmt: skip
+COLORS = {
+    "u": "tab:blue",
+    "i": "tab:red",
+    "z": "tab:green",
+    "phi": "tab:purple",
+    "total_tumour": "black",
+}
 LABELS = {
     "u": "uninfected u",
     "i": "infected i",

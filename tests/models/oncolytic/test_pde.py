@@ -81,7 +81,7 @@ def test_2d_numba_kernel_matches_numpy_reference():
     p = OncolyticParameters(L=2.0, R_u=1.0, zeta=3.0)
     rep = OncolyticPDE2D(p, {"dx": 0.1})
     rng = np.random.default_rng(0)
-    y = rng.uniform(0, 1, (4,) + rep.grid.shape) * np.array([p.K, p.K, 500, 2.5])[:, None, None]
+    y = rng.uniform(0, 1, (4, *rep.grid.shape)) * np.array([p.K, p.K, 500, 2.5])[:, None, None]
     src = rng.uniform(0, 1, rep.grid.shape)
     for sg in (True, False):
         out = np.empty_like(y)

@@ -78,7 +78,9 @@ class OncolyticODE(Representation):
         f = float(options.get("fraction", 0.3))
         moved = f * state[0]
         return np.array([state[0] - moved, state[1] + moved, state[2]]), {
-            "fraction": f, "density_infected": float(moved)}  # fmt: skip
+            "fraction": f,
+            "density_infected": float(moved),
+        }
 
     def solver_stats(self) -> dict[str, float]:
         return {"rhs_evaluations": float(self._nfev)}

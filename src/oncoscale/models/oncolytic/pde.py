@@ -60,7 +60,9 @@ class PDENumerics(ParameterSet):
     chemotaxis: Literal["sg", "upwind"] = param(
         "sg", "", "chemotactic flux: Scharfetter-Gummel, or upwind (the ABM's mean field)"
     )
-    cfl: float = param(0.9, "1", "CFL number of the explicit immune drift-diffusion (2D)", gt=0, le=1)  # fmt: skip
+    cfl: float = param(
+        0.9, "1", "CFL number of the explicit immune drift-diffusion (2D)", gt=0, le=1
+    )
 
 
 # =======================================================================================

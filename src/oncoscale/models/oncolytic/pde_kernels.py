@@ -22,8 +22,22 @@ from oncoscale.numerics.grids import CartesianGrid
 
 def coefficients(p: OncolyticParameters) -> np.ndarray:
     """Packed coefficients for the kernel."""
-    return np.array([p.p, p.q, p.D, p.K, p.beta, p.zeta, p.D_z, p.chi, p.q_z, p.alpha_phi,
-                     p.gamma_phi, p.phi_star])  # fmt: skip
+    return np.array(
+        [
+            p.p,
+            p.q,
+            p.D,
+            p.K,
+            p.beta,
+            p.zeta,
+            p.D_z,
+            p.chi,
+            p.q_z,
+            p.alpha_phi,
+            p.gamma_phi,
+            p.phi_star,
+        ]
+    )
 
 
 @numba.njit(cache=True, inline="always")
