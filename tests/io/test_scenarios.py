@@ -56,7 +56,7 @@ def test_malformed_and_invalid_files_fail_with_clear_messages():
         parse_scenario("name = ", "bad.toml")
     with pytest.raises(InputError, match="unknown parameter 'pp'"):
         parse_scenario(BASE + "[parameters]\npp = 1\n", "bad.toml")
-    with pytest.raises(InputError, match="'p'.*allowed: >= 0"):
+    with pytest.raises(InputError, match=r"'p'.*allowed: >= 0"):
         parse_scenario(BASE + "[parameters]\np = -1\n", "bad.toml")
     with pytest.raises(InputError, match="t_end"):
         parse_scenario(BASE.replace("t_end = 10.0", "t_end = -1.0"), "bad.toml")
@@ -83,5 +83,5 @@ def test_overrides():
         resolve(sc, None, {"output.foo": 5})
     with pytest.raises(InputError, match="NAME=VALUE"):
         parse_overrides(["zeta"])
-    with pytest.raises(InputError, match="unknown scenario 'oncolytic-centrl'.*did you mean"):
+    with pytest.raises(InputError, match=r"unknown scenario 'oncolytic-centrl'.*did you mean"):
         load_scenario("oncolytic-centrl")

@@ -1,5 +1,7 @@
 """The shared run loop: time control, protocols, triggers, records, checkpoints and resume."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -75,7 +77,7 @@ def test_threshold_trigger_fires_on_upward_crossings_only():
         k = int(np.searchsorted(t, e.time))
         assert total[k - 1] < 1e5  # reached from below
     # between two firings the total went below the threshold again (re-armed)
-    for a, b in zip(fired[:-1], fired[1:], strict=True):
+    for a, b in itertools.pairwise(fired):
         sel = (t > a.time) & (t < b.time)
         assert total[sel].min() < 1e5
 

@@ -1,0 +1,1 @@
+"""oncoscale benchmarks: machine-independent ratios and absolute times for the record."""
