@@ -46,7 +46,7 @@ class PDENumerics(ParameterSet):
     solver: Literal["imex", "euler"] = param(
         "imex", "", "time stepping: adaptive IMEX or explicit Euler"
     )
-    rtol: float = param(1e-5, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
+    rtol: float = param(1e-6, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
     atol: float = param(
         1e-2, "cells/mm^2", "absolute tolerance for u, i, z (phi: scaled by phi_star/K)", gt=0
     )
