@@ -262,6 +262,8 @@ def burden_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], out: P
     axes[2].plot(study["value"], study["mean_interval_h"], "o-")
     axes[2].set_xlabel("threshold (cells)")
     axes[2].set_ylabel("mean interval between injections (h)")
+    for ax in axes[1:]:
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 0))
     fig.suptitle(study.attrs["scenario"])
     return save(fig, out / "study.png")
 

@@ -1,40 +1,13 @@
-"""The ``oncoscale`` command."""
+"""``oncoscale list`` and ``oncoscale run``."""
 
 from __future__ import annotations
 
-import functools
-import sys
 import time
-from pathlib import Path
 
 import click
 
-from oncoscale import __version__
-from oncoscale.errors import InputError
-
-
-def _friendly_errors(fn):
-    """Turn InputError into one clear line on stderr and exit status 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper
-
-
-def _out_dir(out: str | None, *parts: str) -> Path:
-    return Path(out) if out else Path("runs").joinpath(*parts)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="oncoscale")
-def main() -> None:
-    """Multiscale tumour-immune modelling: run published scenarios at every scale."""
+from oncoscale.cli import main
+from oncoscale.cli.common import friendly_errors, out_dir
 
 
 @main.command("list")
@@ -69,7 +42,7 @@ def list_cmd() -> None:
 @click.option("--scheduler", help="Dask scheduler address for study runs")
 @click.option("--no-figures", is_flag=True, help="skip figures and report")
 @click.option("--quiet", is_flag=True, help="no progress bar")
-@_friendly_errors
+@friendly_errors
 def run_cmd(
     scenario, model, sets, t_end, seed, out, resume, no_study, workers, scheduler, no_figures, quiet
 ) -> None:
@@ -80,7 +53,7 @@ def run_cmd(
 
     sc = load_scenario(scenario)
     resolved = resolve(sc, model, parse_overrides(sets), t_end, seed)
-    directory = _out_dir(out, sc.name, resolved.model)
+    directory = out_dir(out, sc.name, resolved.model)
     t0 = time.perf_counter()
     if sc.study is not None and sc.study.kind == "sweep" and not no_study:
         result = execute_study(
@@ -98,7 +71,3 @@ def run_cmd(
     click.echo(f"wrote {result.result} ({time.perf_counter() - t0:.1f} s)")
     if result.report is not None:
         click.echo(f"report: {result.report}")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

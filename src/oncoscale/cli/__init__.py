@@ -1,0 +1,17 @@
+"""The ``oncoscale`` command: one module per command group, registered on :data:`main`."""
+
+from __future__ import annotations
+
+import click
+
+from oncoscale import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="oncoscale")
+def main() -> None:
+    """Multiscale tumour-immune modelling: run published scenarios at every scale."""
+
+
+# command modules register themselves on `main` when imported
+from oncoscale.cli import run as _run  # noqa: E402, F401
