@@ -23,6 +23,8 @@ class Family:
     parameters: str  # "module:Class" of the ParameterSet subclass
     representations: dict[str, str] = field(default_factory=dict)  # model -> "module:Class"
     description: str = ""
+    #: "module:function" building a BifurcationProblem(params, param, reduction=None), or ""
+    bifurcation: str = ""
 
     def parameter_class(self) -> type[ParameterSet]:
         """The family's parameter set class."""
@@ -37,6 +39,12 @@ class Family:
                 f"allowed: {', '.join(self.representations)}"
             )
         return _load(self.representations[model])
+
+    def bifurcation_builder(self):
+        """The family's ``bifurcation_problem`` builder (InputError if it has none)."""
+        if not self.bifurcation:
+            raise InputError(f"family '{self.name}' has no homogeneous ODE to continue")
+        return _load(self.bifurcation)
 
 
 def _load(path: str):
@@ -55,6 +63,7 @@ FAMILIES: dict[str, Family] = {
             "pde-2d": "oncoscale.models.oncolytic.pde:OncolyticPDE2D",
         },
         description="oncolytic virus + immune system (seed 003)",
+        bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
     ),
 }
 

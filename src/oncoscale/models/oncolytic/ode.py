@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from oncoscale.errors import InputError
+from oncoscale.models.bifurcation import BifurcationProblem, StartingPoint
 from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.models.oncolytic.reactions import tumour_reactions
 
@@ -121,3 +122,40 @@ def system_in(
         return params.model_copy(update={name: float(value)})
 
     return (lambda y, v: rhs(y, at(v))), (lambda y, v: jacobian(y, at(v)))
+
+
+def bifurcation_problem(
+    params: OncolyticParameters, param: str, reduction: str | None = None
+) -> BifurcationProblem:
+    """The ODE (eq. 3.1) as a one-parameter problem for ``oncoscale bifurcation``.
+
+    Branches start from the closed-form equilibria E1 and E*; the diagram shows u/K.
+    """
+    if reduction is not None:
+        raise InputError(
+            f"invalid value for 'reduction': '{reduction}'; the oncolytic ODE has none"
+        )
+    f, jac = system_in(params, param)
+
+    def starts(value: float) -> list[StartingPoint]:
+        at = params.model_copy(update={param: float(value)})
+        return [
+            StartingPoint(eq.name, eq.state)
+            for eq in equilibria(at)
+            if eq.biologically_feasible and not eq.name.startswith("E0")
+        ]
+
+    return BifurcationProblem(
+        family="oncolytic",
+        param=param,
+        param_units=params.units_of(param),
+        param_value=float(getattr(params, param)),
+        rhs=f,
+        jac=jac,
+        starts=starts,
+        variables=("u", "i", "z"),
+        variable_units=("cells/mm^2",) * 3,
+        plot_variable=0,
+        plot_scale=params.K,
+        plot_label="u / K",
+    )
