@@ -1,0 +1,5 @@
+"""``python -m oncoscale``: the oncoscale command."""
+
+from oncoscale.cli import main
+
+main()
