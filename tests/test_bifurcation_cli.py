@@ -1,0 +1,85 @@
+"""``oncoscale bifurcation`` on the oncolytic ODE: Hopf points vs brute force, JSON, errors."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy.optimize import brentq
+
+from oncoscale.cli import main
+from oncoscale.models.oncolytic.ode import coexistence_state, jacobian
+from oncoscale.models.oncolytic.params import OncolyticParameters
+
+
+def _hopf_by_bisection(name: str, lo: float, hi: float) -> float:
+    """Where the leading eigenvalue of the closed-form E* crosses the imaginary axis."""
+    base = OncolyticParameters()
+
+    def growth(value: float) -> float:
+        params = base.model_copy(update={name: value})
+        return float(np.max(np.linalg.eigvals(jacobian(coexistence_state(params), params)).real))
+
+    return brentq(growth, lo, hi, xtol=1e-15, rtol=1e-14)
+
+
+@pytest.mark.parametrize(
+    ("param", "lo", "hi"), [("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.03, 0.3)]
+)
+def test_hopf_points_match_brute_force_and_json_is_written(tmp_path, param, lo, hi):
+    out = tmp_path / "diag"
+    json_file = tmp_path / "points.json"
+    res = CliRunner().invoke(
+        main,
+        ["bifurcation", "oncolytic", "--param", param, "--from", str(lo), "--to", str(hi),
+         "--json", str(json_file), "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    record = json.loads(json_file.read_text())
+    assert (out / "diagram.json").exists() and (out / "report.html").exists()
+    assert (out / f"bifurcation-{param}.png").stat().st_size > 10_000
+    hopf = [p for p in record["points"] if p["type"] == "hopf"]
+    assert len(hopf) == 1
+    assert {"param", "value", "type"} <= set(hopf[0])
+    assert hopf[0]["param"] == param
+    # the Hopf point on E* (closed form), located independently by bisection
+    expected = _hopf_by_bisection(param, lo, hi)
+    assert hopf[0]["value"] == pytest.approx(expected, rel=1e-7)
+    assert hopf[0]["criticality"] == "supercritical"
+    kinds = [b["kind"] for b in record["branches"]]
+    assert "equilibrium" in kinds and "limit_cycle" in kinds
+    cycle = next(b for b in record["branches"] if b["kind"] == "limit_cycle")
+    assert len(cycle["p"]) > 5
+    assert all(np.isfinite(cycle["period"]))
+
+
+def test_coexistence_branch_follows_the_closed_form(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        ["bifurcation", "oncolytic", "--param", "zeta", "--from", "0.1", "--to", "1.0",
+         "--no-cycles", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    record = json.loads((tmp_path / "diagram.json").read_text())
+    branch = next(b for b in record["branches"] if b["start"].startswith("E*"))
+    base = OncolyticParameters()
+    for p, x in zip(branch["p"][::7], branch["x"][::7], strict=True):
+        exact = coexistence_state(base.model_copy(update={"zeta": p}))
+        np.testing.assert_allclose(x, exact, rtol=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "nope", "--from", "0", "--to", "1"], "'nope'"),
+        (["--param", "zeta", "--from", "1", "--to", "0.5"], "from < to"),
+        (["--param", "zeta", "--from", "-1", "--to", "0.5"], "invalid value for 'zeta'"),
+        (["--param", "zeta", "--from", "0.1", "--to", "1", "--reduction", "cross"], "reduction"),
+    ],
+)
+def test_invalid_bifurcation_input_exits_nonzero_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["bifurcation", "oncolytic", *args, "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert message in res.output
+    assert not out.exists()
