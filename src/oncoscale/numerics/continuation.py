@@ -42,9 +42,9 @@ __all__ = [
     "SpecialPoint",
     "continue_equilibria",
     "equilibrium_stability",
-    "first_lyapunov_coefficient",
-    "fd_jacobian",
     "fd_dfdp",
+    "fd_jacobian",
+    "first_lyapunov_coefficient",
 ]
 
 
