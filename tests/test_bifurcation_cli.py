@@ -24,7 +24,7 @@ def _hopf_by_bisection(name: str, lo: float, hi: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("param", "lo", "hi"), [("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.03, 0.3)]
+    ("param", "lo", "hi"), [("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.003, 0.3)]
 )
 def test_hopf_points_match_brute_force_and_json_is_written(tmp_path, param, lo, hi):
     out = tmp_path / "diag"
@@ -83,3 +83,20 @@ def test_invalid_bifurcation_input_exits_nonzero_and_writes_nothing(tmp_path, ar
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert not out.exists()
+
+
+def test_transcritical_point_in_beta_is_where_infection_invades_e1(tmp_path):
+    res = CliRunner().invoke(
+        main,
+        ["bifurcation", "oncolytic", "--param", "beta", "--from", "0.003", "--to", "0.05",
+         "--no-cycles", "--json", str(tmp_path / "b.json"), "--out", str(tmp_path / "d")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    points = json.loads((tmp_path / "b.json").read_text())["points"]
+    bp = [p for p in points if p["type"] == "branch_point"]
+    assert len(bp) == 1
+    # E1 = (u1, 0, z1) loses stability when (beta/K) u1 - q - (zeta/K) z1 = 0
+    p = OncolyticParameters()
+    z1 = p.S0 / p.q_z
+    u1 = p.K - p.zeta * z1 / p.p
+    assert bp[0]["value"] == pytest.approx((p.q * p.K + p.zeta * z1) / u1, rel=1e-8)

@@ -16,8 +16,8 @@ import numpy as np
 
 from oncoscale.errors import InputError
 from oncoscale.models.bifurcation import BifurcationProblem
-from oncoscale.numerics.continuation import EquilibriumBranch, continue_equilibria
-from oncoscale.numerics.periodic_orbits import CycleBranch, continue_limit_cycles
+from oncoscale.numerics.bifurcation_types import CycleBranch, EquilibriumBranch
+from oncoscale.numerics.continuation import continue_equilibria
 
 #: Point types reported as bifurcations (branch ends are not).
 BIFURCATION_TYPES = (
@@ -153,6 +153,8 @@ def compute_diagram(
             continue
         diagram.equilibria.append((start.name, branch))
     if cycles:
+        from oncoscale.numerics.periodic_orbits import continue_limit_cycles
+
         for _, branch in diagram.equilibria:
             for hopf in branch.special("hopf"):
                 try:

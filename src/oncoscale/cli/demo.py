@@ -12,7 +12,7 @@ from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors
 
 #: the seed's Fig. 2 diagrams: (parameter, from, to) of the oncolytic ODE (scenario "oncolytic")
-DEMO_DIAGRAMS = (("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.03, 0.3))
+DEMO_DIAGRAMS = (("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.003, 0.3))
 
 
 def _index(out: Path, run_dir: Path, summary: dict, diagrams: dict[str, dict], seconds: dict) -> Path:

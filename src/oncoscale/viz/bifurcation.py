@@ -20,19 +20,35 @@ _MARKERS = {
 }
 
 
-def _segments(p: np.ndarray, y: np.ndarray, stable: np.ndarray):
-    """Split a branch into runs of equal stability (each run includes its neighbour's end)."""
+#: line style of an equilibrium branch by category
+_STYLE = {
+    "stable": {"ls": "-", "color": "tab:red", "lw": 1.6},
+    "unstable": {"ls": "--", "color": "black", "lw": 1.4},
+    "infeasible": {"ls": ":", "color": "0.6", "lw": 1.0},
+}
+
+
+def _segments(p: np.ndarray, y: np.ndarray, category: np.ndarray):
+    """Split a branch into runs of equal category (each run includes its neighbour's start)."""
     start = 0
     for k in range(1, len(p) + 1):
-        if k == len(p) or stable[k] != stable[start]:
+        if k == len(p) or category[k] != category[start]:
             stop = min(k + 1, len(p))
-            yield p[start:stop], y[start:stop], bool(stable[start])
+            yield p[start:stop], y[start:stop], str(category[start])
             start = k
 
 
+def _categories(x: np.ndarray, stable: np.ndarray) -> np.ndarray:
+    """'infeasible' where a component is negative, else 'stable' / 'unstable'."""
+    tol = 1e-9 * np.max(np.abs(x), axis=0)
+    feasible = np.all(x >= -tol, axis=1)
+    return np.where(~feasible, "infeasible", np.where(stable, "stable", "unstable"))
+
+
 def diagram_figure(diagram: BifurcationDiagram, path: Path) -> Path:
-    """Equilibria (stable red solid, unstable black dashed), cycle max/min (green dots: stable
-    filled, unstable open), special points labelled; the cycle period in a second panel."""
+    """Equilibria (stable red solid, unstable black dashed, negative components grey dotted),
+    cycle max/min (green dots: stable filled, unstable open), special points labelled; the
+    cycle period in a second panel."""
     pr = diagram.problem
     k, scale = pr.plot_variable, pr.plot_scale
     has_cycles = any(len(c.p) for _, c in diagram.cycles)
@@ -42,8 +58,9 @@ def diagram_figure(diagram: BifurcationDiagram, path: Path) -> Path:
     ax = axes[0, 0]
     for _, branch in diagram.equilibria:
         y = branch.x[:, k] / scale
-        for ps, ys, st in _segments(branch.p, y, branch.stable):
-            ax.plot(ps, ys, "-" if st else "--", color="tab:red" if st else "black", lw=1.6)
+        cats = _categories(branch.x, np.asarray(branch.stable, dtype=bool))
+        for ps, ys, cat in _segments(branch.p, y, cats):
+            ax.plot(ps, ys, **_STYLE[cat])
     for _, cyc in diagram.cycles:
         st = np.asarray(cyc.stable, dtype=bool)
         for arr in (cyc.x_max[:, k] / scale, cyc.x_min[:, k] / scale):
@@ -64,7 +81,7 @@ def diagram_figure(diagram: BifurcationDiagram, path: Path) -> Path:
     ax.set_ylabel(pr.plot_label or pr.variables[k])
     ax.set_xlim(diagram.p_min, diagram.p_max)
     title = f"{pr.family}" + (f" ({pr.reduction})" if pr.reduction else "")
-    ax.set_title(f"{title}: equilibria (red stable, black unstable), cycle max/min (green)")
+    ax.set_title(f"{title}: equilibria and limit cycles")
     if has_cycles:
         ax2 = axes[0, 1]
         for _, cyc in diagram.cycles:

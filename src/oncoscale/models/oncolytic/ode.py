@@ -149,7 +149,7 @@ def bifurcation_problem(
         family="oncolytic",
         param=param,
         param_units=params.units_of(param),
-        param_value=float(getattr(params, param)),
+        param_value=float(params.ode_alpha if param == "alpha" else getattr(params, param)),
         rhs=f,
         jac=jac,
         starts=starts,
