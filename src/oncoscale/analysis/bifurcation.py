@@ -42,7 +42,7 @@ class BifurcationDiagram:
     warnings: list[str] = field(default_factory=list)
 
     def points(self) -> list[dict[str, Any]]:
-        """Detected bifurcation points, deduplicated, sorted by parameter value."""
+        """Detected bifurcation points inside [p_min, p_max], deduplicated, sorted by value."""
         found: list[dict[str, Any]] = []
         for name, branch in self.equilibria:
             for pt in branch.points:
@@ -52,8 +52,10 @@ class BifurcationDiagram:
             for pt in branch.points:
                 if pt.kind in BIFURCATION_TYPES:
                     found.append(_record(pt, self.problem.param, f"cycle@{hopf_value:.6g}"))
+        span = 1e-9 * max(1.0, abs(self.p_min), abs(self.p_max))
+        inside = [d for d in found if self.p_min - span <= d["value"] <= self.p_max + span]
         unique: list[dict[str, Any]] = []
-        for pt in sorted(found, key=lambda d: d["value"]):
+        for pt in sorted(inside, key=lambda d: d["value"]):
             duplicate = any(
                 u["type"] == pt["type"]
                 and abs(u["value"] - pt["value"]) <= 1e-8 * max(1.0, abs(pt["value"]))
