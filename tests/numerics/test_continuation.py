@@ -218,3 +218,25 @@ def test_oncolytic_hopf_and_branch(name, lo, hi):
     before = b.p < hopf.param_value
     assert np.all(b.stable[before] == b.stable[before][0])
     assert np.all(b.stable[~before] != b.stable[before][0])
+
+
+def test_oncolytic_transcritical_between_e1_and_e_star():
+    """In beta, E* crosses E1 (i* = 0): both branches report the same branch point."""
+    base = OncolyticParameters()
+    params = base.model_copy(update={"alpha": base.ode_alpha})
+    beta_x = brentq(
+        lambda v: coexistence_state(params.model_copy(update={"beta": v}))[1],
+        0.005,
+        0.02,
+        xtol=1e-16,
+        rtol=1e-15,
+    )
+    rhs, jac = system_in(params, "beta")
+    e1 = np.array([params.K - params.zeta * params.S0 / (params.p * params.q_z), 0.0,
+                   params.S0 / params.q_z])  # fmt: skip
+    for x0 in (e1, coexistence_state(params.model_copy(update={"beta": 0.01}))):
+        b = continue_equilibria(rhs, x0, 0.01, 0.0, 0.2, jac=jac, param_name="beta")
+        (bp,) = b.special("branch_point")
+        assert bp.param_value == pytest.approx(beta_x, rel=1e-10)
+        assert bp.data["located"]
+        np.testing.assert_allclose(bp.state, e1, rtol=1e-9, atol=1e-9 * params.K)
