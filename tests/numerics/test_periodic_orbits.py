@@ -200,3 +200,21 @@ def test_input_validation_and_json():
     d = json.loads(json.dumps(c.to_dict()))
     assert d["param"] == "mu" and len(d["period"]) == c.p.size <= 10
     assert d["points"][-1]["type"] == "endpoint"
+
+
+def test_branch_between_two_hopf_points_ends_at_the_second():
+    # r' = r(p(1 − p) − r²): Hopf points at p = 0 and p = 1, cycles r = √(p(1−p)) between them
+    def f(x, p):
+        g = p * (1 - p) - (x[0] ** 2 + x[1] ** 2)
+        return np.array([g * x[0] - x[1], g * x[1] + x[0]])
+
+    eq = continue_equilibria(f, [0.0, 0.0], -0.5, -1.0, 2.0)
+    first, second = eq.special("hopf")
+    assert second.param_value == pytest.approx(1.0, abs=1e-12)
+    c = continue_limit_cycles(f, first, -1.0, 2.0)
+    assert not c.special("fold_cycle")
+    end = c.points[-1]
+    assert end.data["reason"] == "hopf"
+    assert end.data["hopf_estimate"] == pytest.approx(1.0, abs=1e-2)
+    assert np.all(c.p < 1.0)
+    np.testing.assert_allclose(0.5 * (c.x_max - c.x_min)[:, 0], np.sqrt(c.p * (1 - c.p)), rtol=1e-7)

@@ -375,6 +375,24 @@ def _orbit_data(sysm: _System, z: np.ndarray, n_fine: int = 16):
     return (times, states), ext[0], ext[1]
 
 
+def _amplitude2(sysm: _System, z: np.ndarray) -> float:
+    """Weighted mean square deviation of the scaled orbit from its mean."""
+    w = sysm.coll.node_weights()[:, None]
+    d = z[:-2].reshape(-1, sysm.model.n)
+    d = d - (w * d).sum(axis=0)
+    return float((w * d * d).sum())
+
+
+def _profile_correlation(sysm: _System, z1: np.ndarray, z2: np.ndarray) -> float:
+    """Weighted correlation of the two orbits' deviations from their means (same mesh)."""
+    w = sysm.coll.node_weights()[:, None]
+    n = sysm.model.n
+    d1, d2 = z1[:-2].reshape(-1, n), z2[:-2].reshape(-1, n)
+    d1 = d1 - (w * d1).sum(axis=0)
+    d2 = d2 - (w * d2).sum(axis=0)
+    return float((w * d1 * d2).sum() / np.sqrt((w * d1 * d1).sum() * (w * d2 * d2).sum()))
+
+
 def _is_stable(mu: np.ndarray) -> bool:
     """All multipliers but the trivial one (closest to 1) inside the unit circle."""
     k = int(np.argmin(np.abs(mu - 1.0)))
@@ -432,7 +450,9 @@ def continue_limit_cycles(
     normalised in the scaled norm), corrected by Newton. ``ds`` etc. are pseudo-arclength steps
     in the scaled unknowns (u/x_scale, T/T_Hopf, p/(p_max − p_min)); ``x_scale`` defaults to
     max(|x_H,k|, 1e-3‖x_H‖∞). Stops at the parameter bounds, after ``max_points`` cycles, on
-    step-size failure, or when T > ``period_max_factor``·T_Hopf ("period_blowup").
+    step-size failure, when T > ``period_max_factor``·T_Hopf ("period_blowup"), or when the
+    cycles shrink onto another Hopf point (endpoint reason "hopf", ``data["hopf_estimate"]`` an
+    extrapolated parameter value of that point; locate it on the equilibrium branch).
     """
     _check(hopf, p_min, p_max, n_intervals, degree, ds, ds_min, ds_max, max_points, amplitude)
     name = param_name if param_name is not None else hopf.param_name
@@ -473,6 +493,7 @@ def continue_limit_cycles(
     records = [(sysm.coll, cur)]
     points: list[SpecialPoint] = []
     reason = "max_points"
+    hopf_end = float("nan")
 
     def special(kind: str, c: _Cyc, extra: dict) -> SpecialPoint:
         u, period, p = sysm.unpack(c.z)
@@ -504,6 +525,16 @@ def continue_limit_cycles(
             new, _ = _locate(sysm, phase, cur, new, lambda c, b=bound: c.z[-1] - b, tol)
         if np.sign(cur.t[-1]) * np.sign(new.t[-1]) < 0:
             fc, located = _locate(sysm, phase, cur, new, lambda c: c.t[-1], tol)
+            if _profile_correlation(sysm, cur.z, new.z) < 0:
+                # the profile flipped: the branch went through zero amplitude, i.e. it ended at
+                # another Hopf point; stop at the last cycle, estimate the Hopf value from
+                # amplitude² ∝ p − p_H over the last two cycles
+                prev = records[-2][1] if len(records) > 1 else cur
+                a0, a1 = _amplitude2(sysm, prev.z), _amplitude2(sysm, cur.z)
+                p0, p1 = sysm.unpack(prev.z)[2], sysm.unpack(cur.z)[2]
+                hopf_end = p1 + (p1 - p0) * a1 / (a0 - a1) if a0 > a1 else p1
+                reason = "hopf"
+                break
             points.append(special("fold_cycle", fc, {"located": located}))
         if np.sign(cur.pd) * np.sign(new.pd) < 0:
             pd, located = _locate(sysm, phase, cur, new, lambda c: c.pd, tol)
@@ -533,7 +564,10 @@ def continue_limit_cycles(
             else:  # keep the old mesh
                 sysm.coll = records[-1][0]
 
-    end = special("endpoint", cur, {"reason": reason})
+    extra = {"reason": reason}
+    if reason == "hopf":
+        extra["hopf_estimate"] = hopf_end
+    end = special("endpoint", cur, extra)
     points.append(end)
     p_arr, per, xmin, xmax, mus, stab, orbits = [], [], [], [], [], [], []
     saved = sysm.coll
