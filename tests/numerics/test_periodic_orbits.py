@@ -85,6 +85,18 @@ def test_subcritical_hopf_cycles_are_unstable():
     assert not np.any(c.stable)
 
 
+@pytest.mark.parametrize("sign", [-1.0, 1.0])
+def test_stability_of_tiny_cycles(sign):
+    """At amplitude 1e-5 the non-trivial multiplier is 1 ∓ 1.3e-9 (at 1e-4: 1 ∓ 1.3e-7): the
+    trivial multiplier must be told apart by its eigenvector (the flow direction), not by being
+    the one closest to 1."""
+    f = radial(sign)
+    h = _hopf(f, [0.0, 0.0], -0.5, -1.0, 1.0)
+    c = continue_limit_cycles(f, h, -1.0, 1.0, amplitude=1e-5, ds=1e-4, ds_max=1e-4, max_points=3)
+    assert np.all(np.abs(np.abs(c.multipliers) - 1) < 1e-5)
+    assert np.all(c.stable == (sign < 0))
+
+
 def test_fold_of_cycles():
     # r' = r(p + r² − r⁴): cycles p = r⁴ − r², fold at r² = 1/2, p = −1/4
     f = radial(1.0, -1.0)

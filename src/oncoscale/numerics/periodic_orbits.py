@@ -291,6 +291,13 @@ def floquet_multipliers(sysm: _System, z: np.ndarray) -> np.ndarray:
     On interval j the linearised equations A_j [δu_0; δu_1..m] = 0 give δu_m = M_j δu_0; the
     monodromy matrix is M_{N−1}⋯M_0. Returned sorted by descending modulus.
     """
+    return _floquet(sysm, z)[0]
+
+
+def _floquet(sysm: _System, z: np.ndarray) -> tuple[np.ndarray, int]:
+    """Multipliers (descending modulus) and the index of the trivial one: the multiplier whose
+    eigenvector is most nearly parallel to the flow f(u(0)) (not merely the one closest to 1,
+    which is ambiguous near a Hopf point where a second multiplier is also ≈ 1)."""
     c, n = sysm.coll, sysm.model.n
     u, period, p = sysm.unpack(z)
     x_c, _ = c.at_collocation(u)
@@ -305,8 +312,12 @@ def floquet_multipliers(sysm: _System, z: np.ndarray) -> np.ndarray:
     mono = np.eye(n)
     for j in range(c.n_intervals):
         mono = sols[j, -n:] @ mono
-    mu = np.linalg.eigvals(mono)
-    return mu[np.argsort(-np.abs(mu))]
+    mu, vecs = np.linalg.eig(mono)
+    order = np.argsort(-np.abs(mu))
+    mu, vecs = mu[order], vecs[:, order] / sysm.xs[:, None]
+    flow = sysm.model.f(u[:1], p)[0] / sysm.xs
+    cos = np.abs(flow @ vecs) / (np.linalg.norm(vecs, axis=0) * np.linalg.norm(flow) + 1e-300)
+    return mu, int(np.argmax(cos))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +359,8 @@ class _Cyc:
     z: np.ndarray
     t: np.ndarray
     mu: np.ndarray
-    pd: float  # Π(1 + μ), real
+    pd: float  # Π(1 + μ) over the non-trivial multipliers, real
+    trivial: int  # index of the trivial multiplier in mu
 
 
 def _orbit_data(sysm: _System, z: np.ndarray, n_fine: int = 16):
@@ -393,15 +405,14 @@ def _profile_correlation(sysm: _System, z1: np.ndarray, z2: np.ndarray) -> float
     return float((w * d1 * d2).sum() / np.sqrt((w * d1 * d1).sum() * (w * d2 * d2).sum()))
 
 
-def _is_stable(mu: np.ndarray) -> bool:
-    """All multipliers but the trivial one (closest to 1) inside the unit circle."""
-    k = int(np.argmin(np.abs(mu - 1.0)))
-    rest = np.delete(mu, k)
+def _is_stable(mu: np.ndarray, trivial: int) -> bool:
+    """All multipliers but the trivial one inside the unit circle."""
+    rest = np.delete(mu, trivial)
     return bool(rest.size == 0 or np.max(np.abs(rest)) < 1.0)
 
 
-def _pd_test(mu: np.ndarray) -> float:
-    return float(np.prod(1.0 + mu).real)
+def _pd_test(mu: np.ndarray, trivial: int) -> float:
+    return float(np.prod(1.0 + np.delete(mu, trivial)).real)
 
 
 def _check(hopf, p_min, p_max, n_intervals, degree, ds, ds_min, ds_max, max_points, amplitude):
@@ -488,8 +499,8 @@ def continue_limit_cycles(
     if not ok:
         raise RuntimeError(f"could not converge the first cycle at the Hopf point p = {p_h}")
     t1 = _tangent(sysm, z1, phase, t0)
-    mu = floquet_multipliers(sysm, z1)
-    cur = _Cyc(z1, t1, mu, _pd_test(mu))
+    mu, triv = _floquet(sysm, z1)
+    cur = _Cyc(z1, t1, mu, _pd_test(mu, triv), triv)
     records = [(sysm.coll, cur)]
     points: list[SpecialPoint] = []
     reason = "max_points"
@@ -517,8 +528,8 @@ def continue_limit_cycles(
                 break
             ds = max(0.5 * ds, ds_min)
             continue
-        mu = floquet_multipliers(sysm, z_new)
-        new = _Cyc(z_new, t_new, mu, _pd_test(mu))
+        mu, triv = _floquet(sysm, z_new)
+        new = _Cyc(z_new, t_new, mu, _pd_test(mu, triv), triv)
         bound = None
         if z_new[-1] > q_hi or z_new[-1] < q_lo:
             bound = q_hi if z_new[-1] > q_hi else q_lo
@@ -560,7 +571,7 @@ def continue_limit_cycles(
             ph = sysm.phase_row(sysm.unpack(z_r)[0])
             z_c, _, ok = _newton(sysm, z_r, ph, sysm.weights() * t_r, z_r, tol, 8)
             if ok:
-                cur = _Cyc(z_c, _tangent(sysm, z_c, ph, t_r), cur.mu, cur.pd)
+                cur = _Cyc(z_c, _tangent(sysm, z_c, ph, t_r), cur.mu, cur.pd, cur.trivial)
             else:  # keep the old mesh
                 sysm.coll = records[-1][0]
 
@@ -580,7 +591,7 @@ def continue_limit_cycles(
         xmin.append(lo)
         xmax.append(hi)
         mus.append(c.mu)
-        stab.append(_is_stable(c.mu))
+        stab.append(_is_stable(c.mu, c.trivial))
         orbits.append(orbit)
     sysm.coll = saved
     return CycleBranch(
@@ -615,8 +626,8 @@ def _locate(
         if not ok:
             raise RuntimeError("section corrector failed")
         t = _tangent(sysm, z, phase, a.t)
-        mu = floquet_multipliers(sysm, z)
-        return _Cyc(z, t, mu, _pd_test(mu))
+        mu, triv = _floquet(sysm, z)
+        return _Cyc(z, t, mu, _pd_test(mu, triv), triv)
 
     try:
         s_star = brentq(lambda s: test(at(s)), 0.0, length, xtol=1e-12 * length, maxiter=100)
