@@ -493,11 +493,17 @@ def continue_limit_cycles(
     t0 = np.concatenate([phi.ravel(), [0.0, 0.0]])
     t0 = t0 / np.sqrt(t0 @ (sysm.weights() * t0))
     z_h = sysm.pack(np.tile(x_h, (coll.n_nodes, 1)), period_h, p_h)
-    z_pred = z_h + amplitude * t0
-    phase = sysm.phase_row(sysm.unpack(z_pred)[0])
-    z1, _, ok = _newton(sysm, z_pred, phase, sysm.weights() * t0, z_pred, tol, 20)
-    if not ok:
-        raise RuntimeError(f"could not converge the first cycle at the Hopf point p = {p_h}")
+    for amp in (amplitude, 0.1 * amplitude, 0.01 * amplitude):
+        z_pred = z_h + amp * t0
+        phase = sysm.phase_row(sysm.unpack(z_pred)[0])
+        z1, _, ok = _newton(sysm, z_pred, phase, sysm.weights() * t0, z_pred, tol, 20)
+        if ok:
+            break
+    else:
+        raise RuntimeError(
+            f"could not converge the first cycle at the Hopf point {name} = {p_h} "
+            f"(amplitudes {amplitude:g} to {0.01 * amplitude:g} tried)"
+        )
     t1 = _tangent(sysm, z1, phase, t0)
     mu, triv = _floquet(sysm, z1)
     cur = _Cyc(z1, t1, mu, _pd_test(mu, triv), triv)
