@@ -569,11 +569,12 @@ def continue_equilibria(
     """Follow the equilibrium branch of x' = rhs(x, p) through (x0, p0) within [p_min, p_max].
 
     ``x0`` is first corrected by Newton at p0. ``ds``/``ds_min``/``ds_max`` are arclength steps
-    in scaled units (x / x_scale, p / (p_max − p_min)); ``x_scale`` defaults to
-    max(|x0_k|, 1e-2‖x0‖∞) per component (1 if x0 = 0), enlarged along the branch where a
-    component outgrows it. ``direction``: "forward" (increasing p
-    at the start), "backward" or "both". ``max_points`` applies to each direction. Returns the
-    branch in arclength order with its folds, branch points, Hopf points (ω, period, l1,
+    in scaled units (x / x_scale, p / (p_max − p_min)); ``x_scale`` (the initial state scale)
+    defaults to max(|x0_k|, 1e-2‖x0‖∞) per component (1 if x0 = 0); along the branch a
+    component's scale is raised to its size whenever it outgrows twice its scale, so branches
+    that grow by orders of magnitude still take O(1) steps. ``direction``: "forward"
+    (increasing p at the start), "backward" or "both". ``max_points`` applies to each direction.
+    Returns the branch in arclength order with its folds, branch points, Hopf points (ω, period, l1,
     criticality), neutral saddles and two endpoints (``data["reason"]``: "p_min", "p_max",
     "max_points", "step_failure" or "start").
     """
@@ -598,7 +599,7 @@ def continue_equilibria(
         start.t = -start.t
         start.ext = float(np.linalg.det(np.vstack([prob.residual_and_jac(z0)[1], start.t])))
     q_lo, q_hi = (p_min - p0) / ps, (p_max - p0) / ps
-    args = (q_lo, q_hi, ds, ds_min, ds_max, max_points, tol, param_name, x_scale is None)
+    args = (q_lo, q_hi, ds, ds_min, ds_max, max_points, tol, param_name, True)
     fwd = bwd = None
     if direction in ("both", "forward"):
         fwd = _march(prob, start, 1.0, *args)
