@@ -147,7 +147,7 @@ def _l1_with_error(
 ) -> tuple[float, float]:
     x = np.asarray(x, dtype=float)
     scale = float(x_scale) if x_scale is not None else float(np.max(np.abs(x)))
-    if not scale > 0:
+    if not scale >= 1e-6 and x_scale is None:  # at (or next to) the origin: unit scale
         scale = 1.0
     if jac is None:
         sc = np.full(x.size, scale)
@@ -176,7 +176,8 @@ def first_lyapunov_coefficient(
     l1 = Re[⟨p, C(q,q,q̄)⟩ − 2⟨p, B(q, A⁻¹B(q,q̄))⟩ + ⟨p, B(q̄, (2iω−A)⁻¹B(q,q))⟩] / (2ω)
     with A q = iωq, Aᵀp = −iωp, ⟨q, q⟩ = ⟨p, q⟩ = 1 (Euclidean, original coordinates). B and C
     are the second and third derivatives of f, from fourth-order central differences of the
-    Jacobian with steps relative to ``x_scale`` (default ‖x‖∞). l1 < 0: supercritical.
+    Jacobian with steps relative to ``x_scale`` (default ‖x‖∞, or 1 if that is below 1e-6: pass
+    the natural state scale for states near 0 in small units). l1 < 0: supercritical.
     Units: 1/(time · state²). For ẋ = px − y + s x(x²+y²), ẏ = x + py + s y(x²+y²): l1 = 2s.
     """
     return _l1_with_error(rhs, x, p, jac, x_scale)[0]
