@@ -218,3 +218,51 @@ def test_oncolytic_hopf_and_branch(name, lo, hi):
     before = b.p < hopf.param_value
     assert np.all(b.stable[before] == b.stable[before][0])
     assert np.all(b.stable[~before] != b.stable[before][0])
+
+
+def test_oncolytic_transcritical_between_e1_and_e_star():
+    """In beta, E* crosses E1 (i* = 0): both branches report the same branch point."""
+    base = OncolyticParameters()
+    params = base.model_copy(update={"alpha": base.ode_alpha})
+    beta_x = brentq(
+        lambda v: coexistence_state(params.model_copy(update={"beta": v}))[1],
+        0.005,
+        0.02,
+        xtol=1e-16,
+        rtol=1e-15,
+    )
+    rhs, jac = system_in(params, "beta")
+    e1 = np.array([params.K - params.zeta * params.S0 / (params.p * params.q_z), 0.0,
+                   params.S0 / params.q_z])  # fmt: skip
+    for x0 in (e1, coexistence_state(params.model_copy(update={"beta": 0.01}))):
+        b = continue_equilibria(rhs, x0, 0.01, 0.0, 0.2, jac=jac, param_name="beta")
+        (bp,) = b.special("branch_point")
+        assert bp.param_value == pytest.approx(beta_x, rel=1e-10)
+        assert bp.data["located"]
+        np.testing.assert_allclose(bp.state, e1, rtol=1e-9, atol=1e-9 * params.K)
+
+
+def test_bogdanov_takens_unfolding_fold_and_hopf():
+    """x' = y, y' = b1 + b2 x + x² − x y at b2 = −1, continued in b1: equilibria (x, 0) with
+    x² − x + b1 = 0 fold at b1 = 1/4 (x = 1/2); the branch x = (1 − √(1 − 4 b1))/2 has a Hopf
+    point where the trace −x vanishes: b1 = 0, ω = √(−b2) = 1."""
+
+    def f(x, p):
+        return np.array([x[1], p - x[0] + x[0] ** 2 - x[0] * x[1]])
+
+    def jac(x, p):
+        return np.array([[0.0, 1.0], [-1.0 + 2 * x[0] - x[1], -x[0]]])
+
+    b = continue_equilibria(f, [-0.2, 0.0], -0.24, -0.5, 0.5, jac=jac, dfdp=lambda x, p: [0, 1])
+    (fold,) = b.special("fold")
+    assert fold.param_value == pytest.approx(0.25, abs=1e-12)
+    np.testing.assert_allclose(fold.state, [0.5, 0.0], atol=1e-7)
+    (hopf,) = b.special("hopf")
+    assert abs(hopf.param_value) < 1e-12
+    assert hopf.data["omega"] == pytest.approx(1.0, rel=1e-12)
+    # Guckenheimer–Holmes (3.4.11) in u = x, v = −y: g = −u² − uv, 16a = −g_uv g_uu = −2, and
+    # l1 = 2a in the normalisation <q, q> = 1 (see the normal-form test): l1 = −1/4
+    assert hopf.data["l1"] == pytest.approx(-0.25, rel=1e-8)
+    assert first_lyapunov_coefficient(f, hopf.state, 0.0) == pytest.approx(-0.25, rel=1e-6)
+    # the other half of the branch (x > 1/2) is a saddle with trace −x < 0: nothing else
+    assert [pt.kind for pt in b.points] == ["endpoint", "hopf", "fold", "endpoint"]

@@ -22,7 +22,7 @@ which classifies them as supercritical (l1 < 0) or subcritical (l1 > 0).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import brentq
@@ -147,7 +147,7 @@ def _l1_with_error(
 ) -> tuple[float, float]:
     x = np.asarray(x, dtype=float)
     scale = float(x_scale) if x_scale is not None else float(np.max(np.abs(x)))
-    if not scale > 0:
+    if not scale >= 1e-6 and x_scale is None:  # at (or next to) the origin: unit scale
         scale = 1.0
     if jac is None:
         sc = np.full(x.size, scale)
@@ -176,7 +176,8 @@ def first_lyapunov_coefficient(
     l1 = Re[⟨p, C(q,q,q̄)⟩ − 2⟨p, B(q, A⁻¹B(q,q̄))⟩ + ⟨p, B(q̄, (2iω−A)⁻¹B(q,q))⟩] / (2ω)
     with A q = iωq, Aᵀp = −iωp, ⟨q, q⟩ = ⟨p, q⟩ = 1 (Euclidean, original coordinates). B and C
     are the second and third derivatives of f, from fourth-order central differences of the
-    Jacobian with steps relative to ``x_scale`` (default ‖x‖∞). l1 < 0: supercritical.
+    Jacobian with steps relative to ``x_scale`` (default ‖x‖∞, or 1 if that is below 1e-6: pass
+    the natural state scale for states near 0 in small units). l1 < 0: supercritical.
     Units: 1/(time · state²). For ẋ = px − y + s x(x²+y²), ẏ = x + py + s y(x²+y²): l1 = 2s.
     """
     return _l1_with_error(rhs, x, p, jac, x_scale)[0]
@@ -281,11 +282,13 @@ def _hopf_psi(eig: np.ndarray) -> float:
 
 @dataclass
 class _Pt:
-    z: np.ndarray
+    z: np.ndarray  # scaled (y, q), in the scaling current when the point was made
     t: np.ndarray
     ext: float  # det [[F_z], [tᵀ]]
     eig: np.ndarray
     psi: float
+    x: np.ndarray  # original coordinates
+    p: float
 
 
 def _point(prob: _Scaled, z: np.ndarray, ref: np.ndarray | None) -> _Pt:
@@ -293,7 +296,16 @@ def _point(prob: _Scaled, z: np.ndarray, ref: np.ndarray | None) -> _Pt:
     t = _tangent(big, ref)
     ext = float(np.linalg.det(np.vstack([big, t])))
     eig, _ = equilibrium_stability(jx)
-    return _Pt(z, t, ext, eig, _hopf_psi(eig))
+    x, p = prob.xp(z)
+    return _Pt(z, t, ext, eig, _hopf_psi(eig), x, p)
+
+
+def _rescaled(prob: _Scaled, pt: _Pt, new_xs: np.ndarray) -> _Pt:
+    """Change the state scale to ``new_xs`` (in place on ``prob``) and re-express ``pt``."""
+    t_orig = pt.t[:-1] * prob.xs
+    prob.xs = new_xs
+    ref = np.append(t_orig / new_xs, pt.t[-1])
+    return _point(prob, prob.z(pt.x, pt.p), ref / np.linalg.norm(ref))
 
 
 def _locate(
@@ -325,6 +337,44 @@ def _locate(
         w = ta / (ta - tb) if ta != tb else 0.5
         z = a.z + w * chord
         return _point(prob, z, a.t), False
+
+
+def _polish_branch_point(prob: _Scaled, pt: _Pt, radius: float, tol: float) -> _Pt | None:
+    """Newton on the branch-point system {f + μψ = 0, [f_x f_p]ᵀψ = 0, ψᵀψ = 1} (regular at a
+    simple branch point, where μ = 0), from ``pt``; None if it does not converge near ``pt``.
+
+    Its Jacobian is taken by central differences of the residual (second derivatives of f),
+    which only affects the convergence rate, not the accuracy of the solution.
+    """
+    _, big0, _ = prob.residual_and_jac(pt.z)
+    fs = np.maximum(np.max(np.abs(big0), axis=1), 1e-300)  # row scales
+    psi0 = np.linalg.svd(big0 / fs[:, None])[0][:, -1]
+    n = psi0.size
+
+    def g(w: np.ndarray) -> np.ndarray:
+        z, mu, psi = w[: n + 1], w[n + 1], w[n + 2 :]
+        f, big, _ = prob.residual_and_jac(z)
+        return np.concatenate([f / fs + mu * psi, (big / fs[:, None]).T @ psi, [psi @ psi - 1]])
+
+    w = np.concatenate([pt.z, [0.0], psi0])
+    h = 1e-6
+    for _ in range(25):
+        r = g(w)
+        jac = np.empty((w.size, w.size))
+        for k in range(w.size):
+            e = np.zeros(w.size)
+            e[k] = h
+            jac[:, k] = (g(w + e) - g(w - e)) / (2 * h)
+        try:
+            dw = np.linalg.solve(jac, -r)
+        except np.linalg.LinAlgError:
+            return None
+        w = w + dw
+        if not np.all(np.isfinite(w)) or np.linalg.norm(w[: n + 1] - pt.z) > radius:
+            return None
+        if np.max(np.abs(dw)) < min(tol, 1e-12):
+            return _point(prob, w[: n + 1], pt.t)
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -369,18 +419,17 @@ def _classify_pair(eig: np.ndarray) -> tuple[str, dict]:
 
 
 def _special(
-    prob: _Scaled, kind: str, pt: _Pt, located: bool, param_name: str, extra: dict | None = None
+    kind: str, pt: _Pt, located: bool, param_name: str, extra: dict | None = None
 ) -> SpecialPoint:
-    x, p = prob.xp(pt.z)
     data: dict = {"located": bool(located)}
     data.update(extra or {})
-    return SpecialPoint(kind, p, x, data, param_name)
+    return SpecialPoint(kind, pt.p, pt.x.copy(), data, param_name)
 
 
 def _hopf_point(prob: _Scaled, pt: _Pt, located: bool, param_name: str) -> SpecialPoint:
     kind, extra = _classify_pair(pt.eig)
     if kind == "hopf":
-        x, p = prob.xp(pt.z)
+        x, p = pt.x, pt.p
         omega = extra["omega"]
         extra["period"] = 2 * np.pi / omega
         x_size = float(np.max(np.abs(prob.xs)))
@@ -395,7 +444,7 @@ def _hopf_point(prob: _Scaled, pt: _Pt, located: bool, param_name: str) -> Speci
             extra["criticality"] = "degenerate"
         else:
             extra["criticality"] = "supercritical" if l1 < 0 else "subcritical"
-    return _special(prob, kind, pt, located, param_name, extra)
+    return _special(kind, pt, located, param_name, extra)
 
 
 def _march(
@@ -410,10 +459,16 @@ def _march(
     max_points: int,
     tol: float,
     param_name: str,
+    grow_scale: bool,
 ) -> tuple[list[_Pt], list[tuple[int, SpecialPoint]], str]:
-    """March from ``start`` in one direction; special points keyed by the index they follow."""
+    """March from ``start`` in one direction; special points keyed by the index they follow.
+
+    With ``grow_scale`` a state component whose size exceeds twice its scale gets a new scale
+    (so that a branch growing by orders of magnitude still takes O(1) steps in scaled units).
+    """
+    prob = replace(prob, xs=prob.xs.copy())
     t0 = start.t * sign
-    pts = [_Pt(start.z, t0, start.ext * sign, start.eig, start.psi)]
+    pts = [_Pt(start.z, t0, start.ext * sign, start.eig, start.psi, start.x, start.p)]
     found: list[tuple[int, SpecialPoint]] = []
     reason = "max_points"
     while len(pts) < max_points:
@@ -441,15 +496,17 @@ def _march(
             new = end
         if np.sign(cur.t[-1]) * np.sign(new.t[-1]) < 0:
             sp, located = _locate(prob, cur, new, lambda pt: pt.t[-1], tol)
-            events.append(
-                (np.linalg.norm(sp.z - cur.z), _special(prob, "fold", sp, located, param_name))
-            )
+            events.append((np.linalg.norm(sp.z - cur.z), _special("fold", sp, located, param_name)))
         if np.sign(cur.ext) * np.sign(new.ext) < 0 and np.sign(cur.t[-1]) * np.sign(new.t[-1]) >= 0:
             sp, located = _locate(prob, cur, new, lambda pt: pt.ext, tol)
+            chord = float(np.linalg.norm(new.z - cur.z))
+            polished = _polish_branch_point(prob, sp, chord, tol)
+            if polished is not None:
+                sp, located = polished, True
             events.append(
                 (
                     np.linalg.norm(sp.z - cur.z),
-                    _special(prob, "branch_point", sp, located, param_name),
+                    _special("branch_point", sp, located, param_name),
                 )
             )
         if np.sign(cur.psi) * np.sign(new.psi) < 0:
@@ -464,6 +521,8 @@ def _march(
         if bound is not None:
             reason = "p_max" if bound == q_hi else "p_min"
             break
+        if grow_scale and np.any(np.abs(pts[-1].x) > 2 * prob.xs):
+            pts[-1] = _rescaled(prob, pts[-1], np.maximum(prob.xs, np.abs(pts[-1].x)))
         if its <= 2:
             ds = min(ds * 1.5, ds_max)
         elif its >= 5:
@@ -511,10 +570,12 @@ def continue_equilibria(
     """Follow the equilibrium branch of x' = rhs(x, p) through (x0, p0) within [p_min, p_max].
 
     ``x0`` is first corrected by Newton at p0. ``ds``/``ds_min``/``ds_max`` are arclength steps
-    in scaled units (x / x_scale, p / (p_max − p_min)); ``x_scale`` defaults to
-    max(|x0_k|, 1e-3‖x0‖∞) per component (1 if x0 = 0). ``direction``: "forward" (increasing p
-    at the start), "backward" or "both". ``max_points`` applies to each direction. Returns the
-    branch in arclength order with its folds, branch points, Hopf points (ω, period, l1,
+    in scaled units (x / x_scale, p / (p_max − p_min)); ``x_scale`` (the initial state scale)
+    defaults to max(|x0_k|, 1e-2‖x0‖∞) per component (1 if x0 = 0); along the branch a
+    component's scale is raised to its size whenever it outgrows twice its scale, so branches
+    that grow by orders of magnitude still take O(1) steps. ``direction``: "forward"
+    (increasing p at the start), "backward" or "both". ``max_points`` applies to each direction.
+    Returns the branch in arclength order with its folds, branch points, Hopf points (ω, period, l1,
     criticality), neutral saddles and two endpoints (``data["reason"]``: "p_min", "p_max",
     "max_points", "step_failure" or "start").
     """
@@ -526,7 +587,7 @@ def continue_equilibria(
     if x_scale is None:
         x_start = _newton_fixed_p(prob, x0, p0, tol)
         big = float(np.max(np.abs(x_start)))
-        xs = np.maximum(np.abs(x_start), 1e-3 * big) if big > 0 else np.ones(x0.size)
+        xs = np.maximum(np.abs(x_start), 1e-2 * big) if big > 0 else np.ones(x0.size)
     else:
         xs = np.broadcast_to(np.asarray(x_scale, dtype=float), x0.shape).copy()
         if not np.all(xs > 0):
@@ -539,7 +600,7 @@ def continue_equilibria(
         start.t = -start.t
         start.ext = float(np.linalg.det(np.vstack([prob.residual_and_jac(z0)[1], start.t])))
     q_lo, q_hi = (p_min - p0) / ps, (p_max - p0) / ps
-    args = (q_lo, q_hi, ds, ds_min, ds_max, max_points, tol, param_name)
+    args = (q_lo, q_hi, ds, ds_min, ds_max, max_points, tol, param_name, True)
     fwd = bwd = None
     if direction in ("both", "forward"):
         fwd = _march(prob, start, 1.0, *args)
@@ -552,22 +613,20 @@ def continue_equilibria(
         b_pts, b_found, b_reason = bwd
         pts.extend(b_pts[::-1])
         end = b_pts[-1]
-        specials.append(_special(prob, "endpoint", end, True, param_name, {"reason": b_reason}))
+        specials.append(_special("endpoint", end, True, param_name, {"reason": b_reason}))
         specials.extend(sp for _, sp in b_found[::-1])
     else:
-        specials.append(_special(prob, "endpoint", start, True, param_name, {"reason": "start"}))
+        specials.append(_special("endpoint", start, True, param_name, {"reason": "start"}))
     if fwd is not None:
         f_pts, f_found, f_reason = fwd
         pts.extend(f_pts[1:] if bwd is not None else f_pts)
         specials.extend(sp for _, sp in f_found)
-        specials.append(
-            _special(prob, "endpoint", f_pts[-1], True, param_name, {"reason": f_reason})
-        )
+        specials.append(_special("endpoint", f_pts[-1], True, param_name, {"reason": f_reason}))
     else:
-        specials.append(_special(prob, "endpoint", start, True, param_name, {"reason": "start"}))
+        specials.append(_special("endpoint", start, True, param_name, {"reason": "start"}))
 
-    xs_arr = np.array([prob.xp(pt.z)[0] for pt in pts])
-    p_arr = np.array([prob.xp(pt.z)[1] for pt in pts])
+    xs_arr = np.array([pt.x for pt in pts])
+    p_arr = np.array([pt.p for pt in pts])
     eig = np.array([pt.eig for pt in pts])
     stable = np.max(eig.real, axis=1) < 0
     return EquilibriumBranch(p_arr, xs_arr, eig, stable, specials, param_name)
