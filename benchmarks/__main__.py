@@ -16,8 +16,9 @@ import benchmarks
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     names = [a for a in argv if not a.startswith("-")]
-    modules = sorted(m.name for m in pkgutil.iter_modules(benchmarks.__path__)
-                     if m.name.startswith("bench_"))
+    modules = sorted(
+        m.name for m in pkgutil.iter_modules(benchmarks.__path__) if m.name.startswith("bench_")
+    )
     failed = []
     for name in modules:
         if names and name not in names and name.removeprefix("bench_") not in names:

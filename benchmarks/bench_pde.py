@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
     window = args.window or (10.0 if args.quick else 50.0)
     params = OncolyticParameters(R_i=1.0, zeta=0.5)
 
-    ref, t_ref = _run({"rtol": 1e-10, "atol": 1e-8}, window, params)
+    ref, _t_ref = _run({"rtol": 1e-10, "atol": 1e-8}, window, params)
     exp, t_exp = _run({"solver": "euler", "dt": 1e-4}, window, params)
     err_exp = _rel_err(exp, ref)
     print(f"window {window:g} h, radial dr = 0.01 mm (1000 cells), central injection")
@@ -51,8 +51,10 @@ def main(argv: list[str]) -> None:
         atol = 1e3 * rtol  # cells/mm²: tolerances tightened together
         y, t_imex = _run({"rtol": rtol, "atol": atol}, window, params)
         err = _rel_err(y, ref)
-        print(f"IMEX ARK3(2) rtol = {rtol:.0e}, atol = {atol:.0e}: {t_imex:8.3f} s, "
-              f"time error {err:.2e}")
+        print(
+            f"IMEX ARK3(2) rtol = {rtol:.0e}, atol = {atol:.0e}: {t_imex:8.3f} s, "
+            f"time error {err:.2e}"
+        )
         if chosen is None and err <= err_exp:
             chosen = (rtol, t_imex, err)
     fine = OncolyticPDERadial(params, {"dr": 0.0025, "rtol": 1e-8})
@@ -60,24 +62,30 @@ def main(argv: list[str]) -> None:
     y_fine = y_fine.reshape(4, -1, 4).mean(axis=2)  # cell averages on the Δr = 0.01 grid
     print(f"spatial error of the dr = 0.01 grid (vs dr = 0.0025): {_rel_err(ref, y_fine):.2e}")
     default, t_default = _run({}, window, params)
-    print(f"total error vs the refined reference: explicit Euler {_rel_err(exp, y_fine):.3e}, "
-          f"IMEX default (rtol 1e-6) {_rel_err(default, y_fine):.3e} in {t_default:.3f} s "
-          f"-> ratio {t_exp / t_default:.0f}x")
+    print(
+        f"total error vs the refined reference: explicit Euler {_rel_err(exp, y_fine):.3e}, "
+        f"IMEX default (rtol 1e-6) {_rel_err(default, y_fine):.3e} in {t_default:.3f} s "
+        f"-> ratio {t_exp / t_default:.0f}x"
+    )
     if chosen is None:
         print("no IMEX tolerance reached the explicit scheme's time error")
     else:
         rtol, t_imex, err = chosen
-        print(f"RATIO explicit/IMEX at equal accuracy (IMEX rtol {rtol:.0e}, error {err:.1e} "
-              f"<= {err_exp:.1e}): {t_exp / t_imex:.0f}x")
+        print(
+            f"RATIO explicit/IMEX at equal accuracy (IMEX rtol {rtol:.0e}, error {err:.1e} "
+            f"<= {err_exp:.1e}): {t_exp / t_imex:.0f}x"
+        )
 
     t0 = time.perf_counter()
     rep = OncolyticPDERadial(params)
-    s = rep.advance(rep.initial_state(), 0.0, 1500.0)
+    rep.advance(rep.initial_state(), 0.0, 1500.0)
     t_full = time.perf_counter() - t0
     stats = rep.solver_stats()
-    print(f"full 1500 h radial run, default settings: {t_full:.2f} s "
-          f"({stats['steps']:.0f} steps, mean step {1500 / stats['steps']:.3f} h); "
-          f"explicit Euler would take {15e6:.3g} steps, about {t_exp / window * 1500:.0f} s here")
+    print(
+        f"full 1500 h radial run, default settings: {t_full:.2f} s "
+        f"({stats['steps']:.0f} steps, mean step {1500 / stats['steps']:.3f} h); "
+        f"explicit Euler would take {15e6:.3g} steps, about {t_exp / window * 1500:.0f} s here"
+    )
 
 
 if __name__ == "__main__":

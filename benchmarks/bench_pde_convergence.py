@@ -35,8 +35,12 @@ def space_radial(t_end: float) -> None:
             f = round(dr / 0.00125)
             yr = ref[k].reshape(-1, f).mean(axis=1)
             errs.append(float(np.sqrt(np.sum((y[k] - yr) ** 2 * rep.grid.volumes))))
-        print(f"radial space, {name:3s}: L2 errors " + ", ".join(f"{e:.3e}" for e in errs)
-              + "; orders " + ", ".join(f"{o:.2f}" for o in _orders(errs)))
+        print(
+            f"radial space, {name:3s}: L2 errors "
+            + ", ".join(f"{e:.3e}" for e in errs)
+            + "; orders "
+            + ", ".join(f"{o:.2f}" for o in _orders(errs))
+        )
 
 
 def space_2d(t_end: float) -> None:
@@ -50,13 +54,16 @@ def space_2d(t_end: float) -> None:
     _, ref = run(0.025)
     errs = []
     for dx in (0.2, 0.1, 0.05):
-        rep, y = run(dx)
+        _rep, y = run(dx)
         step = round(dx / 0.025)
         yr = ref[0][::step, ::step]
         errs.append(float(np.sqrt(np.sum((y[0] - yr) ** 2) * dx**2)))
-    print("2D space, u (point values at lattice sites): errors "
-          + ", ".join(f"{e:.3e}" for e in errs) + "; orders "
-          + ", ".join(f"{o:.2f}" for o in _orders(errs)))
+    print(
+        "2D space, u (point values at lattice sites): errors "
+        + ", ".join(f"{e:.3e}" for e in errs)
+        + "; orders "
+        + ", ".join(f"{o:.2f}" for o in _orders(errs))
+    )
 
 
 def time_radial(t_end: float) -> None:
@@ -69,9 +76,12 @@ def time_radial(t_end: float) -> None:
 
     ref = run(0.005)
     errs = [float(np.abs(run(h) - ref)[:3].max()) for h in (0.4, 0.2, 0.1)]
-    print("radial time (ARK3, fixed steps 0.4/0.2/0.1 h): max errors "
-          + ", ".join(f"{e:.3e}" for e in errs) + "; orders "
-          + ", ".join(f"{o:.2f}" for o in _orders(errs)))
+    print(
+        "radial time (ARK3, fixed steps 0.4/0.2/0.1 h): max errors "
+        + ", ".join(f"{e:.3e}" for e in errs)
+        + "; orders "
+        + ", ".join(f"{o:.2f}" for o in _orders(errs))
+    )
 
 
 def main(argv: list[str]) -> None:

@@ -24,9 +24,14 @@ def _hopf_by_bisection(name: str, lo: float, hi: float) -> float:
 
 
 @pytest.mark.parametrize(
-    ("param", "lo", "hi"), [("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.003, 0.3)]
+    ("param", "lo", "hi", "bracket"),
+    [
+        ("zeta", 0.05, 1.5, (0.05, 1.5)),
+        ("alpha", 2e-4, 6e-3, (2e-4, 6e-3)),
+        ("beta", 0.003, 0.3, (0.03, 0.3)),  # below ~0.009 E* is an infeasible saddle
+    ],
 )
-def test_hopf_points_match_brute_force_and_json_is_written(tmp_path, param, lo, hi):
+def test_hopf_points_match_brute_force_and_json_is_written(tmp_path, param, lo, hi, bracket):
     out = tmp_path / "diag"
     json_file = tmp_path / "points.json"
     res = CliRunner().invoke(
@@ -43,7 +48,7 @@ def test_hopf_points_match_brute_force_and_json_is_written(tmp_path, param, lo, 
     assert {"param", "value", "type"} <= set(hopf[0])
     assert hopf[0]["param"] == param
     # the Hopf point on E* (closed form), located independently by bisection
-    expected = _hopf_by_bisection(param, lo, hi)
+    expected = _hopf_by_bisection(param, *bracket)
     assert hopf[0]["value"] == pytest.approx(expected, rel=1e-7)
     assert hopf[0]["criticality"] == "supercritical"
     kinds = [b["kind"] for b in record["branches"]]

@@ -148,7 +148,7 @@ def compute_diagram(
                 x_scale=scale,
                 param_name=problem.param,
             )
-        except (ArithmeticError, np.linalg.LinAlgError, RuntimeError) as exc:
+        except (ArithmeticError, np.linalg.LinAlgError, RuntimeError, InputError) as exc:
             diagram.warnings.append(f"branch from {start.name} at {p0:g} failed: {exc}")
             continue
         if any(_same_branch(b, branch, scale) for _, b in diagram.equilibria):
@@ -157,8 +157,12 @@ def compute_diagram(
     if cycles:
         from oncoscale.numerics.periodic_orbits import continue_limit_cycles
 
+        reached: list[float] = []  # Hopf points where an earlier cycle branch ended
         for _, branch in diagram.equilibria:
             for hopf in branch.special("hopf"):
+                value = float(hopf.param_value)
+                if any(abs(value - r) <= 1e-2 * max(abs(value), 1e-12) for r in reached):
+                    continue  # the same cycle branch, already followed from its other end
                 try:
                     cyc = continue_limit_cycles(
                         problem.rhs,
@@ -173,5 +177,10 @@ def compute_diagram(
                         f"cycle branch from the Hopf point at {hopf.param_value:.6g} failed: {exc}"
                     )
                     continue
-                diagram.cycles.append((float(hopf.param_value), cyc))
+                diagram.cycles.append((value, cyc))
+                reached += [
+                    float(pt.data["hopf_estimate"])
+                    for pt in cyc.points
+                    if pt.kind == "endpoint" and pt.data.get("reason") == "hopf"
+                ]
     return diagram

@@ -54,9 +54,13 @@ def bifurcation_diagram(
 @click.option("--to", "p_to", type=float, required=True, help="upper end of the range")
 @click.option("--reduction", help="homogeneous reduction, for families with several")
 @set_option
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="also write the JSON here")
 @click.option(
-    "--out", type=click.Path(file_okay=False), help="folder (default runs/SCENARIO/bifurcation-PARAM)"
+    "--json", "json_path", type=click.Path(dir_okay=False), help="also write the JSON here"
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="folder (default runs/SCENARIO/bifurcation-PARAM)",
 )
 @click.option("--no-cycles", is_flag=True, help="equilibria only (skip limit-cycle branches)")
 @friendly_errors

@@ -15,7 +15,9 @@ from oncoscale.cli.common import friendly_errors
 DEMO_DIAGRAMS = (("zeta", 0.05, 1.5), ("alpha", 2e-4, 6e-3), ("beta", 0.003, 0.3))
 
 
-def _index(out: Path, run_dir: Path, summary: dict, diagrams: dict[str, dict], seconds: dict) -> Path:
+def _index(
+    out: Path, run_dir: Path, summary: dict, diagrams: dict[str, dict], seconds: dict
+) -> Path:
     from oncoscale.viz.report import key_numbers, section, table, write_report
 
     rel = lambda p: html.escape(str(Path(p).relative_to(out)))  # noqa: E731
@@ -45,7 +47,9 @@ def _index(out: Path, run_dir: Path, summary: dict, diagrams: dict[str, dict], s
             )
         )
     sections.append(
-        section("Wall times", table([(k, f"{v:.1f} s") for k, v in seconds.items()], ("step", "time")))
+        section(
+            "Wall times", table([(k, f"{v:.1f} s") for k, v in seconds.items()], ("step", "time"))
+        )
     )
     return write_report(
         out / "index.html", "oncoscale demo", sections, "oncolytic virus + immune system (seed 003)"
@@ -54,7 +58,10 @@ def _index(out: Path, run_dir: Path, summary: dict, diagrams: dict[str, dict], s
 
 @main.command("demo")
 @click.option(
-    "--out", type=click.Path(file_okay=False), default="demo-output", show_default=True,
+    "--out",
+    type=click.Path(file_okay=False),
+    default="demo-output",
+    show_default=True,
     help="output folder",
 )
 @click.option("--quiet", is_flag=True, help="no progress bar")
