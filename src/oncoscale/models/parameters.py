@@ -119,6 +119,9 @@ def validation_to_input_error(
         unit = f" {units}" if units else ""
         return InputError(f"invalid value for '{loc}'{where}: {value!r}{unit}; allowed: {bound}")
     msg = err.get("msg", "invalid value")
+    if etype in ("literal_error", "enum"):
+        allowed = err.get("ctx", {}).get("expected", "")
+        return InputError(f"invalid value for '{loc}'{where}: {value!r}; allowed: {allowed}")
     if etype.endswith("_parsing") or etype.endswith("_type"):
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; {msg.lower()}")
     msg = msg.removeprefix("Value error, ")
