@@ -62,12 +62,15 @@ from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics.grids import CartesianGrid
 
 POPULATIONS = ("n1", "n2", "n3")
+DEFAULT_CELLS = {1: 100, 2: 64}
 
 
 class KineticNumerics(ParameterSet):
     """Numerical settings of the kinetic solver."""
 
-    cells: int = param(100, "1", "cells per axis of the square domain", ge=4)
+    dx: float | None = param(
+        None, "x", "cell width (default: length/100 in 1D, length/64 in 2D, as the PDEs)", gt=0
+    )
     velocities: int = param(16, "1", "number of directions in 2D (1D: always +-s)", ge=4)
     activity_bins: int = param(2, "1", "bins of the activity u in [-1, 1] (even)", ge=2)
     dt: float = param(0.02, "t", "largest time step", gt=0)
@@ -99,17 +102,20 @@ class KineticState:
 
 
 def tumour_free_state(params: KineticParameters) -> tuple[float, float]:
-    """(n2, n3) of the stable tumour-free equilibrium of the linear reduction (CC: (I, 0))."""
+    """(n2, n3) of the stable tumour-free equilibrium of the linear reduction (CC: (I, 0))
+    (fallbacks below when there is none)."""
     from oncoscale.models.kinetic.equilibria import equilibria
     from oncoscale.models.kinetic.ode import reduction_of
 
     key = reduction_of(params, "linear")
-    eqs = [e for e in equilibria(key, params.groups(), feasible_only=True) if e.common[0] == 0]
-    if not eqs:
-        raise InputError("no feasible tumour-free equilibrium for these parameters")
-    stable = [e for e in eqs if e.stable]
-    chosen = (stable or eqs)[0]
-    return float(chosen.common[1]), float(chosen.common[2])
+    feasible = equilibria(key, params.groups(), feasible_only=True)
+    free = [e for e in feasible if e.common[0] == 0]
+    # no tumour-free state (e.g. PC with (GC + HE)² < 4HC(DF + GE)): the stable coexistence
+    # state's immune split, else the relaxation target (n2*, 0)
+    candidates = [e for e in free if e.stable] or free or [e for e in feasible if e.stable]
+    if not candidates:
+        return (params.n2_star if params.case == "pc" else params.immune_mass), 0.0
+    return float(candidates[0].common[1]), float(candidates[0].common[2])
 
 
 def initial_densities(params: KineticParameters, grid: CartesianGrid) -> np.ndarray:
@@ -129,8 +135,8 @@ class MicroMacroSolver:
     def __init__(self, params: KineticParameters, dim: int, settings: KineticNumerics):
         self.dim = dim
         self.settings = settings
-        h = params.length / settings.cells
-        self.grid = CartesianGrid.cell_centred(0.0, params.length, h, dim, name="cells")
+        h = settings.dx if settings.dx is not None else params.length / DEFAULT_CELLS[dim]
+        self.grid = CartesianGrid.cell_centred(0.0, params.length, h, dim, name="dx")
         self.velocity = VelocitySet(dim, 2 if dim == 1 else settings.velocities)
         self.bins = ActivityBins(settings.activity_bins)
         self.set_parameters(params)
@@ -325,29 +331,27 @@ class KineticModel(Representation):
         return {name: self.grid.axis(a) for a, name in enumerate(names)}
 
     def observables(self, state: KineticState) -> dict[str, float]:
-        n = state.densities()
-        tot = [float(self.grid.integrate(n[k])) for k in range(3)]
-        return {
-            "total_n1": tot[0],
-            "total_n2": tot[1],
-            "total_n3": tot[2],
-            "total_immune": tot[1] + tot[2],
-            "min_density": float(n.min()),
-        }
+        f = self.fields(state)
+        volume = self.params.length**self.dim
+        out: dict[str, float] = {}
+        for name, v in f.items():
+            total = float(self.grid.integrate(v))
+            out[f"total_{name}"] = total
+            out[f"mean_{name}"] = total / volume
+        out["max_n1"] = float(f["n1"].max())
+        out["min_density"] = float(state.M.min())
+        return out
 
     def variable_info(self) -> dict[str, VariableInfo]:
         vol = "n*x" if self.dim == 1 else "n*x^2"
-        info = {
-            "n1": VariableInfo("n", "tumour density"),
-            "n2": VariableInfo("n", "active immune density"),
-            "n3": VariableInfo("n", "passive immune density"),
-            "N": VariableInfo("n", "total immune density n2 + n3"),
-            "total_n1": VariableInfo(vol, "total tumour cells"),
-            "total_n2": VariableInfo(vol, "total active immune cells"),
-            "total_n3": VariableInfo(vol, "total passive immune cells"),
-            "total_immune": VariableInfo(vol, "total immune cells"),
-            "min_density": VariableInfo("n", "smallest density (positivity check)"),
-        }
+        names = {"n1": "tumour", "n2": "active immune", "n3": "passive immune", "N": "immune"}
+        info = {}
+        for f, long in names.items():
+            info[f] = VariableInfo("n", f"{long} density")
+            info[f"total_{f}"] = VariableInfo(vol, f"integral of the {long} density")
+            info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {long} density")
+        info["max_n1"] = VariableInfo("n", "maximum tumour density")
+        info["min_density"] = VariableInfo("n", "smallest density per activity bin (positivity)")
         for name in self.coords():
             info[name] = VariableInfo("x", f"position {name}")
         return info

@@ -82,7 +82,7 @@ def transport_1d(
 def transport_1d_reference(M, g, vel, w, lam, loss, dx, dt, eps, implicit):
     """NumPy reference of :func:`transport_1d`; returns (g_out, div)."""
     v = vel[:, :, 0][:, None, :, None]  # (P, 1, K, 1)
-    zeros = np.zeros(g.shape[:-1] + (1,))
+    zeros = np.zeros((*g.shape[:-1], 1))
     padded = np.concatenate([zeros, g, zeros], axis=-1)
     back = (padded[..., 1:-1] - padded[..., :-2]) / dx
     fwd = (padded[..., 2:] - padded[..., 1:-1]) / dx
@@ -94,9 +94,8 @@ def transport_1d_reference(M, g, vel, w, lam, loss, dx, dt, eps, implicit):
     num = g - dt / eps * A - dt / eps**2 * v * grad
     g_out = num / (1.0 + dt * rate) if implicit else num - dt * rate * g
     flux = np.einsum("k,pk,pbkf->pbf", w, vel[:, :, 0], g_out)
-    flux = np.concatenate(
-        [np.zeros(flux.shape[:-1] + (1,)), flux, np.zeros(flux.shape[:-1] + (1,))], -1
-    )
+    wall = np.zeros((*flux.shape[:-1], 1))
+    flux = np.concatenate([wall, flux, wall], axis=-1)
     return g_out, np.diff(flux, axis=-1) / dx
 
 
