@@ -260,7 +260,8 @@ class MicroMacroSolver:
             star = self.star.reshape(-1, *([1] * self.dim))
             rx = rx + dt * s["K2"] * p.kappa2 * p.n2_star * star
         d11, d22 = 1.0 + dt * a11, 1.0 + dt * a22
-        det = d11 * d22 - dt * dt * a12 * a21
+        # expanded determinant: no cancellation of the O((Δt/ε)²) terms (CC: the last is 0)
+        det = 1.0 + dt * (a11 + a22) + dt * dt * (a11 * a22 - a12 * a21)
         out[1] = (d22 * rx + dt * a12 * ry) / det
         out[2][self.mirror] = (dt * a21 * rx + d11 * ry) / det
         return out

@@ -1,0 +1,148 @@
+"""Kinetic → macroscopic limit: the distance to the regime's PDE falls with ε (linear, cross);
+the self regime converges to the kinetic model's own limit (see the documented inconsistency
+with the slides' self-diffusion system); the ``oncoscale limit`` command."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from oncoscale.analysis.limit import distances, fit_slope, limit_study
+from oncoscale.cli import main
+from oncoscale.errors import InputError
+from oncoscale.models.kinetic.kinetic import Kinetic1D
+from oncoscale.models.kinetic.params import named
+
+EPS = [0.2, 0.1, 0.05, 0.025]
+QUICK = {"kinetic_numerics": {"dt": 0.005}, "pde_numerics": {"dx": 1 / 50, "rtol": 1e-8}}
+
+
+def test_fit_slope_and_distances():
+    eps = np.array(EPS)
+    assert fit_slope(eps, 3.0 * eps**1.5) == pytest.approx(1.5, abs=1e-12)
+    assert np.isnan(fit_slope([0.1], [1.0]))
+    ref = {k: np.ones(4) for k in ("n1", "n2", "n3")}
+    kin = {**ref, "n1": np.full(4, 1.3)}
+    l1, l2, per = distances(kin, ref, 0.25)
+    assert l1 == pytest.approx(0.1)
+    assert l2 == pytest.approx(0.3 / np.sqrt(3))
+    assert per == pytest.approx({"n1": 0.3, "n2": 0.0, "n3": 0.0})
+
+
+def test_limit_input_validation():
+    p = named("kinetic-cc-escape")
+    with pytest.raises(InputError, match="--eps"):
+        limit_study(p, "linear", [0.1], 1.0)
+    with pytest.raises(InputError, match="--eps"):
+        limit_study(p, "linear", [0.1, 2.0], 1.0)
+    with pytest.raises(InputError, match="--regime"):
+        limit_study(p, "fast", EPS, 1.0)
+    with pytest.raises(InputError, match="reduction"):
+        limit_study(p, "self", EPS, 1.0)  # self needs the PC case
+
+
+@pytest.mark.parametrize(
+    ("name", "regime", "amplitude"),
+    [("kinetic-cc-escape", "linear", 1.0), ("kinetic-pc-tumour-free", "linear", 2.0),
+     ("kinetic-cc-eradication", "cross", 0.5)],
+)  # fmt: skip
+def test_error_to_the_pde_falls_with_eps(name, regime, amplitude):
+    """Quick grid (50 cells, t = 2). Measured: linear slope ≈ 1.5 (O(ε²) asymptotically: the
+    flux correction is O(ε²) by symmetry), cross ≈ 0.8 (O(ε): slaving of the immune split)."""
+    r = limit_study(named(name, seed_amplitude=amplitude), regime, EPS, 2.0, **QUICK)
+    assert np.all(np.diff(r.error) < 0), r.error
+    assert r.slope >= 0.7, r
+    assert r.floor < r.error[-1] / 5  # the solvers agree well below the modelling error
+
+
+def test_self_regime_converges_to_the_kinetic_limit_not_the_slides_pde():
+    """Self scaling: the kinetic densities converge (slope ≥ 0.7) to the AP scheme's ε → 0
+    limit, which is the n2-slow reduction (test_kinetic); the slides' self-diffusion PDE is a
+    different system, so the distance to it stalls at the discretisation-independent floor."""
+    p = named("kinetic-pc-tumour-free", reduction="self", seed_amplitude=2.0)
+    num = {"dt": 0.005, "dx": 1 / 50}
+
+    def run(eps):
+        rep = Kinetic1D(p.updated(epsilon=eps), num)
+        return rep.advance(rep.initial_state(), 0.0, 2.0).densities()
+
+    limit = run(1e-6)
+    err = [np.abs(run(e) - limit).sum() / np.abs(limit).sum() for e in EPS]
+    assert np.all(np.diff(err) < 0) and fit_slope(EPS, err) >= 0.7, err
+    r = limit_study(p, "self", EPS, 2.0, **QUICK)
+    assert r.slope < 0.3 and r.error[-1] == pytest.approx(r.floor, rel=0.2), r
+    assert r.floor > 10 * err[-1]  # a model difference, not a discretisation one
+
+
+@pytest.fixture
+def scenario_file(tmp_path):
+    text = """
+name = "kinetic-limit-test"
+family = "kinetic"
+title = "limit test"
+models = ["pde-1d", "kinetic-1d"]
+default_model = "pde-1d"
+t_end = 1.0
+
+[parameters]
+case = "cc"
+d12 = 2.0
+d21 = 2.0
+seed_amplitude = 0.5
+
+[numerics.kinetic-1d]
+dt = 0.01
+
+[numerics.pde-1d]
+dx = 0.04
+"""
+    path = tmp_path / "sc.toml"
+    path.write_text(text)
+    return path
+
+
+def test_limit_command_writes_json_figures_and_report(scenario_file, tmp_path):
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        main,
+        ["limit", str(scenario_file), "--regime", "cross", "--eps", "0.2,0.1,0.05",
+         "--json", str(tmp_path / "lim.json"), "--out", str(out)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "lim.json").read_text())
+    assert data["regime"] == "cross" and data["eps"] == [0.2, 0.1, 0.05]
+    assert len(data["error"]) == 3 and data["error"][0] > data["error"][-1]
+    assert data["slope"] == pytest.approx(fit_slope(data["eps"], data["error"]))
+    for name in ("report.html", "error.png", "profiles.png", "limit.json"):
+        assert (out / name).exists()
+    assert "slope (L1)" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--eps", "0.1,x"], "--eps"), (["--eps", "0.1"], "--eps"), (["--eps", "0.2,0.1", "--regime",
+      "self"], "reduction")],
+)  # fmt: skip
+def test_limit_command_rejects_bad_input(scenario_file, args, message):
+    base = ["limit", str(scenario_file)]
+    if "--regime" not in args:
+        base += ["--regime", "linear"]
+    res = CliRunner().invoke(main, base + args)
+    assert res.exit_code == 2
+    assert message in res.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "regime", "amplitude"),
+    [("kinetic-cc-escape", "linear", 1.0), ("kinetic-cc-eradication", "cross", 0.5),
+     ("kinetic-pc-tumour-free", "linear", 2.0)],
+)  # fmt: skip
+def test_limit_default_grid_t10(name, regime, amplitude):
+    """Default grid (100 cells), t = 10, dt = 0.002 (extrapolated)."""
+    r = limit_study(
+        named(name, seed_amplitude=amplitude), regime, EPS, 10.0,
+        kinetic_numerics={"dt": 0.002}, pde_numerics={"rtol": 1e-8},
+    )  # fmt: skip
+    assert np.all(np.diff(r.error) < 0) and r.slope >= 0.7, r
