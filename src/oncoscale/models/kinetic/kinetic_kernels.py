@@ -103,118 +103,121 @@ def transport_1d_reference(M, g, vel, w, lam, loss, dx, dt, eps, implicit):
 # 2D
 # =======================================================================================
 @numba.njit(cache=True)
-def _cell_grad(M, p, b, i, j, axis, h):  # pragma: no cover - compiled
-    """Central difference of M at cell (i, j) along ``axis`` (Neumann mirror at walls)."""
-    nx, ny = M.shape[2], M.shape[3]
-    if axis == 0:
-        lo = M[p, b, i - 1, j] if i > 0 else M[p, b, i, j]
-        hi = M[p, b, i + 1, j] if i < nx - 1 else M[p, b, i, j]
-    else:
-        lo = M[p, b, i, j - 1] if j > 0 else M[p, b, i, j]
-        hi = M[p, b, i, j + 1] if j < ny - 1 else M[p, b, i, j]
-    return (hi - lo) / (2.0 * h)
-
-
-@numba.njit(cache=True)
 def transport_2d(
     M, gx, gy, vel, w, lam, loss, refl_x, refl_y, h, dt, eps, implicit, gx_out, gy_out, div_out
 ):  # pragma: no cover - compiled
-    """Numba kernel of the 2D step on a square grid of spacing ``h``."""
+    """Numba kernel of the 2D step on a square grid of spacing ``h``.
+
+    Two passes per face family, velocity index outermost (contiguous access): the upwind
+    transport A_k and its average ⟨A⟩, then the update and the flux ⟨v g⁺⟩.
+    """
     P, B, K = gx.shape[0], gx.shape[1], gx.shape[2]
     nx, ny = M.shape[2], M.shape[3]
     inv_eps = 1.0 / eps
     inv_eps2 = inv_eps * inv_eps
-    A = np.empty(K)
+    cx = np.empty((nx, ny))
+    cy = np.empty((nx, ny))
+    ax_ = np.empty((K, nx - 1, ny))
+    ay_ = np.empty((K, nx, ny - 1))
+    abx = np.empty((nx - 1, ny))
+    aby = np.empty((nx, ny - 1))
+    fx = np.empty((nx - 1, ny))
+    fy = np.empty((nx, ny - 1))
     for p in range(P):
         relax = lam[p] * inv_eps2
         for b in range(B):
-            # ---- x-faces: between cells (f, j) and (f + 1, j)
-            for f in range(nx - 1):
+            # central differences at cells (Neumann mirror at walls)
+            for i in range(nx):
                 for j in range(ny):
-                    gn = (M[p, b, f + 1, j] - M[p, b, f, j]) / h
-                    gt = 0.5 * (
-                        _cell_grad(M, p, b, f, j, 1, h) + _cell_grad(M, p, b, f + 1, j, 1, h)
+                    cx[i, j] = (M[p, b, min(i + 1, nx - 1), j] - M[p, b, max(i - 1, 0), j]) / (
+                        2 * h
                     )
-                    aface = 0.5 * (loss[p, f, j] + loss[p, f + 1, j])
-                    abar = 0.0
-                    for k in range(K):
-                        vx = vel[p, k, 0]
-                        vy = vel[p, k, 1]
+                    cy[i, j] = (M[p, b, i, min(j + 1, ny - 1)] - M[p, b, i, max(j - 1, 0)]) / (
+                        2 * h
+                    )
+            # ---- x-faces (f, j): between cells (f, j) and (f + 1, j)
+            abx[:] = 0.0
+            for k in range(K):
+                vx, vy, ky = vel[p, k, 0], vel[p, k, 1], refl_y[k]
+                for f in range(nx - 1):
+                    for j in range(ny):
                         gk = gx[p, b, k, f, j]
                         if vx > 0.0:
                             nb = gx[p, b, k, f - 1, j] if f > 0 else 0.0
-                            ax = vx * (gk - nb) / h
+                            a = vx * (gk - nb) / h
                         else:
                             nb = gx[p, b, k, f + 1, j] if f < nx - 2 else 0.0
-                            ax = vx * (nb - gk) / h
+                            a = vx * (nb - gk) / h
                         if vy > 0.0:
-                            nb = gx[p, b, k, f, j - 1] if j > 0 else gx[p, b, refl_y[k], f, j]
-                            ay = vy * (gk - nb) / h
+                            nb = gx[p, b, k, f, j - 1] if j > 0 else gx[p, b, ky, f, 0]
+                            a += vy * (gk - nb) / h
                         else:
-                            nb = gx[p, b, k, f, j + 1] if j < ny - 1 else gx[p, b, refl_y[k], f, j]
-                            ay = vy * (nb - gk) / h
-                        A[k] = ax + ay
-                        abar += w[k] * A[k]
-                    for k in range(K):
+                            nb = gx[p, b, k, f, j + 1] if j < ny - 1 else gx[p, b, ky, f, ny - 1]
+                            a += vy * (nb - gk) / h
+                        ax_[k, f, j] = a
+                        abx[f, j] += w[k] * a
+            fx[:] = 0.0
+            for k in range(K):
+                vx, vy = vel[p, k, 0], vel[p, k, 1]
+                for f in range(nx - 1):
+                    for j in range(ny):
+                        gn = (M[p, b, f + 1, j] - M[p, b, f, j]) / h
+                        gt = 0.5 * (cy[f, j] + cy[f + 1, j])
+                        rate = relax + 0.5 * (loss[p, f, j] + loss[p, f + 1, j])
                         gk = gx[p, b, k, f, j]
-                        src = vel[p, k, 0] * gn + vel[p, k, 1] * gt
-                        num = gk - dt * inv_eps * (A[k] - abar) - dt * inv_eps2 * src
-                        if implicit:
-                            gx_out[p, b, k, f, j] = num / (1.0 + dt * (relax + aface))
-                        else:
-                            gx_out[p, b, k, f, j] = num - dt * (relax + aface) * gk
-            # ---- y-faces: between cells (i, f) and (i, f + 1)
-            for i in range(nx):
-                for f in range(ny - 1):
-                    gn = (M[p, b, i, f + 1] - M[p, b, i, f]) / h
-                    gt = 0.5 * (
-                        _cell_grad(M, p, b, i, f, 0, h) + _cell_grad(M, p, b, i, f + 1, 0, h)
-                    )
-                    aface = 0.5 * (loss[p, i, f] + loss[p, i, f + 1])
-                    abar = 0.0
-                    for k in range(K):
-                        vx = vel[p, k, 0]
-                        vy = vel[p, k, 1]
+                        num = gk - dt * inv_eps * (ax_[k, f, j] - abx[f, j])
+                        num -= dt * inv_eps2 * (vx * gn + vy * gt)
+                        new = num / (1.0 + dt * rate) if implicit else num - dt * rate * gk
+                        gx_out[p, b, k, f, j] = new
+                        fx[f, j] += w[k] * vx * new
+            # ---- y-faces (i, f): between cells (i, f) and (i, f + 1)
+            aby[:] = 0.0
+            for k in range(K):
+                vx, vy, kx = vel[p, k, 0], vel[p, k, 1], refl_x[k]
+                for i in range(nx):
+                    for f in range(ny - 1):
                         gk = gy[p, b, k, i, f]
                         if vy > 0.0:
                             nb = gy[p, b, k, i, f - 1] if f > 0 else 0.0
-                            ay = vy * (gk - nb) / h
+                            a = vy * (gk - nb) / h
                         else:
                             nb = gy[p, b, k, i, f + 1] if f < ny - 2 else 0.0
-                            ay = vy * (nb - gk) / h
+                            a = vy * (nb - gk) / h
                         if vx > 0.0:
-                            nb = gy[p, b, k, i - 1, f] if i > 0 else gy[p, b, refl_x[k], i, f]
-                            ax = vx * (gk - nb) / h
+                            nb = gy[p, b, k, i - 1, f] if i > 0 else gy[p, b, kx, 0, f]
+                            a += vx * (gk - nb) / h
                         else:
-                            nb = gy[p, b, k, i + 1, f] if i < nx - 1 else gy[p, b, refl_x[k], i, f]
-                            ax = vx * (nb - gk) / h
-                        A[k] = ax + ay
-                        abar += w[k] * A[k]
-                    for k in range(K):
+                            nb = gy[p, b, k, i + 1, f] if i < nx - 1 else gy[p, b, kx, nx - 1, f]
+                            a += vx * (nb - gk) / h
+                        ay_[k, i, f] = a
+                        aby[i, f] += w[k] * a
+            fy[:] = 0.0
+            for k in range(K):
+                vx, vy = vel[p, k, 0], vel[p, k, 1]
+                for i in range(nx):
+                    for f in range(ny - 1):
+                        gn = (M[p, b, i, f + 1] - M[p, b, i, f]) / h
+                        gt = 0.5 * (cx[i, f] + cx[i, f + 1])
+                        rate = relax + 0.5 * (loss[p, i, f] + loss[p, i, f + 1])
                         gk = gy[p, b, k, i, f]
-                        src = vel[p, k, 1] * gn + vel[p, k, 0] * gt
-                        num = gk - dt * inv_eps * (A[k] - abar) - dt * inv_eps2 * src
-                        if implicit:
-                            gy_out[p, b, k, i, f] = num / (1.0 + dt * (relax + aface))
-                        else:
-                            gy_out[p, b, k, i, f] = num - dt * (relax + aface) * gk
-            # ---- divergence of the fluxes ⟨v g⟩
+                        num = gk - dt * inv_eps * (ay_[k, i, f] - aby[i, f])
+                        num -= dt * inv_eps2 * (vy * gn + vx * gt)
+                        new = num / (1.0 + dt * rate) if implicit else num - dt * rate * gk
+                        gy_out[p, b, k, i, f] = new
+                        fy[i, f] += w[k] * vy * new
+            # ---- divergence of the fluxes ⟨v g⁺⟩ (zero on the walls)
             for i in range(nx):
                 for j in range(ny):
-                    fe = 0.0
-                    fw = 0.0
-                    fn = 0.0
-                    fs = 0.0
-                    for k in range(K):
-                        if i < nx - 1:
-                            fe += w[k] * vel[p, k, 0] * gx_out[p, b, k, i, j]
-                        if i > 0:
-                            fw += w[k] * vel[p, k, 0] * gx_out[p, b, k, i - 1, j]
-                        if j < ny - 1:
-                            fn += w[k] * vel[p, k, 1] * gy_out[p, b, k, i, j]
-                        if j > 0:
-                            fs += w[k] * vel[p, k, 1] * gy_out[p, b, k, i, j - 1]
-                    div_out[p, b, i, j] = (fe - fw + fn - fs) / h
+                    d = 0.0
+                    if i < nx - 1:
+                        d += fx[i, j]
+                    if i > 0:
+                        d -= fx[i - 1, j]
+                    if j < ny - 1:
+                        d += fy[i, j]
+                    if j > 0:
+                        d -= fy[i, j - 1]
+                    div_out[p, b, i, j] = d / h
 
 
 def _upwind(g, v, axis, h, ghost_lo, ghost_hi):
