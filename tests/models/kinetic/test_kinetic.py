@@ -263,3 +263,18 @@ def test_representation_outputs():
     assert math.isfinite(obs["max_n1"])
     info = rep.variable_info()
     assert all(k in info for k in (*fields, *obs, "x", "y"))
+
+
+@pytest.mark.parametrize("case", ["kinetic-cc-escape", "kinetic-pc-tumour-free"])
+def test_activity_distribution_supports_and_totals(case):
+    """Switching mirrors the activity: active cells stay on u >= 0, passive on u < 0."""
+    p = named(case, epsilon=0.1, seed_amplitude=2.0)
+    rep = Kinetic1D(p, {"dx": 1 / 20, "activity_bins": 4, "activity_output": True})
+    s = rep.advance(rep.initial_state(), 0.0, 2.0)
+    f, obs = rep.fields(s), rep.observables(s)
+    u = rep.coords()["u"]
+    assert rep.field_dims["activity_n2"] == ("u",)
+    assert np.all(f["activity_n2"][u < 0] == 0) and np.all(f["activity_n2"][u > 0] > 0)
+    assert np.all(f["activity_n3"][u > 0] == 0) and np.all(f["activity_n3"][u < 0] > 0)
+    for k in ("n1", "n2", "n3"):
+        assert f[f"activity_{k}"].sum() * 0.5 == pytest.approx(obs[f"total_{k}"], rel=1e-12)

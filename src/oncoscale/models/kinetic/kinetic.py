@@ -87,6 +87,9 @@ class KineticNumerics(ParameterSet):
     backend: Literal["numba", "numpy"] = param(
         "numba", "", "transport kernel: compiled, or the NumPy reference"
     )
+    activity_output: bool = param(
+        False, "", "also record the activity distributions activity_n1..3 (dims: u)"
+    )
 
 
 @dataclass
@@ -320,16 +323,26 @@ class KineticModel(Representation):
         n = state.densities()
         out = {name: n[k] for k, name in enumerate(POPULATIONS)}
         out["N"] = n[1] + n[2]
+        if self.settings.activity_output:
+            # domain integral of f_p over x and v, per unit activity (density in u)
+            per_bin = self.grid.integrate(state.M) / self.solver.bins.width
+            out.update({f"activity_{name}": per_bin[k] for k, name in enumerate(POPULATIONS)})
         return out
 
     @property
     def field_dims(self) -> dict[str, tuple[str, ...]]:
         dims = ("x",) if self.dim == 1 else ("x", "y")
-        return dict.fromkeys((*POPULATIONS, "N"), dims)
+        out = dict.fromkeys((*POPULATIONS, "N"), dims)
+        if self.settings.activity_output:
+            out.update({f"activity_{name}": ("u",) for name in POPULATIONS})
+        return out
 
     def coords(self) -> dict[str, np.ndarray]:
         names = ("x",) if self.dim == 1 else ("x", "y")
-        return {name: self.grid.axis(a) for a, name in enumerate(names)}
+        out = {name: self.grid.axis(a) for a, name in enumerate(names)}
+        if self.settings.activity_output:
+            out["u"] = self.solver.bins.centers
+        return out
 
     def observables(self, state: KineticState) -> dict[str, float]:
         f = self.fields(state)
@@ -353,8 +366,15 @@ class KineticModel(Representation):
             info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {long} density")
         info["max_n1"] = VariableInfo("n", "maximum tumour density")
         info["min_density"] = VariableInfo("n", "smallest density per activity bin (positivity)")
-        for name in self.coords():
+        for name in ("x", "y"):
             info[name] = VariableInfo("x", f"position {name}")
+        info["u"] = VariableInfo("1", "activity (u >= 0 active, u < 0 passive)")
+        for name, long in zip(
+            POPULATIONS, ("tumour", "active immune", "passive immune"), strict=True
+        ):
+            info[f"activity_{name}"] = VariableInfo(
+                "n*x^d", f"{long} cells per unit activity (integrated over space)"
+            )
         return info
 
     def parameters_changed(self) -> None:
