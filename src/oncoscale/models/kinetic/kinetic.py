@@ -73,7 +73,7 @@ class KineticNumerics(ParameterSet):
     )
     velocities: int = param(16, "1", "number of directions in 2D (1D: always +-s)", ge=4)
     activity_bins: int = param(2, "1", "bins of the activity u in [-1, 1] (even)", ge=2)
-    dt: float = param(0.02, "t", "largest time step", gt=0)
+    dt: float = param(0.01, "t", "largest time step (first-order scheme)", gt=0)
     cfl: float = param(
         0.45,
         "1",

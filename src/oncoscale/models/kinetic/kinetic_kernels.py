@@ -102,107 +102,137 @@ def transport_1d_reference(M, g, vel, w, lam, loss, dx, dt, eps, implicit):
 # =======================================================================================
 # 2D
 # =======================================================================================
+@numba.njit(cache=True, inline="always")
+def _upwind_x(g, p, b, k, kt, f, j, vx, vy, inv_h, nfx, ny):  # pragma: no cover - compiled
+    """(v·∇)ᵘᵖ g at x-face (f, j): 0 beyond the x-walls, mirror image kt beyond y-walls."""
+    gk = g[p, b, k, f, j]
+    if vx > 0.0:
+        nb = g[p, b, k, f - 1, j] if f > 0 else 0.0
+        a = vx * (gk - nb)
+    else:
+        nb = g[p, b, k, f + 1, j] if f < nfx - 1 else 0.0
+        a = vx * (nb - gk)
+    if vy > 0.0:
+        nb = g[p, b, k, f, j - 1] if j > 0 else g[p, b, kt, f, 0]
+        a += vy * (gk - nb)
+    else:
+        nb = g[p, b, k, f, j + 1] if j < ny - 1 else g[p, b, kt, f, ny - 1]
+        a += vy * (nb - gk)
+    return a * inv_h
+
+
+@numba.njit(cache=True, inline="always")
+def _upwind_y(g, p, b, k, kt, i, f, vx, vy, inv_h, nx, nfy):  # pragma: no cover - compiled
+    """(v·∇)ᵘᵖ g at y-face (i, f): 0 beyond the y-walls, mirror image kt beyond x-walls."""
+    gk = g[p, b, k, i, f]
+    if vy > 0.0:
+        nb = g[p, b, k, i, f - 1] if f > 0 else 0.0
+        a = vy * (gk - nb)
+    else:
+        nb = g[p, b, k, i, f + 1] if f < nfy - 1 else 0.0
+        a = vy * (nb - gk)
+    if vx > 0.0:
+        nb = g[p, b, k, i - 1, f] if i > 0 else g[p, b, kt, 0, f]
+        a += vx * (gk - nb)
+    else:
+        nb = g[p, b, k, i + 1, f] if i < nx - 1 else g[p, b, kt, nx - 1, f]
+        a += vx * (nb - gk)
+    return a * inv_h
+
+
 @numba.njit(cache=True)
 def transport_2d(
     M, gx, gy, vel, w, lam, loss, refl_x, refl_y, h, dt, eps, implicit, gx_out, gy_out, div_out
 ):  # pragma: no cover - compiled
     """Numba kernel of the 2D step on a square grid of spacing ``h``.
 
-    Two passes per face family, velocity index outermost (contiguous access): the upwind
-    transport A_k and its average ⟨A⟩, then the update and the flux ⟨v g⁺⟩.
+    Per face family two passes with the velocity index outermost (contiguous access): the
+    average ⟨(v·∇)ᵘᵖ g⟩, then the update (recomputing the cheap upwind term) and the flux.
     """
     P, B, K = gx.shape[0], gx.shape[1], gx.shape[2]
     nx, ny = M.shape[2], M.shape[3]
-    inv_eps = 1.0 / eps
-    inv_eps2 = inv_eps * inv_eps
+    inv_h = 1.0 / h
+    c_tr = dt / eps
+    c_src = dt / (eps * eps)
     cx = np.empty((nx, ny))
     cy = np.empty((nx, ny))
-    ax_ = np.empty((K, nx - 1, ny))
-    ay_ = np.empty((K, nx, ny - 1))
+    sx_n = np.empty((nx - 1, ny))  # compact normal gradient at x-faces
+    sx_t = np.empty((nx - 1, ny))  # tangential gradient at x-faces
+    dx_ = np.empty((nx - 1, ny))  # relaxation denominator (or rate) at x-faces
+    sy_n = np.empty((nx, ny - 1))
+    sy_t = np.empty((nx, ny - 1))
+    dy_ = np.empty((nx, ny - 1))
     abx = np.empty((nx - 1, ny))
     aby = np.empty((nx, ny - 1))
     fx = np.empty((nx - 1, ny))
     fy = np.empty((nx, ny - 1))
     for p in range(P):
-        relax = lam[p] * inv_eps2
+        relax = lam[p] / (eps * eps)
         for b in range(B):
-            # central differences at cells (Neumann mirror at walls)
             for i in range(nx):
                 for j in range(ny):
-                    cx[i, j] = (M[p, b, min(i + 1, nx - 1), j] - M[p, b, max(i - 1, 0), j]) / (
-                        2 * h
+                    cx[i, j] = (
+                        0.5 * inv_h * (M[p, b, min(i + 1, nx - 1), j] - M[p, b, max(i - 1, 0), j])
                     )
-                    cy[i, j] = (M[p, b, i, min(j + 1, ny - 1)] - M[p, b, i, max(j - 1, 0)]) / (
-                        2 * h
+                    cy[i, j] = (
+                        0.5 * inv_h * (M[p, b, i, min(j + 1, ny - 1)] - M[p, b, i, max(j - 1, 0)])
                     )
+            for i in range(nx - 1):
+                for j in range(ny):
+                    sx_n[i, j] = inv_h * (M[p, b, i + 1, j] - M[p, b, i, j])
+                    sx_t[i, j] = 0.5 * (cy[i, j] + cy[i + 1, j])
+                    dx_[i, j] = dt * (relax + 0.5 * (loss[p, i, j] + loss[p, i + 1, j]))
+            for i in range(nx):
+                for j in range(ny - 1):
+                    sy_n[i, j] = inv_h * (M[p, b, i, j + 1] - M[p, b, i, j])
+                    sy_t[i, j] = 0.5 * (cx[i, j] + cx[i, j + 1])
+                    dy_[i, j] = dt * (relax + 0.5 * (loss[p, i, j] + loss[p, i, j + 1]))
             # ---- x-faces (f, j): between cells (f, j) and (f + 1, j)
             abx[:] = 0.0
             for k in range(K):
-                vx, vy, ky = vel[p, k, 0], vel[p, k, 1], refl_y[k]
+                vx, vy, kt = vel[p, k, 0], vel[p, k, 1], refl_y[k]
                 for f in range(nx - 1):
                     for j in range(ny):
-                        gk = gx[p, b, k, f, j]
-                        if vx > 0.0:
-                            nb = gx[p, b, k, f - 1, j] if f > 0 else 0.0
-                            a = vx * (gk - nb) / h
-                        else:
-                            nb = gx[p, b, k, f + 1, j] if f < nx - 2 else 0.0
-                            a = vx * (nb - gk) / h
-                        if vy > 0.0:
-                            nb = gx[p, b, k, f, j - 1] if j > 0 else gx[p, b, ky, f, 0]
-                            a += vy * (gk - nb) / h
-                        else:
-                            nb = gx[p, b, k, f, j + 1] if j < ny - 1 else gx[p, b, ky, f, ny - 1]
-                            a += vy * (nb - gk) / h
-                        ax_[k, f, j] = a
-                        abx[f, j] += w[k] * a
+                        abx[f, j] += w[k] * _upwind_x(
+                            gx, p, b, k, kt, f, j, vx, vy, inv_h, nx - 1, ny
+                        )
             fx[:] = 0.0
             for k in range(K):
-                vx, vy = vel[p, k, 0], vel[p, k, 1]
+                vx, vy, kt = vel[p, k, 0], vel[p, k, 1], refl_y[k]
                 for f in range(nx - 1):
                     for j in range(ny):
-                        gn = (M[p, b, f + 1, j] - M[p, b, f, j]) / h
-                        gt = 0.5 * (cy[f, j] + cy[f + 1, j])
-                        rate = relax + 0.5 * (loss[p, f, j] + loss[p, f + 1, j])
+                        a = _upwind_x(gx, p, b, k, kt, f, j, vx, vy, inv_h, nx - 1, ny)
                         gk = gx[p, b, k, f, j]
-                        num = gk - dt * inv_eps * (ax_[k, f, j] - abx[f, j])
-                        num -= dt * inv_eps2 * (vx * gn + vy * gt)
-                        new = num / (1.0 + dt * rate) if implicit else num - dt * rate * gk
+                        num = (
+                            gk
+                            - c_tr * (a - abx[f, j])
+                            - c_src * (vx * sx_n[f, j] + vy * sx_t[f, j])
+                        )
+                        new = num / (1.0 + dx_[f, j]) if implicit else num - dx_[f, j] * gk
                         gx_out[p, b, k, f, j] = new
                         fx[f, j] += w[k] * vx * new
             # ---- y-faces (i, f): between cells (i, f) and (i, f + 1)
             aby[:] = 0.0
             for k in range(K):
-                vx, vy, kx = vel[p, k, 0], vel[p, k, 1], refl_x[k]
+                vx, vy, kt = vel[p, k, 0], vel[p, k, 1], refl_x[k]
                 for i in range(nx):
                     for f in range(ny - 1):
-                        gk = gy[p, b, k, i, f]
-                        if vy > 0.0:
-                            nb = gy[p, b, k, i, f - 1] if f > 0 else 0.0
-                            a = vy * (gk - nb) / h
-                        else:
-                            nb = gy[p, b, k, i, f + 1] if f < ny - 2 else 0.0
-                            a = vy * (nb - gk) / h
-                        if vx > 0.0:
-                            nb = gy[p, b, k, i - 1, f] if i > 0 else gy[p, b, kx, 0, f]
-                            a += vx * (gk - nb) / h
-                        else:
-                            nb = gy[p, b, k, i + 1, f] if i < nx - 1 else gy[p, b, kx, nx - 1, f]
-                            a += vx * (nb - gk) / h
-                        ay_[k, i, f] = a
-                        aby[i, f] += w[k] * a
+                        aby[i, f] += w[k] * _upwind_y(
+                            gy, p, b, k, kt, i, f, vx, vy, inv_h, nx, ny - 1
+                        )
             fy[:] = 0.0
             for k in range(K):
-                vx, vy = vel[p, k, 0], vel[p, k, 1]
+                vx, vy, kt = vel[p, k, 0], vel[p, k, 1], refl_x[k]
                 for i in range(nx):
                     for f in range(ny - 1):
-                        gn = (M[p, b, i, f + 1] - M[p, b, i, f]) / h
-                        gt = 0.5 * (cx[i, f] + cx[i, f + 1])
-                        rate = relax + 0.5 * (loss[p, i, f] + loss[p, i, f + 1])
+                        a = _upwind_y(gy, p, b, k, kt, i, f, vx, vy, inv_h, nx, ny - 1)
                         gk = gy[p, b, k, i, f]
-                        num = gk - dt * inv_eps * (ay_[k, i, f] - aby[i, f])
-                        num -= dt * inv_eps2 * (vy * gn + vx * gt)
-                        new = num / (1.0 + dt * rate) if implicit else num - dt * rate * gk
+                        num = (
+                            gk
+                            - c_tr * (a - aby[i, f])
+                            - c_src * (vy * sy_n[i, f] + vx * sy_t[i, f])
+                        )
+                        new = num / (1.0 + dy_[i, f]) if implicit else num - dy_[i, f] * gk
                         gy_out[p, b, k, i, f] = new
                         fy[i, f] += w[k] * vy * new
             # ---- divergence of the fluxes ⟨v g⁺⟩ (zero on the walls)
@@ -217,7 +247,7 @@ def transport_2d(
                         d += fy[i, j]
                     if j > 0:
                         d -= fy[i, j - 1]
-                    div_out[p, b, i, j] = d / h
+                    div_out[p, b, i, j] = d * inv_h
 
 
 def _upwind(g, v, axis, h, ghost_lo, ghost_hi):
