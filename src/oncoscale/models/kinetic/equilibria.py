@@ -211,3 +211,37 @@ def b_bar(g: Groups, key: str = "pc-linear", n_scan: int = 400) -> float:
             return float(brentq(f, bval, prev_b, xtol=1e-12))
         prev_b, prev_v = bval, v
     return math.nan
+
+
+def initial_levels(params) -> tuple[float, float, float]:
+    """Homogeneous start (Y1, n2, n3) on which the tumour seed is added (spec §4).
+
+    ``initial_state = "tumour-free"``: Y1 = tumour_background and the immune cells at the
+    tumour-free state (CC: n2 = I, n3 = 0; PC: the stable feasible tumour-free equilibrium, the
+    same for the linear and the self reduction when b22 = b32). ``"coexistence"``: every
+    population at the feasible coexistence equilibrium (CC: E2, PC: E4), the same for both
+    reductions of a case, plus tumour_background.
+    """
+    g = params.groups()
+    if params.initial_state == "coexistence":
+        name = "E2" if params.case == "cc" else "E4"
+        eq = equilibrium(f"{params.case}-linear", g, name)
+        if eq is None or not eq.feasible:
+            raise InputError(
+                f"invalid value for 'initial_state': 'coexistence'; the coexistence equilibrium "
+                f"{name} does not exist (or is negative) for these groups; allowed: tumour-free"
+            )
+        y1, y2, y3 = (float(v) for v in eq.common)
+        return y1 + params.tumour_background, y2, y3
+    if params.case == "cc":
+        return params.tumour_background, float(params.immune_mass), 0.0
+    free = [e for e in equilibria("pc-linear", g, feasible_only=True) if e.name in ("E1", "E2")]
+    if not free:
+        raise InputError(
+            "invalid value for 'initial_state': 'tumour-free'; these groups have no feasible "
+            "tumour-free state ((DF + GE) Y2² − (GC + HE) Y2 + HC = 0 has no root with "
+            "0 <= Y2 < C/E); allowed: coexistence"
+        )
+    stable = [e for e in free if e.stable]
+    pick = (stable or free)[0]
+    return params.tumour_background, float(pick.common[1]), float(pick.common[2])

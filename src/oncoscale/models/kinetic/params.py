@@ -183,6 +183,12 @@ class KineticParameters(ParameterSet):
     seed_sigma: float = param(0.05, "x", "width of the Gaussian tumour seed", gt=0)
     seed_x: float = param(0.5, "x", "seed centre, first coordinate", ge=0)
     seed_y: float = param(0.5, "x", "seed centre, second coordinate (2D)", ge=0)
+    initial_state: Literal["tumour-free", "coexistence"] = param(
+        "tumour-free",
+        "",
+        "start: immune cells at the stable tumour-free state (spec §4), or every population at "
+        "the coexistence equilibrium E4 (PC sets without a tumour-free state); seed added on top",
+    )
     tumour_background: float = param(
         0.0, "n", "uniform Y1 added to the seed (a > 0 with seed_amplitude 0: homogeneous)", ge=0
     )
