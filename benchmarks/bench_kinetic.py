@@ -2,10 +2,11 @@
 same scheme with explicit relaxation (Δt ≲ ε²/λ), at equal accuracy; Numba vs NumPy kernels.
 
 1. AP vs explicit. 1D, CC linear regime, seeded tumour (a = 1), 50 cells, window t = 1. The
-   reference is the explicit scheme at half its stable step; the explicit scheme runs at its
-   step bound, the AP scheme at the largest step Δt = 0.05·2^−k whose error to the reference
-   (relative L1 of n1, n2, n3) is at most max(explicit error, 1e-3). Printed per ε: steps,
-   wall times, errors and the speed-up (which grows like ε⁻²).
+   reference is the explicit scheme at half its stable step. Accuracy target: relative L1 error
+   (n1, n2, n3) ≤ 1e-3. The explicit scheme runs at its stability bound (its step is set by
+   stability, not accuracy: its error is far below the target); the AP scheme at the largest
+   Δt = 0.05·2^−k meeting the target. Printed per ε: steps, wall times, errors and the
+   speed-up (the step ratio grows like ε⁻²).
 2. Numba vs NumPy reference of the transport–relaxation step: 1D (100 cells, 2 bins) and 2D
    (64², 16 directions, 2 bins), time per step and the ratio.
 """
@@ -48,7 +49,10 @@ def ap_vs_explicit(eps_values: list[float], t_end: float) -> None:
         ref, _, _ = _run(p, {**explicit, "dt": bound / 2}, t_end)
         n_exp, t_exp, s_exp = _run(p, explicit, t_end)
         e_exp = _err(n_exp, ref)
-        target = max(e_exp, 1e-3)
+        target = 1e-3
+        if e_exp > target:
+            print(f"{eps:7.0e}: the explicit scheme misses the target ({e_exp:.1e})")
+            continue
         chosen = None
         dt = 0.05
         while dt > bound:
