@@ -278,3 +278,15 @@ def test_activity_distribution_supports_and_totals(case):
     assert np.all(f["activity_n3"][u > 0] == 0) and np.all(f["activity_n3"][u < 0] > 0)
     for k in ("n1", "n2", "n3"):
         assert f[f"activity_{k}"].sum() * 0.5 == pytest.approx(obs[f"total_{k}"], rel=1e-12)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("name", ["kinetic-cc-escape", "kinetic-pc-tumour-free"])
+def test_initial_densities_are_the_pdes(dim, name):
+    fam = family("kinetic")
+    p = named(name, seed_amplitude=0.7)
+    kin = fam.representation_class(f"kinetic-{dim}d")(p, {"dx": 1 / 16})
+    pde = fam.representation_class(f"pde-{dim}d")(p, {"dx": 1 / 16})
+    a, b = kin.fields(kin.initial_state()), pde.fields(pde.initial_state())
+    for k in ("n1", "n2", "n3"):
+        np.testing.assert_array_equal(a[k], b[k])

@@ -104,32 +104,19 @@ class KineticState:
         return self.M.sum(axis=1)
 
 
-def tumour_free_state(params: KineticParameters) -> tuple[float, float]:
-    """(n2, n3) of the stable tumour-free equilibrium of the linear reduction (CC: (I, 0))
-    (fallbacks below when there is none)."""
-    from oncoscale.models.kinetic.equilibria import equilibria
-    from oncoscale.models.kinetic.ode import reduction_of
-
-    key = reduction_of(params, "linear")
-    feasible = equilibria(key, params.groups(), feasible_only=True)
-    free = [e for e in feasible if e.common[0] == 0]
-    # no tumour-free state (e.g. PC with (GC + HE)² < 4HC(DF + GE)): the stable coexistence
-    # state's immune split, else the relaxation target (n2*, 0)
-    candidates = [e for e in free if e.stable] or free or [e for e in feasible if e.stable]
-    if not candidates:
-        return (params.n2_star if params.case == "pc" else params.immune_mass), 0.0
-    return float(candidates[0].common[1]), float(candidates[0].common[2])
-
-
 def initial_densities(params: KineticParameters, grid: CartesianGrid) -> np.ndarray:
-    """Spec §4 initial data (3, *cells): Gaussian tumour seed Y1 = a exp(−|x − x0|²/(2σ²))
-    (+ background), n1 = Y1/(d21/d12), immune cells at their tumour-free state."""
+    """Spec §4 initial data (3, *cells), the same as the macroscopic PDEs': homogeneous levels
+    (Y1, n2, n3) of :func:`~oncoscale.models.kinetic.equilibria.initial_levels` (tumour-free
+    or coexistence state) plus the Gaussian seed a exp(−|x − x0|²/(2σ²)) in Y1; n1 = Y1/(d21/d12).
+    """
+    from oncoscale.models.kinetic.equilibria import initial_levels
+
     p = params
     centre = (p.seed_x, p.seed_y)[: grid.dim]
     r2 = sum((m - c) ** 2 for m, c in zip(grid.mesh(), centre, strict=True))
-    y1 = p.seed_amplitude * np.exp(-r2 / (2 * p.seed_sigma**2)) + p.tumour_background
-    n2, n3 = tumour_free_state(p)
-    return np.stack([y1 / p.tumour_scale, np.full(grid.shape, n2), np.full(grid.shape, n3)])
+    y1, n2, n3 = initial_levels(p)
+    n1 = (y1 + p.seed_amplitude * np.exp(-r2 / (2 * p.seed_sigma**2))) / p.tumour_scale
+    return np.stack([n1, np.full(grid.shape, n2), np.full(grid.shape, n3)])
 
 
 class MicroMacroSolver:
