@@ -101,8 +101,8 @@ def test_numpy_backend_reproduces_numba_run(cls):
 # ---------------------------------------------------------------------------------------
 # homogeneous data: the kinetic solution is the ODE reduction (first order in time)
 # ---------------------------------------------------------------------------------------
-def _homogeneous_run(p, y, dt, t_end, cls=Kinetic1D):
-    rep = cls(p, {"dx": p.length / 4, "dt": dt, "velocities": 4})
+def _homogeneous_run(p, y, dt, t_end, cls=Kinetic1D, **extra):
+    rep = cls(p, {"dx": p.length / 4, "dt": dt, "velocities": 4, **extra})
     n = np.stack([np.full(rep.grid.shape, v) for v in (y[0] / p.tumour_scale, y[1], y[2])])
     state = rep.advance(rep.solver.state_from_densities(n), 0.0, t_end)
     dens = state.densities()
@@ -132,6 +132,13 @@ def test_homogeneous_kinetic_equals_ode_reduction_first_order(name, key, y0):
     orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
     assert np.all((orders > 0.9) & (orders < 1.1)), (errors, orders)
     assert errors[-1] < 0.02 * np.abs(exact).max()
+    # with Richardson extrapolation in time: second order
+    errors = []
+    for dt in (0.04, 0.02, 0.01):
+        y = _homogeneous_run(p, y0, dt, t_end, time_extrapolation=True)
+        errors.append(np.abs(y - exact).max())
+    orders = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all((orders > 1.8) & (orders < 2.2)), (errors, orders)
     # 2D and ε do not matter for homogeneous data (g stays 0)
     y2d = _homogeneous_run(p.updated(epsilon=1e-6), y0, 0.01, t_end, Kinetic2D)
     np.testing.assert_allclose(y2d, _homogeneous_run(p, y0, 0.01, t_end), rtol=1e-12)
