@@ -34,12 +34,24 @@ def _parse_eps(text: str) -> list[float]:
 @click.option("--t-end", type=float, help="final time (default: the scenario's)")
 @click.option("--no-extrapolation", is_flag=True, help="no Richardson extrapolation in time")
 @set_option
+@click.option(
+    "--pde-set",
+    "pde_sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="numerical setting of the PDE (e.g. rtol=1e-8); repeatable",
+)
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="write the JSON here")
 @click.option("--out", type=click.Path(file_okay=False), help="folder for figures and report.html")
 @friendly_errors
-def limit_cmd(scenario, regime, eps_text, dim, t_end, no_extrapolation, sets, json_path, out):
+def limit_cmd(
+    scenario, regime, eps_text, dim, t_end, no_extrapolation, sets, pde_sets, json_path, out
+):
     """Run the kinetic model of SCENARIO at each ε and the macroscopic PDE of the regime, and
-    report their distance at the final time (relative L1/L2) with the fitted slope in ε."""
+    report their distance at the final time (relative L1/L2) with the fitted slope in ε.
+
+    --set NAME=VALUE changes a parameter or (numerics.NAME) a kinetic numerical setting;
+    --pde-set NAME=VALUE a numerical setting of the PDE."""
     from oncoscale.analysis.limit import limit_study
     from oncoscale.io.atomic import atomic_json
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
@@ -59,18 +71,23 @@ def limit_cmd(scenario, regime, eps_text, dim, t_end, no_extrapolation, sets, js
     kin_num.update(
         {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("numerics.")}
     )
-    pde_num = dict(sc.numerics.get(pde_model, {}))
+    pde_num = {**sc.numerics.get(pde_model, {}), **parse_overrides(pde_sets)}
     start = time.perf_counter()
-    result = limit_study(
-        resolved.params,
-        regime,
-        _parse_eps(eps_text),
-        resolved.t_end,
-        dim=dim,
-        kinetic_numerics=kin_num,
-        pde_numerics=pde_num,
-        extrapolate=not no_extrapolation,
-    )
+    try:
+        result = limit_study(
+            resolved.params,
+            regime,
+            _parse_eps(eps_text),
+            resolved.t_end,
+            dim=dim,
+            kinetic_numerics=kin_num,
+            pde_numerics=pde_num,
+            extrapolate=not no_extrapolation,
+        )
+    except FloatingPointError as exc:
+        raise click.ClickException(
+            f"a solver failed: {exc} (try a shorter --t-end or other numerics)"
+        ) from None
     record = {"scenario": sc.name, **result.to_json()}
     directory = out_dir(out, sc.name, f"limit-{regime}-{dim}d")
     atomic_json(record, directory / "limit.json")
