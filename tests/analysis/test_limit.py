@@ -107,7 +107,7 @@ def test_limit_command_writes_json_figures_and_report(scenario_file, tmp_path):
     res = CliRunner().invoke(
         main,
         ["limit", str(scenario_file), "--regime", "cross", "--eps", "0.2,0.1,0.05",
-         "--json", str(tmp_path / "lim.json"), "--out", str(out)],
+         "--pde-set", "rtol=1e-7", "--json", str(tmp_path / "lim.json"), "--out", str(out)],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "lim.json").read_text())
@@ -117,6 +117,7 @@ def test_limit_command_writes_json_figures_and_report(scenario_file, tmp_path):
     for name in ("report.html", "error.png", "profiles.png", "limit.json"):
         assert (out / name).exists()
     assert "slope (L1)" in res.output
+    assert data["pde_numerics"]["rtol"] == 1e-7
 
 
 @pytest.mark.parametrize(
