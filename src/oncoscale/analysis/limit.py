@@ -14,9 +14,12 @@ per population. The slope is the least-squares fit of log(error) against log(ε)
 first-order-in-time kinetic scheme is Richardson-extrapolated (runs at Δt and Δt/2) so that
 its time error does not mask the modelling error. The
 kinetic scheme at ε = ``floor_eps`` (10⁻⁶; the AP scheme is then the discretisation of the
-limit PDE) gives the *discretisation floor*: the part of the distance that is not modelling
+limit PDE) gives the *floor*: the part of the distance that is not modelling
 error but the difference between the two solvers (time stepping, the kinetic scheme's explicit
-diffusion) — the measured errors are meaningful where they exceed it.
+diffusion) — the measured errors are meaningful where they exceed it. A floor that does not
+shrink with Δt and h signals that the PDE is not the limit of the kinetic model (the self
+regime, see docs/kinetic.md). ``error_to_kinetic_limit`` is the relative L1 distance of the
+kinetic densities at ε to those at ``floor_eps`` (the kinetic model's own limit) with its slope.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class LimitResult:
     slope_l2: float
     floor: float  # relative L1 of the kinetic scheme at floor_eps (discretisation floor)
     floor_eps: float
+    error_to_kinetic_limit: list[float]  # relative L1 to the kinetic run at floor_eps
+    slope_to_kinetic_limit: float
     extrapolated: bool
     t_end: float
     dim: int
@@ -163,6 +168,7 @@ def limit_study(
         kin_profiles[e] = {k: fields[k] for k in POPULATIONS}
     floor_fields, _, _ = run_kinetic(floor_eps)
     floor, _, _ = distances(floor_fields, ref, volume)
+    own = [distances(kin_profiles[e], floor_fields, volume)[0] for e in eps_list]
     return LimitResult(
         regime=regime,
         eps=eps_list,
@@ -173,6 +179,8 @@ def limit_study(
         slope_l2=fit_slope(eps_list, errors2),
         floor=floor,
         floor_eps=floor_eps,
+        error_to_kinetic_limit=own,
+        slope_to_kinetic_limit=fit_slope(eps_list, own),
         extrapolated=extrapolate,
         t_end=t_end,
         dim=dim,

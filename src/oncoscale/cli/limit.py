@@ -100,4 +100,5 @@ def limit_cmd(
         f"slope (L1) = {result.slope:.3f}, slope (L2) = {result.slope_l2:.3f}, "
         f"floor = {result.floor:.3e} ({time.perf_counter() - start:.1f} s)"
     )
+    click.echo(f"distance to the kinetic eps -> 0 limit: slope {result.slope_to_kinetic_limit:.3f}")
     click.echo(f"report: {report}")

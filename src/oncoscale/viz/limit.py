@@ -28,8 +28,12 @@ def error_figure(result: LimitResult, path: Path) -> Path:
         c = np.exp(np.mean(np.log(err) - result.slope * np.log(eps)))
         ax.loglog(eps, c * eps**result.slope, color="0.6", lw=0.8, label="fit")
         ax.loglog(eps, err[0] * eps / eps[0], color="0.8", lw=0.8, ls="--", label="∝ ε")
+    ax.loglog(eps, result.error_to_kinetic_limit, "s-", ms=3, color="tab:purple", lw=0.8,
+              label=f"to kinetic ε → 0, slope {result.slope_to_kinetic_limit:.2f}")  # fmt: skip
     if result.floor > 0:
-        ax.axhline(result.floor, color="tab:purple", lw=0.8, ls="-.", label="floor (ε = 1e-6)")
+        ax.axhline(
+            result.floor, color="tab:purple", lw=0.8, ls="-.", label="floor: kinetic(1e-6) − PDE"
+        )
     ax.set_xlabel("ε (Knudsen number)")
     ax.set_ylabel(f"distance kinetic − PDE at t = {result.t_end:g}")
     ax.set_title(f"{result.regime} regime, {result.dim}D")
@@ -66,21 +70,41 @@ def write_limit_report(result: LimitResult, scenario: str, out_dir: Path) -> Pat
         profile_figure(result, out_dir / "profiles.png"),
     ]
     rows = [
-        (e, a, b, *(result.error_by_population[p][k] for p in POPULATIONS), t)
-        for k, (e, a, b, t) in enumerate(
-            zip(result.eps, result.error, result.error_l2, result.runtimes_s, strict=True)
+        (e, a, b, *(result.error_by_population[p][k] for p in POPULATIONS), c, t)
+        for k, (e, a, b, c, t) in enumerate(
+            zip(
+                result.eps,
+                result.error,
+                result.error_l2,
+                result.error_to_kinetic_limit,
+                result.runtimes_s,
+                strict=True,
+            )
         )
     ]
     sections = [
         rep.section(
             "Distance kinetic – macroscopic PDE",
-            rep.table(rows, ("ε", "rel. L1", "rel. L2", "n1 (L1)", "n2 (L1)", "n3 (L1)", "run (s)"))
+            rep.table(
+                rows,
+                (
+                    "ε",
+                    "rel. L1",
+                    "rel. L2",
+                    "n1 (L1)",
+                    "n2 (L1)",
+                    "n3 (L1)",
+                    "to kinetic ε→0 (L1)",
+                    "run (s)",
+                ),
+            )
             + rep.key_numbers(
                 {
                     "regime": result.regime,
                     "slope (L1)": result.slope,
                     "slope (L2)": result.slope_l2,
                     "floor (kinetic at ε = 1e-6 vs PDE, rel. L1)": result.floor,
+                    "slope to the kinetic ε → 0 limit": result.slope_to_kinetic_limit,
                     "time extrapolated": result.extrapolated,
                     "t_end": result.t_end,
                     "norm": result.norm,
