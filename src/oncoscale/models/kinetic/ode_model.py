@@ -61,16 +61,19 @@ class KineticODE(Representation):
         g, r, s = p.groups(), p.rate, p.tumour_scale
         f, jac = SYSTEMS[self.key]
         y0 = from_common(self.key, np.array([state[0] * s, state[1], state[2]]))
-        sol = solve_ivp(
-            lambda t, y: r * f(y, g),
-            (t0, t1),
-            y0,
-            method="LSODA",
-            jac=lambda t, y: r * jac(y, g),
-            rtol=self.settings.rtol,
-            atol=self.settings.atol,
-        )
-        self._nfev += sol.nfev
+        for method in ("LSODA", "Radau"):  # Radau: fallback when LSODA's switching fails
+            sol = solve_ivp(
+                lambda t, y: r * f(y, g),
+                (t0, t1),
+                y0,
+                method=method,
+                jac=lambda t, y: r * jac(y, g),
+                rtol=self.settings.rtol,
+                atol=self.settings.atol,
+            )
+            self._nfev += sol.nfev
+            if sol.success:
+                break
         if not sol.success:
             raise FloatingPointError(f"ODE integration failed at t = {t0}: {sol.message}")
         y1, y2, y3 = to_common(self.key, sol.y[:, -1], g)
