@@ -14,6 +14,10 @@ state-dependent turning. On a uniform cell-centred :class:`CartesianGrid` with t
   geometric mean ā (iterations grow like sqrt(max a / min a), not with the grid).
 * Nonlinear Φ (u ↦ Φ(u) increasing): Newton's method for u − cΔΦ(u) = b; each Newton step is
   one linear solve with a = Φ'(u).
+* An optional pointwise sink q ≥ 0 (a stiff linear loss −q u, or a nonlinear loss −s(u) with
+  s' ≥ 0) joins the implicit solve: I + c diag(q) − cΔ diag(a) is still an M-matrix. In 2D
+  such systems (q may span many orders of magnitude, which defeats the DCT preconditioner)
+  are solved by sparse LU.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.linalg import splu
 
 from oncoscale.numerics import fv
 from oncoscale.numerics.grids import CartesianGrid
@@ -59,30 +65,61 @@ class MyopicDiffusion:
             n = self.grid.shape[0]
             self._neighbours = np.full(n, 2.0)
             self._neighbours[[0, -1]] = 1.0
+        self._laplacian: sp.csc_matrix | None = None
+
+    def laplacian_matrix(self) -> sp.csc_matrix:
+        """Sparse zero-flux Laplacian of the grid (C-order flattening)."""
+        if self._laplacian is None:
+            h2 = self.grid.spacing**2
+            ops = []
+            for n in self.grid.shape:
+                main = np.full(n, -2.0)
+                main[[0, -1]] = -1.0
+                ops.append(sp.diags([np.ones(n - 1), main, np.ones(n - 1)], [-1, 0, 1]) / h2)
+            lap = ops[0]
+            for k, op in enumerate(ops[1:], start=1):
+                n_before = int(np.prod(self.grid.shape[:k]))
+                lap = sp.kron(lap, sp.identity(op.shape[0])) + sp.kron(sp.identity(n_before), op)
+            self._laplacian = sp.csc_matrix(lap)
+        return self._laplacian
 
     # ---- operators ----------------------------------------------------------------------
     def apply(self, phi: np.ndarray) -> np.ndarray:
         """Δφ (φ = a u or Φ(u)), zero flux."""
         return fv.laplacian(self.grid, phi)
 
-    def matrix_1d(self, a: np.ndarray, c: float) -> Tridiagonal:
-        """The tridiagonal matrix I − cΔ diag(a) (1D grids)."""
+    def matrix_1d(self, a: np.ndarray, c: float, q: np.ndarray | None = None) -> Tridiagonal:
+        """The tridiagonal matrix I + c diag(q) − cΔ diag(a) (1D grids)."""
+        a = np.broadcast_to(np.asarray(a, dtype=float), self.grid.shape)
         k = c / self.grid.spacing**2
         lower = np.zeros_like(a)
         upper = np.zeros_like(a)
         lower[1:] = -k * a[:-1]
         upper[:-1] = -k * a[1:]
-        return Tridiagonal(lower, 1.0 + k * self._neighbours * a, upper)
+        diag = 1.0 + k * self._neighbours * a
+        if q is not None:
+            diag = diag + c * q
+        return Tridiagonal(lower, diag, upper)
 
     # ---- linear solves --------------------------------------------------------------------
-    def solve_linear(self, a: np.ndarray, rhs: np.ndarray, c: float) -> np.ndarray:
-        """u with u − cΔ(a u) = rhs (a > 0 pointwise, c ≥ 0)."""
+    def solve_linear(
+        self, a: np.ndarray, rhs: np.ndarray, c: float, q: np.ndarray | None = None
+    ) -> np.ndarray:
+        """u with u + c q u − cΔ(a u) = rhs (a > 0, q ≥ 0 pointwise; c ≥ 0)."""
         self.stats.linear_solves += 1
         if c == 0.0:
             return rhs.copy()
         if self.grid.dim == 1:
-            return solve_tridiagonal(self.matrix_1d(a, c), rhs)
-        return self._pcg(a, rhs, c) / a
+            return solve_tridiagonal(self.matrix_1d(a, c, q), rhs)
+        a = np.broadcast_to(np.asarray(a, dtype=float), rhs.shape)
+        if q is None:
+            return self._pcg(a, rhs, c) / a
+        matrix = (
+            sp.identity(rhs.size, format="csc")
+            + sp.diags(c * q.ravel())
+            - c * (self.laplacian_matrix() @ sp.diags(a.ravel()))
+        )
+        return splu(sp.csc_matrix(matrix)).solve(rhs.ravel()).reshape(rhs.shape)
 
     def _pcg(self, a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
         """w with (diag(1/a) − cΔ) w = b, preconditioned CG."""
@@ -125,8 +162,10 @@ class MyopicDiffusion:
         guess: np.ndarray | None = None,
         tol: float = 1e-11,
         max_iter: int = 30,
+        sink: Callable[[np.ndarray], np.ndarray] | None = None,
+        dsink: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> np.ndarray:
-        """u with u − cΔΦ(u) = rhs by Newton's method (Φ' > 0).
+        """u with u − cΔΦ(u) + c s(u) = rhs by Newton's method (Φ' > 0, s' ≥ 0; s = ``sink``).
 
         Converged when the update is below ``tol`` × (1 + max|u|); returns an all-NaN array
         if it does not converge (an adaptive integrator then shortens the step).
@@ -137,7 +176,11 @@ class MyopicDiffusion:
         for _ in range(max_iter):
             self.stats.newton_iterations += 1
             residual = rhs - (u - c * self.apply(phi(u)))
-            du = self.solve_linear(dphi(u), residual, c)
+            q = None
+            if sink is not None:
+                residual -= c * sink(u)
+                q = dsink(u)
+            du = self.solve_linear(dphi(u), residual, c, q)
             u += du
             if float(np.max(np.abs(du))) <= tol * (1.0 + float(np.max(np.abs(u)))):
                 return u

@@ -9,14 +9,19 @@ All diffusion is in the myopic form Δ(φ), zero flux, cell-centred finite volum
 * self (PC): ∂t n1 = Δ(D1 n1) + R1, ∂t N = ΔΦ(N) + R_N, Φ(N) = D2 n2 + D3 n3 with the slaved
   split n2 = kN/(k + b32 N), n3 = b32 N²/(k + b32 N); state (n1, N).
 
-Time stepping (default ``solver = "imex"``): adaptive IMEX ARK3(2)4L[2]SA with every diffusion
-term implicit and the reactions explicit. The implicit stage equations are solved exactly:
-linear diffusion by DCT Helmholtz solves; Δ(D_eff[n1] N) after the n1 stage, as the linear
-M-matrix system I − cΔ diag(D_eff); ΔΦ(N) by Newton (:mod:`oncoscale.numerics.nonlinear_diffusion`).
-Implicit stages therefore preserve positivity and (CC) the immune mass; steps whose explicit
-reactions would make a density negative are rejected by the integrator's positivity guard.
-``solver = "ark3-fixed"`` / ``"imex-euler"`` use a fixed step ``dt`` (convergence studies),
-``"euler"`` is explicit Euler (the benchmark reference).
+Time stepping (default ``solver = "imex"``): adaptive IMEX ARK3(2)4L[2]SA. Implicit: every
+diffusion term and the loss of the active immune cells (rate d21 n1 + κ2, stiff once a tumour
+escapes; in CC together with the passive gain it feeds). Explicit: the other reactions. The
+implicit stage equations are triangular (n1 first, then the immune components at the new n1)
+and are solved exactly: constant-coefficient diffusion by DCT Helmholtz solves; the immune
+component with its pointwise loss as the M-matrix system I + c diag(q) − cΔ diag(a)
+(tridiagonal in 1D, sparse LU in 2D); Δ(D_eff[n1] N) with a = D_eff (PCG in 2D); ΔΦ(N) − q ψ(N)
+by Newton (:mod:`oncoscale.numerics.nonlinear_diffusion`). Implicit stages therefore preserve
+positivity and (CC) the immune mass; ARK steps that undershoot below −atol are rejected.
+``solver = "ark3-fixed"`` uses a fixed step ``dt`` (convergence studies); ``"imex-euler"`` is
+the positivity-preserving first-order forward–backward Euler scheme with fixed ``dt`` (robust
+when an escaping tumour makes the immune losses extremely stiff); ``"euler"`` is explicit
+Euler (the benchmark reference).
 """
 
 from __future__ import annotations
@@ -137,24 +142,74 @@ class MacroProblem:
         """(n2, n3) of a state."""
         return macro_kernels.split_reference(y, self.coef, self.key)
 
+    # ---- stiff losses of the active immune cells (implicit) -----------------------------
+    def loss_rate(self, n1: np.ndarray) -> np.ndarray:
+        """q = d21 n1 (+ κ2 in PC) (1/t): the loss rate of n2, stiff when the tumour is large."""
+        kappa = self.coef[8] if self.key.startswith("pc") else 0.0
+        return self.coef[3] * np.maximum(n1, 0.0) + kappa
+
+    def _psi(self, big_n: np.ndarray) -> np.ndarray:
+        """n2 = ψ(N) = kN/(k + b32 N) of the self closure (ψ(N) = N for N < 0)."""
+        k, b = self.coef[4], self.coef[6]
+        pos = np.maximum(big_n, 0.0)
+        return np.where(big_n >= 0, k * pos / (k + b * pos), big_n)
+
+    def _dpsi(self, big_n: np.ndarray) -> np.ndarray:
+        k, b = self.coef[4], self.coef[6]
+        return k * k / (k + b * np.maximum(big_n, 0.0)) ** 2
+
+    def sink(self, y: np.ndarray) -> np.ndarray:
+        """The implicit loss of the immune component: q n2 (linear), q ψ(N) (self), 0 (cross)."""
+        if self.key in ("cc-linear", "pc-linear"):
+            return self.loss_rate(y[0]) * y[1]
+        if self.key == "pc-self":
+            return self.loss_rate(y[0]) * self._psi(y[1])
+        return np.zeros_like(y[1])
+
     # ---- SplitProblem interface ---------------------------------------------------------
     def freeze(self, t: float, y: np.ndarray) -> None:
         pass
 
     def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
-        return macro_kernels.reactions(y, self.coef, self.key)
+        out = macro_kernels.reactions(y, self.coef, self.key)
+        sink = self.sink(y)
+        out[1] += sink  # this loss is in the implicit part ...
+        if self.key == "cc-linear":
+            out[2] -= sink  # ... and so is the passive gain it feeds (CC)
+        return out
 
     def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
-        return self.myopic.apply(self.potentials(y))
+        out = self.myopic.apply(self.potentials(y))
+        sink = self.sink(y)
+        out[1] -= sink
+        if self.key == "cc-linear":
+            out[2] += sink
+        return out
 
     def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
+        """Stage solve, sequential: n1 (diffusion only), then n2 with its stiff loss at the new
+        n1, then n3 (CC: with the gain q n2 at the new n2) — exact, since the implicit part is
+        triangular in this order."""
+        p = self.params
+        n1 = self.helmholtz.solve(rhs[0], c, p.D1)
         if self.key in ("cc-linear", "pc-linear"):
-            return self.helmholtz.solve(rhs, c, self.diff)
-        n1 = self.helmholtz.solve(rhs[0], c, self.params.D1)
+            q = self.loss_rate(n1)
+            n2 = self.myopic.solve_linear(p.D2, rhs[1], c, q)
+            rhs3 = rhs[2] + c * q * n2 if self.key == "cc-linear" else rhs[2]
+            n3 = self.helmholtz.solve(rhs3, c, p.D3)
+            return np.stack([n1, n2, n3])
         if self.key == "cc-cross":
             big_n = self.myopic.solve_linear(self.d_eff_cross(n1), rhs[1], c)
         else:
-            big_n = self.myopic.solve_nonlinear(self.phi_self, self.dphi_self, rhs[1], c)
+            q = self.loss_rate(n1)
+            big_n = self.myopic.solve_nonlinear(
+                self.phi_self,
+                self.dphi_self,
+                rhs[1],
+                c,
+                sink=lambda v: q * self._psi(v),
+                dsink=lambda v: q * self._dpsi(v),
+            )
         return np.stack([n1, big_n])
 
     def max_step(self, t: float, y: np.ndarray) -> float:
@@ -164,6 +219,28 @@ class MacroProblem:
         """dx²/(2 d max D): the explicit Euler diffusion limit (t)."""
         p = self.params
         return self.grid.spacing**2 / (2 * self.grid.dim * max(p.D1, p.D2, p.D3))
+
+
+def forward_backward_euler(
+    problem: MacroProblem, y: np.ndarray, t0: float, t1: float, dt: float
+) -> tuple[np.ndarray, int]:
+    """First-order IMEX: y ← (I − h L)⁻¹ (y + h N(y)), fixed step (shortened to hit t1).
+
+    Positivity-preserving: N's negative terms (n1 d12 n2, d35 n5 n3, and for PC n3's own
+    loss) are bounded by the state, so y + hN(y) ≥ 0 for h ≤ 1/max(d12 n2, d35 n5 + ...),
+    and the implicit solves are M-matrix (or monotone Newton) solves.
+    """
+    t = t0
+    y = np.array(y, dtype=float, copy=True)
+    steps = 0
+    while t < t1 - 1e-12 * max(1.0, abs(t1)):
+        h = min(dt, t1 - t)
+        y = problem.solve(t + h, y + h * problem.explicit(t, y), h)
+        if not np.all(np.isfinite(y)):
+            raise FloatingPointError(f"non-finite solution at t = {t + h:g} (step {h:g})")
+        t += h
+        steps += 1
+    return y, steps
 
 
 # =======================================================================================
@@ -200,15 +277,14 @@ class MacroPDE(Representation):
 
     def _build_integrator(self) -> None:
         s = self.settings
-        fixed = {"ark3-fixed": s.dt, "imex-euler": s.dt}.get(s.solver)
+        fixed = s.dt if s.solver == "ark3-fixed" else None
         self.integrator = IMEXIntegrator(
             self.problem,
             rtol=s.rtol,
             atol=s.atol,
-            tableau="IMEX-Euler" if s.solver == "imex-euler" else "ARK3(2)4L[2]SA",
             max_step_size=s.dt_max,
             fixed_step=fixed,
-            negative_tolerance=1e-3 * s.atol,
+            negative_tolerance=s.atol,
         )
         if s.solver == "euler" and s.dt > self.problem.explicit_stability_limit():
             raise InputError(
@@ -233,8 +309,18 @@ class MacroPDE(Representation):
             y, steps = explicit_euler(self.problem, state.y, t0, t1, self.settings.dt)
             self._euler_steps += steps
             return MacroState(y)
+        if self.settings.solver == "imex-euler":
+            y, steps = forward_backward_euler(self.problem, state.y, t0, t1, self.settings.dt)
+            self._euler_steps += steps
+            return MacroState(y)
         self.integrator._h, self.integrator._err_prev = state.step, state.err_prev
-        y = self.integrator.advance(state.y, t0, t1)
+        try:
+            y = self.integrator.advance(state.y, t0, t1)
+        except FloatingPointError as exc:
+            raise FloatingPointError(
+                f"{exc}; max n1 = {np.max(state.y[0]):.3g} at t = {t0:g}. An escaping tumour "
+                "makes the immune reactions extremely stiff: use numerics.solver=imex-euler"
+            ) from exc
         return MacroState(y, self.integrator._h, self.integrator._err_prev)
 
     def fields(self, state: MacroState) -> dict[str, np.ndarray]:
@@ -281,7 +367,7 @@ class MacroPDE(Representation):
 
     def solver_stats(self) -> dict[str, float]:
         stats = self.problem.myopic.stats.as_dict()
-        if self.settings.solver == "euler":
+        if self.settings.solver in ("euler", "imex-euler"):
             return {"steps": float(self._euler_steps), **stats}
         return {**self.integrator.stats.as_dict(), **stats}
 
