@@ -114,12 +114,21 @@ class MyopicDiffusion:
         a = np.broadcast_to(np.asarray(a, dtype=float), rhs.shape)
         if q is None:
             return self._pcg(a, rhs, c) / a
-        matrix = (
-            sp.identity(rhs.size, format="csc")
-            + sp.diags(c * q.ravel())
-            - c * (self.laplacian_matrix() @ sp.diags(a.ravel()))
-        )
-        return splu(sp.csc_matrix(matrix)).solve(rhs.ravel()).reshape(rhs.shape)
+        q = np.broadcast_to(np.asarray(q, dtype=float), rhs.shape)
+        if np.ptp(a) == 0.0 and np.ptp(q) == 0.0:  # constant coefficients: one DCT solve
+            return self.helmholtz.solve(rhs, c, float(a.flat[0]), float(q.flat[0]))
+        return self._sparse_lu(a, q, rhs, c)
+
+    def _sparse_lu(self, a: np.ndarray, q: np.ndarray, rhs: np.ndarray, c: float) -> np.ndarray:
+        """Direct solve of (I + c diag(q) − cΔ diag(a)) u = rhs, rows scaled by the diagonal
+        (q may span many orders of magnitude)."""
+        lap = self.laplacian_matrix()
+        matrix = (lap @ sp.diags(-c * a.ravel())).tocsr()
+        diag = 1.0 + c * q.ravel() + matrix.diagonal()
+        matrix.setdiag(diag)
+        scale = 1.0 / diag
+        scaled = sp.diags(scale) @ matrix
+        return splu(scaled.tocsc()).solve(scale * rhs.ravel()).reshape(rhs.shape)
 
     def _pcg(self, a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
         """w with (diag(1/a) − cΔ) w = b, preconditioned CG."""
