@@ -30,9 +30,13 @@ def _pick_times(n: int, k: int = 5) -> np.ndarray:
 
 
 def _yscale(ax, values: np.ndarray) -> None:
+    """Log scale for positive data spanning more than three decades (escaping tumours)."""
     finite = np.asarray(values)[np.isfinite(values)]
     if finite.size and np.max(np.abs(finite)) > 1e3:
-        ax.set_yscale("symlog", linthresh=1.0)
+        if np.min(finite) > 0:
+            ax.set_yscale("log")
+        else:
+            ax.set_yscale("symlog", linthresh=1e-3)
 
 
 def ode_figure(ds: xr.Dataset, out: Path) -> Path:
@@ -161,7 +165,9 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     scale per time), plus a last row with the domain means of n1 and N of both reductions."""
     names = list(runs)
     first = runs[names[0]]
-    idx = _pick_times(first.sizes["t"])
+    # early times are denser: transients differ most there
+    t = first["t"].values
+    idx = np.unique([int(np.argmin(np.abs(t - f * t[-1]))) for f in (0, 0.05, 0.15, 0.4, 1)])
     two_d = "y" in first.dims
     fig, axes = plt.subplots(
         len(names) + 1, len(idx), figsize=(2.7 * len(idx), 2.5 * (len(names) + 1)), squeeze=False
@@ -181,9 +187,15 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                 ax.grid(False)
             else:
                 ds = runs[name]
-                for f in ("n1", "n2", "n3", "N"):
+                ax.plot(ds["x"], ds["n1"].isel(t=k), color=COLORS["n1"], label=LABELS["n1"])
+                ax.tick_params(axis="y", labelcolor=COLORS["n1"])
+                twin = ax.twinx()  # immune densities on their own scale
+                for f in ("n2", "n3", "N"):
                     if f in ds.data_vars:
-                        ax.plot(ds["x"], ds[f].isel(t=k), color=COLORS[f], label=LABELS[f])
+                        twin.plot(ds["x"], ds[f].isel(t=k), color=COLORS[f], label=LABELS[f])
+                twin.grid(False)
+                if r == 0 and c == 0:
+                    twin.legend(fontsize=6, loc="center right")
             ax.set_title(f"{name}, t = {first['t'].values[k]:g}", fontsize=8)
     if not two_d:
         axes[0, 0].legend(fontsize=6)
