@@ -10,6 +10,11 @@ from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir, set_option
 from oncoscale.errors import InputError
 
+DEFAULT_T_END = 10.0  # transients; see the --t-end help
+#: kinetic step unless the scenario or --set numerics.dt gives one: the time error (after
+#: extrapolation) must stay below the ε-error; 2D is costlier per step
+DEFAULT_DT = {1: 0.0025, 2: 0.01}
+
 
 def _parse_eps(text: str) -> list[float]:
     try:
@@ -31,7 +36,12 @@ def _parse_eps(text: str) -> list[float]:
 @click.option("--eps", "eps_text", default="0.2,0.1,0.05,0.025", show_default=True,
               help="Knudsen numbers, comma-separated")  # fmt: skip
 @click.option("--dim", type=click.IntRange(1, 2), default=1, show_default=True, help="1D or 2D")
-@click.option("--t-end", type=float, help="final time (default: the scenario's)")
+@click.option(
+    "--t-end",
+    type=float,
+    help="final time (default: the scenario's, at most 10: later the solutions settle on the "
+    "same equilibrium or grow without bound, and the distance says little about the limit)",
+)
 @click.option("--no-extrapolation", is_flag=True, help="no Richardson extrapolation in time")
 @set_option
 @click.option(
@@ -65,6 +75,8 @@ def limit_cmd(
     overrides = parse_overrides(sets)
     overrides.setdefault("reduction", regime)
     pde_model = f"pde-{dim}d"
+    if t_end is None:
+        t_end = min(sc.t_end, DEFAULT_T_END)
     resolved = resolve(sc, pde_model if pde_model in sc.models else None, overrides, t_end)
     kinetic_model = f"kinetic-{dim}d"
     kin_num = dict(sc.numerics.get(kinetic_model, {}))
