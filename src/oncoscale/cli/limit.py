@@ -83,6 +83,7 @@ def limit_cmd(
     kin_num.update(
         {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("numerics.")}
     )
+    kin_num.setdefault("dt", DEFAULT_DT[dim])
     pde_num = {**sc.numerics.get(pde_model, {}), **parse_overrides(pde_sets)}
     start = time.perf_counter()
     try:
