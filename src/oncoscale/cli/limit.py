@@ -14,6 +14,8 @@ DEFAULT_T_END = 10.0  # transients; see the --t-end help
 #: kinetic step unless the scenario or --set numerics.dt gives one: the time error (after
 #: extrapolation) must stay below the ε-error; 2D is costlier per step
 DEFAULT_DT = {1: 0.0025, 2: 0.01}
+#: numerics of the PDE reference unless --pde-set changes them
+PDE_REFERENCE = {"solver": "imex", "rtol": 1e-8}
 
 
 def _parse_eps(text: str) -> list[float]:
@@ -61,7 +63,8 @@ def limit_cmd(
     report their distance at the final time (relative L1/L2) with the fitted slope in ε.
 
     --set NAME=VALUE changes a parameter or (numerics.NAME) a kinetic numerical setting;
-    --pde-set NAME=VALUE a numerical setting of the PDE."""
+    --pde-set NAME=VALUE a numerical setting of the PDE (default: adaptive IMEX, rtol = 1e-8,
+    on the scenario's grid)."""
     from oncoscale.analysis.limit import limit_study
     from oncoscale.io.atomic import atomic_json
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
@@ -84,7 +87,9 @@ def limit_cmd(
         {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("numerics.")}
     )
     kin_num.setdefault("dt", DEFAULT_DT[dim])
-    pde_num = {**sc.numerics.get(pde_model, {}), **parse_overrides(pde_sets)}
+    # an accurate PDE reference on the scenario's grid (its solver choice is for long runs)
+    grid = {k: v for k, v in sc.numerics.get(pde_model, {}).items() if k == "dx"}
+    pde_num = {**PDE_REFERENCE, **grid, **parse_overrides(pde_sets)}
     start = time.perf_counter()
     try:
         result = limit_study(
