@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_kinetic")
     ap.add_argument("--quick", action="store_true", help="fewer eps values and steps")
     args = ap.parse_args(argv or [])
-    eps_values = [0.1, 0.03] if args.quick else [0.1, 0.03, 0.01]
+    eps_values = [0.1, 0.03] if args.quick else [0.1, 0.03, 0.01, 0.003]
     ap_vs_explicit(eps_values, 0.5 if args.quick else 1.0)
     numba_vs_numpy(10 if args.quick else 40)
 
