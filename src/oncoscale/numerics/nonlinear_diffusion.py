@@ -44,6 +44,7 @@ class SolveStats:
     cg_iterations: int = 0
     newton_iterations: int = 0
     newton_failures: int = 0
+    lu_fallbacks: int = 0
 
     def as_dict(self) -> dict[str, float]:
         """Plain dict for result attrs."""
@@ -121,14 +122,44 @@ class MyopicDiffusion:
 
     def _sparse_lu(self, a: np.ndarray, q: np.ndarray, rhs: np.ndarray, c: float) -> np.ndarray:
         """Direct solve of (I + c diag(q) − cΔ diag(a)) u = rhs, rows scaled by the diagonal
-        (q may span many orders of magnitude)."""
+        (q may span many orders of magnitude); Jacobi-preconditioned CG on the symmetric form
+        if the factorisation fails."""
         lap = self.laplacian_matrix()
         matrix = (lap @ sp.diags(-c * a.ravel())).tocsr()
         diag = 1.0 + c * q.ravel() + matrix.diagonal()
         matrix.setdiag(diag)
         scale = 1.0 / diag
-        scaled = sp.diags(scale) @ matrix
-        return splu(scaled.tocsc()).solve(scale * rhs.ravel()).reshape(rhs.shape)
+        scaled = (sp.diags(scale) @ matrix).tocsc()
+        scaled.data[np.abs(scaled.data) < 1e-250] = 0.0  # no denormals in the factorisation
+        scaled.eliminate_zeros()
+        try:
+            return splu(scaled).solve(scale * rhs.ravel()).reshape(rhs.shape)
+        except RuntimeError:
+            self.stats.lu_fallbacks += 1
+            return self._jacobi_cg((1.0 + c * q) / a, rhs, c) / a
+
+    def _jacobi_cg(self, d: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
+        """w with (diag(d) − cΔ) w = b (d > 0), Jacobi-preconditioned CG."""
+        inv = 1.0 / (d + c * 2 * self.grid.dim / self.grid.spacing**2)
+        w = inv * b
+        r = b - (d * w - c * fv.laplacian(self.grid, w))
+        z = inv * r
+        p = z.copy()
+        rz = float(np.vdot(r, z))
+        target = self.rtol * float(np.linalg.norm(b))
+        for _ in range(20 * self.max_cg):
+            if float(np.linalg.norm(r)) <= target:
+                break
+            ap = d * p - c * fv.laplacian(self.grid, p)
+            alpha = rz / float(np.vdot(p, ap))
+            w += alpha * p
+            r -= alpha * ap
+            z = inv * r
+            rz_new = float(np.vdot(r, z))
+            p = z + (rz_new / rz) * p
+            rz = rz_new
+            self.stats.cg_iterations += 1
+        return w
 
     def _pcg(self, a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
         """w with (diag(1/a) − cΔ) w = b, preconditioned CG."""
