@@ -315,3 +315,18 @@ def test_2d_solution_keeps_the_symmetries_of_the_data():
     rep = Kinetic2D(q, {"dx": 1 / 20, "velocities": 16})
     n = rep.advance(rep.initial_state(), 0.0, 3.0).densities()
     np.testing.assert_allclose(n, n[:, ::-1, :], rtol=1e-10, atol=1e-14)
+
+
+def test_explicit_relaxation_reference_agrees_with_the_ap_scheme():
+    """Both relaxation treatments are first-order consistent: their difference halves with Δt."""
+    p = named("kinetic-cc-escape", epsilon=0.05, seed_amplitude=1.0)
+    diffs = []
+    for dt in (4e-4, 2e-4):
+        out = []
+        for relaxation in ("implicit", "explicit"):
+            rep = Kinetic1D(p, {"dx": 1 / 25, "dt": dt, "relaxation": relaxation})
+            assert rep.solver.max_step() == dt
+            out.append(rep.advance(rep.initial_state(), 0.0, 0.5).densities())
+        diffs.append(np.abs(out[0] - out[1]).sum() / np.abs(out[1]).sum())
+    assert diffs[1] < 1e-3
+    assert 1.7 < diffs[0] / diffs[1] < 2.3, diffs
