@@ -140,7 +140,7 @@ def _upwind_y(g, p, b, k, kt, i, f, vx, vy, inv_h, nx, nfy):  # pragma: no cover
     return a * inv_h
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def transport_2d(
     M, gx, gy, vel, w, lam, loss, refl_x, refl_y, h, dt, eps, implicit, gx_out, gy_out, div_out
 ):  # pragma: no cover - compiled
