@@ -330,3 +330,17 @@ def test_explicit_relaxation_reference_agrees_with_the_ap_scheme():
         diffs.append(np.abs(out[0] - out[1]).sum() / np.abs(out[1]).sum())
     assert diffs[1] < 1e-3
     assert 1.7 < diffs[0] / diffs[1] < 2.3, diffs
+
+
+def test_cross_scaling_homogeneous_limit_is_the_cc_cross_reduction():
+    """Fast CC switching conserves N, so the homogeneous ε → 0 limit is the slides' cc_cross
+    ODE (unlike the self regime): to the time-discretisation error, first order in Δt."""
+    p = named("kinetic-cc-escape", reduction="cross", epsilon=1e-7)
+    g = p.groups()
+    y0 = np.array([0.3, 0.8, 0.2])  # off the slaved split: an O(ε) initial layer projects it
+    t_end = 2.0
+    sol = solve_ivp(lambda t, y: ode.cc_cross(y, g), (0, t_end), [y0[0]], rtol=1e-12, atol=1e-12)
+    exact = ode.to_common("cc-cross", sol.y[:, -1], g)
+    errors = [np.abs(_homogeneous_run(p, y0, dt, t_end) - exact).max() for dt in (0.01, 0.005)]
+    assert errors[1] < 0.01 * np.abs(exact).max(), (errors, exact)
+    assert 1.7 < errors[0] / errors[1] < 2.3, errors
