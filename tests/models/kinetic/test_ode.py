@@ -278,3 +278,24 @@ def test_ode_representation_matches_direct_dimensional_integration():
     assert obs["N"] == pytest.approx(obs["n2"] + obs["n3"])
     assert math.isclose(obs["Y1"], y1[0] * p.tumour_scale)
     assert to_common("pc-linear", np.array([1.0, 2.0, 3.0]), p.groups()).tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "name,key", [("kinetic-pc-window", "pc-self"), ("kinetic-pc-coexistence", "pc-linear")]
+)
+def test_hopf_at_b_bar_is_supercritical(name, key):
+    """Just below B̄ a stable limit cycle surrounds the unstable E4 (the cycle branch that the
+    continuation follows): bounded oscillations whose amplitude grows away from B̄."""
+    g = named(name).groups()
+    bb = b_bar(g, key)
+    amplitudes = []
+    f, jac = SYSTEMS[key]
+    for factor in (0.999, 0.99):
+        gb = {**g, "B": bb * factor}
+        y0 = equilibrium(key, gb, "E4").state * (1 + 1e-3)
+        sol = solve_ivp(lambda t, y, gb=gb: f(y, gb), (0, 3000), y0, method="LSODA",
+                        rtol=1e-9, atol=1e-12, jac=lambda t, y, gb=gb: jac(y, gb))  # fmt: skip
+        late = sol.y[0][sol.t > 2000]
+        assert sol.status == 0 and np.all(np.isfinite(late))
+        amplitudes.append(np.ptp(late))
+    assert 1e-3 < amplitudes[0] < amplitudes[1] < 1.0
