@@ -65,6 +65,19 @@ FAMILIES: dict[str, Family] = {
         description="oncolytic virus + immune system (seed 003)",
         bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
     ),
+    "kinetic": Family(
+        name="kinetic",
+        parameters="oncoscale.models.kinetic.params:KineticParameters",
+        representations={
+            "ode": "oncoscale.models.kinetic.ode_model:KineticODE",
+            "pde-1d": "oncoscale.models.kinetic.macro:MacroPDE1D",
+            "pde-2d": "oncoscale.models.kinetic.macro:MacroPDE2D",
+            "kinetic-1d": "oncoscale.models.kinetic.kinetic:Kinetic1D",
+            "kinetic-2d": "oncoscale.models.kinetic.kinetic:Kinetic2D",
+        },
+        description="kinetic tumour-immune model and its macroscopic limits (seed 000)",
+        bifurcation="oncoscale.models.kinetic.bifurcation:bifurcation_problem",
+    ),
 }
 
 

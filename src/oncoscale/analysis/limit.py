@@ -1,0 +1,192 @@
+"""Kinetic → macroscopic limit study: distance between the kinetic densities at Knudsen number
+ε and the macroscopic PDE of the same regime, as ε → 0 (spec §2, §5).
+
+For each ε the kinetic model (``kinetic-1d``/``kinetic-2d``) and the macroscopic PDE of the
+regime (``pde-1d``/``pde-2d`` with ``reduction`` = the regime) start from the same densities
+(the PDE's initial fields, i.e. the spec §4 seed with the immune split on its slaved manifold
+for cross/self) on the same grid, and run to ``t_end``. The distance at t_end is measured as
+
+    relative L1 = Σ_p ‖n_p^kin − n_p^pde‖₁ / Σ_p ‖n_p^pde‖₁,
+    relative L2 = (Σ_p ‖n_p^kin − n_p^pde‖₂²)^½ / (Σ_p ‖n_p^pde‖₂²)^½,
+
+over the populations p = n1, n2, n3 (cell sums weighted by the cell volume), plus the same
+per population. The slope is the least-squares fit of log(error) against log(ε). The
+first-order-in-time kinetic scheme is Richardson-extrapolated (runs at Δt and Δt/2) so that
+its time error does not mask the modelling error. The
+kinetic scheme at ε = ``floor_eps`` (10⁻⁶; the AP scheme is then the discretisation of the
+limit PDE) gives the *floor*: the part of the distance that is not modelling
+error but the difference between the two solvers (time stepping, the kinetic scheme's explicit
+diffusion) — the measured errors are meaningful where they exceed it. A floor that does not
+shrink with Δt and h signals that the PDE is not the limit of the kinetic model (the self
+regime, see docs/kinetic.md). ``error_to_kinetic_limit`` is the relative L1 distance of the
+kinetic densities at ε to those at ``floor_eps`` (the kinetic model's own limit) with its slope.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from oncoscale.errors import InputError
+from oncoscale.models.kinetic.params import REGIMES, KineticParameters
+from oncoscale.models.registry import family
+
+POPULATIONS = ("n1", "n2", "n3")
+
+
+@dataclass
+class LimitResult:
+    """Errors of the kinetic model against the macroscopic PDE for a list of ε."""
+
+    regime: str
+    eps: list[float]
+    error: list[float]  # relative L1 (all populations)
+    error_l2: list[float]
+    error_by_population: dict[str, list[float]]
+    slope: float  # fit of log(error L1) vs log(eps)
+    slope_l2: float
+    floor: float  # relative L1 of the kinetic scheme at floor_eps (discretisation floor)
+    floor_eps: float
+    error_to_kinetic_limit: list[float]  # relative L1 to the kinetic run at floor_eps
+    slope_to_kinetic_limit: float
+    extrapolated: bool
+    t_end: float
+    dim: int
+    norm: str = "relative L1 over n1, n2, n3 at t_end (error); relative L2 (error_l2)"
+    runtimes_s: list[float] = field(default_factory=list)
+    pde_runtime_s: float = 0.0
+    kinetic_numerics: dict[str, Any] = field(default_factory=dict)
+    pde_numerics: dict[str, Any] = field(default_factory=dict)
+    profiles: dict[str, Any] = field(default_factory=dict, repr=False)  # for the figures
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON record (without the profiles)."""
+        out = asdict(self)
+        out.pop("profiles")
+        return out
+
+
+def fit_slope(eps: Sequence[float], err: Sequence[float]) -> float:
+    """Least-squares slope of log(err) against log(eps) (NaN if fewer than 2 positive pairs)."""
+    pairs = [(e, r) for e, r in zip(eps, err, strict=True) if e > 0 and r > 0]
+    if len(pairs) < 2:
+        return math.nan
+    x, y = np.log(np.array(pairs).T)
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def distances(
+    kin: dict[str, np.ndarray], ref: dict[str, np.ndarray], volume: float
+) -> tuple[float, float, dict[str, float]]:
+    """(relative L1, relative L2, per-population relative L1) of densities ``kin`` to ``ref``."""
+    num1 = den1 = num2 = den2 = 0.0
+    per = {}
+    for p in POPULATIONS:
+        diff = np.abs(kin[p] - ref[p])
+        a1, b1 = float(diff.sum()) * volume, float(np.abs(ref[p]).sum()) * volume
+        num1, den1 = num1 + a1, den1 + b1
+        num2 += float((diff**2).sum()) * volume
+        den2 += float((ref[p] ** 2).sum()) * volume
+        per[p] = a1 / b1 if b1 > 0 else math.nan
+    return num1 / den1, math.sqrt(num2 / den2), per
+
+
+def _check_eps(eps: Sequence[float]) -> list[float]:
+    values = [float(e) for e in eps]
+    if len(values) < 2:
+        raise InputError(f"invalid value for '--eps': {values!r}; allowed: at least 2 values")
+    for e in values:
+        if not 0 < e <= 1:
+            raise InputError(f"invalid value for '--eps': {e!r}; allowed: 0 < eps <= 1")
+    return sorted(values, reverse=True)
+
+
+def limit_study(
+    params: KineticParameters,
+    regime: str,
+    eps: Sequence[float],
+    t_end: float,
+    dim: int = 1,
+    kinetic_numerics: dict[str, Any] | None = None,
+    pde_numerics: dict[str, Any] | None = None,
+    floor_eps: float = 1e-6,
+    extrapolate: bool = True,
+) -> LimitResult:
+    """Run the kinetic model at each ε and the regime's PDE; return their distances.
+
+    ``extrapolate``: Richardson extrapolation in time of the (first-order) kinetic scheme,
+    2 n(Δt/2) − n(Δt), so that its time error stays below the modelling error.
+    """
+    if regime not in REGIMES:
+        raise InputError(f"invalid value for '--regime': {regime!r}; allowed: {', '.join(REGIMES)}")
+    if dim not in (1, 2):
+        raise InputError(f"invalid dimension {dim!r}; allowed: 1, 2")
+    if not t_end > 0:
+        raise InputError(f"invalid value for 't_end': {t_end!r}; allowed: > 0")
+    eps_list = _check_eps(eps)
+    p = params.updated(reduction=regime)
+    fam = family("kinetic")
+    pde_num = dict(pde_numerics or {})
+    kin_num = dict(kinetic_numerics or {})
+    pde = fam.representation_class(f"pde-{dim}d")(p, pde_num)
+    # the same grid for both
+    kin_num["dx"] = pde.grid.spacing
+    t0 = time.perf_counter()
+    pde_state = pde.initial_state()
+    n0 = np.stack([np.asarray(pde.fields(pde_state)[k], dtype=float) for k in POPULATIONS])
+    pde_final = pde.fields(pde.advance(pde_state, 0.0, t_end))
+    pde_time = time.perf_counter() - t0
+    ref = {k: np.asarray(pde_final[k], dtype=float) for k in POPULATIONS}
+    volume = pde.grid.cell_volume
+    kin_cls = fam.representation_class(f"kinetic-{dim}d")
+
+    kin_num["time_extrapolation"] = extrapolate
+
+    def run_kinetic(e: float) -> tuple[dict[str, np.ndarray], float, Any]:
+        start = time.perf_counter()
+        rep = kin_cls(p.updated(epsilon=e), kin_num)
+        fields = rep.fields(rep.advance(rep.solver.state_from_densities(n0), 0.0, t_end))
+        return fields, time.perf_counter() - start, rep
+
+    errors, errors2, runtimes = [], [], []
+    per: dict[str, list[float]] = {k: [] for k in POPULATIONS}
+    kin_profiles = {}
+    rep = None
+    for e in eps_list:
+        fields, seconds, rep = run_kinetic(e)
+        l1, l2, by_pop = distances(fields, ref, volume)
+        errors.append(l1)
+        errors2.append(l2)
+        runtimes.append(seconds)
+        for k in POPULATIONS:
+            per[k].append(by_pop[k])
+        kin_profiles[e] = {k: fields[k] for k in POPULATIONS}
+    floor_fields, _, _ = run_kinetic(floor_eps)
+    floor, _, _ = distances(floor_fields, ref, volume)
+    own = [distances(kin_profiles[e], floor_fields, volume)[0] for e in eps_list]
+    return LimitResult(
+        regime=regime,
+        eps=eps_list,
+        error=errors,
+        error_l2=errors2,
+        error_by_population=per,
+        slope=fit_slope(eps_list, errors),
+        slope_l2=fit_slope(eps_list, errors2),
+        floor=floor,
+        floor_eps=floor_eps,
+        error_to_kinetic_limit=own,
+        slope_to_kinetic_limit=fit_slope(eps_list, own),
+        extrapolated=extrapolate,
+        t_end=t_end,
+        dim=dim,
+        runtimes_s=runtimes,
+        pde_runtime_s=pde_time,
+        kinetic_numerics=rep.describe_numerics() if rep is not None else {},
+        pde_numerics=pde.describe_numerics(),
+        profiles={"coords": pde.coords(), "pde": ref, "kinetic": kin_profiles},
+    )

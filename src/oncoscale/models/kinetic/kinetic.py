@@ -1,0 +1,409 @@
+"""Kinetic (mesoscopic) tumour–immune model, solved with an asymptotic-preserving
+micro–macro scheme (spec §1, §5).
+
+Model. Populations p = 1 (tumour), 2 (active immune), 3 (passive immune) with distribution
+functions f_p(t, x, v, u), velocities v = s_p e on the unit sphere (discrete set, see
+:mod:`.velocity`), activity u ∈ [−1, 1] in B bins. In the scaling of
+:class:`~oncoscale.models.kinetic.params.Regime` (macroscopic time, Knudsen number ε)::
+
+    ∂t f_p + (1/ε) v·∇f_p = (λ_p/ε²)(⟨f_p⟩ − f_p) + Σ_op σ_op op[f],   σ_op = ε^(−m_op),
+
+with uniform turning (⟨·⟩ = velocity average, D_p = s_p²/(d λ_p)) and the operators of spec §1:
+a loss −a f_p (Q12: a = d12 n2; Q21: d21 n1; Q35: d35 n5; K2: κ2), and isotropic gains
+(newborn or switched cells draw their velocity from the uniform kernel): Q13 b13 n3 ⟨f1⟩,
+Q14 b14 n4 ⟨f1⟩ (newborns copy the parent's activity); CC: J3_12 d21 n1 ⟨f2⟩(−u),
+J2_35 d35 n5 ⟨f3⟩(−u); PC: J2_35 a35 n5 ⟨f3⟩(−u), Q32 b32 n2 ⟨f3⟩(u), J3_22 b22 n2 ⟨f2⟩(−u)
+(a switched cell, and the passive newborn of two active cells, take the mirror activity −u),
+K2 κ2 n2* U[0, 1](u). Integrated over v and u these give the reaction terms R_p of spec §2.
+
+Micro–macro decomposition (Lemou–Mieussens). Write f_p = M_p(t, x, u) + ε g_p(t, x, v, u)
+with M_p = ⟨f_p⟩ and ⟨g_p⟩ = 0. Projecting the equation with Π = ⟨·⟩ and I − Π::
+
+    ∂t M_p + ∇·⟨v g_p⟩ = R_p(M),
+    ∂t g_p + (1/ε)(I − Π)(v·∇g_p) + (1/ε²) v·∇M_p = −(λ_p/ε²) g_p − a_p g_p.
+
+Discretisation (first order in time, step Δt):
+
+* space: cell-centred finite volumes (square cells of width h, zero-flux walls); M at cell
+  centres, g on the faces (staggered; in 2D one copy of g on the x-faces carries the x-flux, one
+  on the y-faces the y-flux). Transport of g is first-order upwind, ∇M at a face the compact
+  difference (the tangential 2D component: the mean of the neighbouring central differences);
+* g step: g⁺ = [g − (Δt/ε)(I − Π)(v·∇)ᵘᵖ g − (Δt/ε²) v·∇Mⁿ]/(1 + Δt λ_p/ε² + Δt a_p(nⁿ)) —
+  relaxation and loss implicit (kernels in :mod:`.kinetic_kernels`);
+* M step: Mⁿ⁺¹ = Mⁿ − Δt ∇·⟨v g⁺⟩ + Δt R with R linearly implicit, rates frozen at nⁿ:
+  tumour losses implicit and gains explicit; the immune exchange between active bin b and
+  passive bin −b solved exactly as a 2×2 backward-Euler system per cell (an M-matrix: positive;
+  in CC its columns sum to one, so n2 + n3 is conserved to round-off, and the fast switching of
+  the cross regime, rate ~ 1/ε, is stable for any Δt).
+
+Asymptotic preservation: as ε → 0 at fixed Δt, h, g⁺ → −v·∇Mⁿ/λ_p and the M step becomes
+Mⁿ⁺¹ = Mⁿ + Δt D_p Δ_h Mⁿ + Δt R (Δ_h the standard 3/5-point Laplacian, because ⟨v⊗v⟩ = s²I/d
+and the odd moments vanish), i.e. the explicit finite-volume scheme of the linear-diffusion
+PDE; with fast operators the implicit 2×2 solve projects the immune split onto its slaved
+(cross/self) manifold. Stability (as in LM 2008; checked in the tests
+for ε from 1 to 10⁻⁶, d = 1, 2) needs Δt ≤ cfl · min_p [h²/(2d D_p) + ε h/(d s_p)] with
+cfl ≤ 1/2 (cfl = 0.9 diverges for ε ≳ 0.03): a bound independent of ε as ε → 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.kinetic import kinetic_kernels as kk
+from oncoscale.models.kinetic.params import KineticParameters
+from oncoscale.models.kinetic.velocity import ActivityBins, VelocitySet
+from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.numerics.grids import CartesianGrid
+
+POPULATIONS = ("n1", "n2", "n3")
+DEFAULT_CELLS = {1: 100, 2: 64}
+
+
+class KineticNumerics(ParameterSet):
+    """Numerical settings of the kinetic solver."""
+
+    dx: float | None = param(
+        None, "x", "cell width (default: length/100 in 1D, length/64 in 2D, as the PDEs)", gt=0
+    )
+    velocities: int = param(16, "1", "number of directions in 2D (1D: always +-s)", ge=4)
+    activity_bins: int = param(2, "1", "bins of the activity u in [-1, 1] (even)", ge=2)
+    dt: float = param(0.01, "t", "largest time step (first-order scheme)", gt=0)
+    cfl: float = param(
+        0.45,
+        "1",
+        "fraction of the step bound h^2/(2dD) + eps h/(d s) (stable up to 0.5)",
+        gt=0,
+        le=0.5,
+    )
+    relaxation: Literal["implicit", "explicit"] = param(
+        "implicit", "", "turning relaxation: implicit (AP) or explicit (needs dt ~ eps^2)"
+    )
+    backend: Literal["numba", "numpy"] = param(
+        "numba", "", "transport kernel: compiled, or the NumPy reference"
+    )
+    time_extrapolation: bool = param(
+        False, "", "Richardson extrapolation over each advance interval (2nd order, 3x cost)"
+    )
+    activity_output: bool = param(
+        False, "", "also record the activity distributions activity_n1..3 (dims: u)"
+    )
+
+
+@dataclass
+class KineticState:
+    """Macro part M (3, B, *cells) and micro parts g (one array in 1D, (gx, gy) in 2D)."""
+
+    M: np.ndarray
+    g: tuple[np.ndarray, ...]
+
+    def densities(self) -> np.ndarray:
+        """n_p(x) = Σ_b M[p, b] (3, *cells)."""
+        return self.M.sum(axis=1)
+
+
+def initial_densities(params: KineticParameters, grid: CartesianGrid) -> np.ndarray:
+    """Spec §4 initial data (3, *cells), the same as the macroscopic PDEs': homogeneous levels
+    (Y1, n2, n3) of :func:`~oncoscale.models.kinetic.equilibria.initial_levels` (tumour-free
+    or coexistence state) plus the Gaussian seed a exp(−|x − x0|²/(2σ²)) in Y1; n1 = Y1/(d21/d12).
+    """
+    from oncoscale.models.kinetic.equilibria import initial_levels
+
+    p = params
+    centre = (p.seed_x, p.seed_y)[: grid.dim]
+    r2 = sum((m - c) ** 2 for m, c in zip(grid.mesh(), centre, strict=True))
+    y1, n2, n3 = initial_levels(p)
+    n1 = (y1 + p.seed_amplitude * np.exp(-r2 / (2 * p.seed_sigma**2))) / p.tumour_scale
+    return np.stack([n1, np.full(grid.shape, n2), np.full(grid.shape, n3)])
+
+
+class MicroMacroSolver:
+    """The AP micro–macro scheme for one parameter set on a square grid (d = 1 or 2)."""
+
+    def __init__(self, params: KineticParameters, dim: int, settings: KineticNumerics):
+        self.dim = dim
+        self.settings = settings
+        h = settings.dx if settings.dx is not None else params.length / DEFAULT_CELLS[dim]
+        self.grid = CartesianGrid.cell_centred(0.0, params.length, h, dim, name="dx")
+        self.velocity = VelocitySet(dim, 2 if dim == 1 else settings.velocities)
+        self.bins = ActivityBins(settings.activity_bins)
+        self.set_parameters(params)
+
+    # ---- parameters -----------------------------------------------------------------------
+    def set_parameters(self, params: KineticParameters) -> None:
+        """(Re)compute speeds, turning rates and operator scalings."""
+        self.params = p = params
+        self.eps = p.epsilon
+        self.speeds = np.array([p.speed(i, self.dim) for i in (1, 2, 3)])
+        self.lam = np.array(p.turning_rates(), dtype=float)
+        self.vel = self.speeds[:, None, None] * self.velocity.e[None, :, :]  # (3, K, d)
+        self.sigma = {op: p.epsilon ** (-p.regime.order(op)) for op in _ALL_OPS}
+        self.mirror = self.bins.mirror()
+        self.star = self.bins.uniform_fractions(0.0, 1.0)  # f2* activity profile
+
+    def stable_dt(self) -> float:
+        """cfl · min_p [h²/(2d D_p) + ε h/(d s_p)] (the step bound of the scheme)."""
+        h, d = self.grid.spacing, self.dim
+        diff = np.array(self.params.diffusivities())
+        bound = h**2 / (2 * d * diff) + self.eps * h / (d * self.speeds)
+        if self.settings.relaxation == "explicit":
+            bound = np.minimum(bound, self.eps**2 / self.lam)
+            bound = np.minimum(bound, self.eps * h / (d * self.speeds))
+        return float(self.settings.cfl * bound.min())
+
+    def max_step(self) -> float:
+        """The step actually used: min(dt, stable_dt)."""
+        return min(self.settings.dt, self.stable_dt())
+
+    # ---- state ------------------------------------------------------------------------------
+    def state_from_densities(self, n: np.ndarray) -> KineticState:
+        """Local equilibrium f_p = M_p (g = 0) with activity profiles: tumour uniform on
+        [−1, 1], active uniform on [0, 1], passive uniform on [−1, 0]."""
+        n = np.asarray(n, dtype=float)
+        if n.shape != (3, *self.grid.shape):
+            raise InputError(f"densities must have shape {(3, *self.grid.shape)}; got {n.shape}")
+        prof = np.stack(
+            [
+                self.bins.uniform_fractions(-1.0, 1.0),
+                self.bins.uniform_fractions(0.0, 1.0),
+                self.bins.uniform_fractions(-1.0, 0.0),
+            ]
+        )
+        M = prof.reshape(3, -1, *([1] * self.dim)) * n[:, None]
+        K, B = self.velocity.count, self.bins.count
+        if self.dim == 1:
+            g = (np.zeros((3, B, K, self.grid.shape[0] - 1)),)
+        else:
+            nx, ny = self.grid.shape
+            g = (np.zeros((3, B, K, nx - 1, ny)), np.zeros((3, B, K, nx, ny - 1)))
+        return KineticState(M, g)
+
+    # ---- one step ---------------------------------------------------------------------------
+    def loss_rates(self, n: np.ndarray) -> np.ndarray:
+        """Sink rates a_p (3, *cells) of the interaction operators (they damp g_p)."""
+        p, s = self.params, self.sigma
+        n1, n2, _ = n
+        a = np.empty_like(n)
+        a[0] = s["Q12"] * p.d12 * n2
+        a[1] = s["Q21"] * p.d21 * n1
+        if p.case == "pc":
+            a[1] += s["K2"] * p.kappa2
+        a[2] = s["Q35"] * p.d35 * p.n5
+        return a
+
+    def transport(self, state: KineticState, loss: np.ndarray, dt: float):
+        """New micro parts and ∇·⟨v g⁺⟩ (3, B, *cells)."""
+        st = self.settings
+        implicit = st.relaxation == "implicit"
+        args = (self.vel, self.velocity.w, self.lam, loss)
+        h = self.grid.spacing
+        if self.dim == 1:
+            (g,) = state.g
+            if st.backend == "numpy":
+                g_new, div = kk.transport_1d_reference(state.M, g, *args, h, dt, self.eps, implicit)
+            else:
+                g_new, div = np.empty_like(g), np.empty_like(state.M)
+                kk.transport_1d(state.M, g, *args, h, dt, self.eps, implicit, g_new, div)
+            return (g_new,), div
+        gx, gy = state.g
+        rx, ry = self.velocity.reflection(0), self.velocity.reflection(1)
+        if st.backend == "numpy":
+            gx_new, gy_new, div = kk.transport_2d_reference(
+                state.M, gx, gy, *args, rx, ry, h, dt, self.eps, implicit
+            )
+        else:
+            gx_new, gy_new, div = np.empty_like(gx), np.empty_like(gy), np.empty_like(state.M)
+            kk.transport_2d(
+                state.M, gx, gy, *args, rx, ry, h, dt, self.eps, implicit, gx_new, gy_new, div
+            )
+        return (gx_new, gy_new), div
+
+    def react(self, M: np.ndarray, div: np.ndarray, n: np.ndarray, dt: float) -> np.ndarray:
+        """Mⁿ⁺¹ from Mⁿ, the transport divergence and linearly implicit reactions."""
+        p, s = self.params, self.sigma
+        n1, n2, n3 = (v[None] for v in n)  # broadcast over bins
+        out = np.empty_like(M)
+        # tumour: losses implicit, gains explicit
+        gain = s["Q13"] * p.b13 * n3 + s["Q14"] * p.b14 * p.n4
+        out[0] = (M[0] * (1.0 + dt * gain) - dt * div[0]) / (1.0 + dt * s["Q12"] * p.d12 * n2)
+        # immune exchange: x = M2[b], y = M3[-b]
+        x = M[1]
+        y = M[2][self.mirror]
+        rx = x - dt * div[1]
+        ry = y - dt * div[2][self.mirror]
+        if p.case == "cc":
+            a11 = s["Q21"] * p.d21 * n1
+            a21 = s["J3_12"] * p.d21 * n1
+            a12 = s["J2_35"] * p.d35 * p.n5 * np.ones_like(a11)
+            a22 = s["Q35"] * p.d35 * p.n5 * np.ones_like(a11)
+        else:
+            a11 = s["Q21"] * p.d21 * n1 + s["K2"] * p.kappa2
+            a12 = s["J2_35"] * p.a35 * p.n5 * np.ones_like(a11)
+            a21 = s["J3_22"] * p.b22 * n2
+            growth = s["Q32"] * p.b32 * n2
+            a22 = s["Q35"] * p.d35 * p.n5 - growth
+            explicit = a22 < 0  # net growth of the passive pool: keep it explicit (positive)
+            a22 = np.where(explicit, s["Q35"] * p.d35 * p.n5, a22)
+            ry = ry + np.where(explicit, dt * growth * y, 0.0)
+            star = self.star.reshape(-1, *([1] * self.dim))
+            rx = rx + dt * s["K2"] * p.kappa2 * p.n2_star * star
+        d11, d22 = 1.0 + dt * a11, 1.0 + dt * a22
+        # expanded determinant: no cancellation of the O((Δt/ε)²) terms (CC: the last is 0)
+        det = 1.0 + dt * (a11 + a22) + dt * dt * (a11 * a22 - a12 * a21)
+        out[1] = (d22 * rx + dt * a12 * ry) / det
+        out[2][self.mirror] = (dt * a21 * rx + d11 * ry) / det
+        return out
+
+    def step(self, state: KineticState, dt: float) -> KineticState:
+        """One step of length dt (≤ :meth:`stable_dt` for stability)."""
+        n = state.densities()
+        g, div = self.transport(state, self.loss_rates(n), dt)
+        return KineticState(self.react(state.M, div, n, dt), g)
+
+    def _march(self, state: KineticState, dt: float, steps: int) -> KineticState:
+        for _ in range(steps):
+            state = self.step(state, dt)
+        return state
+
+    def advance(self, state: KineticState, t0: float, t1: float) -> tuple[KineticState, int]:
+        """Equal steps of at most :meth:`max_step` from t0 to t1; returns (state, steps taken).
+
+        With ``time_extrapolation`` the interval is also run with half the step and the two
+        results are combined, 2 S(Δt/2) − S(Δt) (Richardson: second order at 3× the cost;
+        positivity is then no longer guaranteed).
+        """
+        span = t1 - t0
+        steps = max(1, math.ceil(span / self.max_step() - 1e-9))
+        dt = span / steps
+        out = self._march(state, dt, steps)
+        taken = steps
+        if self.settings.time_extrapolation:
+            fine = self._march(state, 0.5 * dt, 2 * steps)
+            g = tuple(2.0 * a - b for a, b in zip(fine.g, out.g, strict=True))
+            out = KineticState(2.0 * fine.M - out.M, g)
+            taken += 2 * steps
+        if not np.all(np.isfinite(out.M)):
+            raise FloatingPointError(f"kinetic solver diverged between t = {t0} and {t1}")
+        return out, taken
+
+
+_ALL_OPS = ("Q12", "Q13", "Q14", "Q21", "J3_12", "Q35", "J2_35", "Q32", "J3_22", "K2")
+
+
+# =======================================================================================
+# representations
+# =======================================================================================
+class KineticModel(Representation):
+    """Kinetic representation: fields are the densities n1, n2, n3 (and N = n2 + n3)."""
+
+    family = "kinetic"
+    dim = 1
+
+    def __init__(self, params: KineticParameters, numerics: dict[str, Any] | None = None):
+        super().__init__(params, numerics)
+        self.settings = KineticNumerics.from_mapping(
+            self.numerics, context=f"numerics of {self.model}"
+        )
+        self.solver = MicroMacroSolver(params, self.dim, self.settings)
+        self._steps = 0
+
+    @property
+    def grid(self) -> CartesianGrid:
+        return self.solver.grid
+
+    def initial_state(self, rng: np.random.Generator | None = None) -> KineticState:
+        return self.solver.state_from_densities(initial_densities(self.params, self.grid))
+
+    def advance(self, state: KineticState, t0: float, t1: float) -> KineticState:
+        state, steps = self.solver.advance(state, t0, t1)
+        self._steps += steps
+        return state
+
+    def fields(self, state: KineticState) -> dict[str, np.ndarray]:
+        n = state.densities()
+        out = {name: n[k] for k, name in enumerate(POPULATIONS)}
+        out["N"] = n[1] + n[2]
+        if self.settings.activity_output:
+            # domain integral of f_p over x and v, per unit activity (density in u)
+            per_bin = self.grid.integrate(state.M) / self.solver.bins.width
+            out.update({f"activity_{name}": per_bin[k] for k, name in enumerate(POPULATIONS)})
+        return out
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        dims = ("x",) if self.dim == 1 else ("x", "y")
+        out = dict.fromkeys((*POPULATIONS, "N"), dims)
+        if self.settings.activity_output:
+            out.update({f"activity_{name}": ("u",) for name in POPULATIONS})
+        return out
+
+    def coords(self) -> dict[str, np.ndarray]:
+        names = ("x",) if self.dim == 1 else ("x", "y")
+        out = {name: self.grid.axis(a) for a, name in enumerate(names)}
+        if self.settings.activity_output:
+            out["u"] = self.solver.bins.centers
+        return out
+
+    def observables(self, state: KineticState) -> dict[str, float]:
+        f = self.fields(state)
+        volume = self.params.length**self.dim
+        out: dict[str, float] = {}
+        for name, v in f.items():
+            total = float(self.grid.integrate(v))
+            out[f"total_{name}"] = total
+            out[f"mean_{name}"] = total / volume
+        out["max_n1"] = float(f["n1"].max())
+        out["min_density"] = float(state.M.min())
+        return out
+
+    def variable_info(self) -> dict[str, VariableInfo]:
+        vol = "n*x" if self.dim == 1 else "n*x^2"
+        names = {"n1": "tumour", "n2": "active immune", "n3": "passive immune", "N": "immune"}
+        info = {}
+        for f, long in names.items():
+            info[f] = VariableInfo("n", f"{long} density")
+            info[f"total_{f}"] = VariableInfo(vol, f"integral of the {long} density")
+            info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {long} density")
+        info["max_n1"] = VariableInfo("n", "maximum tumour density")
+        info["min_density"] = VariableInfo("n", "smallest density per activity bin (positivity)")
+        for name in ("x", "y"):
+            info[name] = VariableInfo("x", f"position {name}")
+        info["u"] = VariableInfo("1", "activity (u >= 0 active, u < 0 passive)")
+        for name, long in zip(
+            POPULATIONS, ("tumour", "active immune", "passive immune"), strict=True
+        ):
+            info[f"activity_{name}"] = VariableInfo(
+                "n*x^d", f"{long} cells per unit activity (integrated over space)"
+            )
+        return info
+
+    def parameters_changed(self) -> None:
+        self.solver.set_parameters(self.params)
+
+    def solver_stats(self) -> dict[str, float]:
+        return {"steps": float(self._steps), "dt": self.solver.max_step()}
+
+    def describe_numerics(self) -> dict[str, Any]:
+        out = self.settings.model_dump()
+        out["scheme"] = "micro-macro AP (Lemou-Mieussens), first order, staggered g"
+        out["dt_used"] = self.solver.max_step()
+        return out
+
+
+class Kinetic1D(KineticModel):
+    """Kinetic model on [0, length], velocities ±s_p."""
+
+    model = "kinetic-1d"
+    dim = 1
+
+
+class Kinetic2D(KineticModel):
+    """Kinetic model on [0, length]², ``velocities`` directions."""
+
+    model = "kinetic-2d"
+    dim = 2

@@ -1,0 +1,392 @@
+"""Macroscopic PDEs of the kinetic family (spec §2, §4): linear, cross- and self-diffusion.
+
+All diffusion is in the myopic form Δ(φ), zero flux, cell-centred finite volumes on
+Ω = [0, length]^d (d = 1: ``pde-1d``, d = 2: ``pde-2d``):
+
+* linear (CC, PC): ∂t n_i = Δ(D_i n_i) + R_i, state (n1, n2, n3);
+* cross (CC): ∂t n1 = Δ(D1 n1) + R1, ∂t N = Δ(D_eff[n1] N), D_eff = (D2 k + D3 d21 n1)/(k + d21 n1),
+  k = d35 n5; state (n1, N);
+* self (PC): ∂t n1 = Δ(D1 n1) + R1, ∂t N = ΔΦ(N) + R_N, Φ(N) = D2 n2 + D3 n3 with the slaved
+  split n2 = kN/(k + b32 N), n3 = b32 N²/(k + b32 N); state (n1, N).
+
+Time stepping (default ``solver = "imex"``): adaptive IMEX ARK3(2)4L[2]SA. Implicit: every
+diffusion term and the loss of the active immune cells (rate d21 n1 + κ2, stiff once a tumour
+escapes; in CC together with the passive gain it feeds). Explicit: the other reactions. The
+implicit stage equations are triangular (n1 first, then the immune components at the new n1)
+and are solved exactly: constant-coefficient diffusion by DCT Helmholtz solves; the immune
+component with its pointwise loss as the M-matrix system I + c diag(q) − cΔ diag(a)
+(tridiagonal in 1D, sparse LU in 2D); Δ(D_eff[n1] N) with a = D_eff (PCG in 2D); ΔΦ(N) − q ψ(N)
+by Newton (:mod:`oncoscale.numerics.nonlinear_diffusion`). Implicit stages therefore preserve
+positivity and (CC) the immune mass; ARK steps that undershoot below −atol are rejected.
+``solver = "ark3-fixed"`` uses a fixed step ``dt`` (convergence studies); ``"imex-euler"`` is
+the positivity-preserving first-order forward–backward Euler scheme with fixed ``dt`` (robust
+when an escaping tumour makes the immune losses extremely stiff); ``"euler"`` is explicit
+Euler (the benchmark reference).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.kinetic import macro_kernels
+from oncoscale.models.kinetic.equilibria import initial_levels
+from oncoscale.models.kinetic.ode import reduction_of
+from oncoscale.models.kinetic.params import KineticParameters
+from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.numerics.grids import CartesianGrid
+from oncoscale.numerics.helmholtz import NeumannHelmholtz
+from oncoscale.numerics.imex import IMEXIntegrator, explicit_euler
+from oncoscale.numerics.nonlinear_diffusion import MyopicDiffusion
+
+FIELDS = ("n1", "n2", "n3", "N")
+
+FIELD_INFO: dict[str, VariableInfo] = {
+    "n1": VariableInfo("n", "tumour density"),
+    "n2": VariableInfo("n", "active immune density"),
+    "n3": VariableInfo("n", "passive immune density"),
+    "N": VariableInfo("n", "total immune density n2 + n3"),
+}
+
+
+def _observable_info() -> dict[str, VariableInfo]:
+    info = {}
+    for f, v in FIELD_INFO.items():
+        info[f"total_{f}"] = VariableInfo("n*x^d", f"integral of the {v.long_name}")
+        info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {v.long_name}")
+    info["max_n1"] = VariableInfo("n", "maximum tumour density")
+    info["n1_seed"] = VariableInfo("n", "tumour density at the seed centre")
+    info["min_density"] = VariableInfo("n", "smallest density of any population (positivity)")
+    return info
+
+
+OBSERVABLE_INFO = _observable_info()
+
+
+class MacroNumerics(ParameterSet):
+    """Numerical settings of the macroscopic PDE solvers."""
+
+    solver: Literal["imex", "ark3-fixed", "imex-euler", "euler"] = param(
+        "imex", "", "adaptive IMEX, fixed-step ARK3, fixed-step IMEX Euler or explicit Euler"
+    )
+    rtol: float = param(1e-6, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
+    atol: float = param(1e-8, "n", "absolute tolerance of the adaptive solver", gt=0)
+    dt: float = param(1e-2, "t", "step of the fixed-step solvers", gt=0)
+    dt_max: float = param(2.0, "t", "largest step of the adaptive solver", gt=0)
+    dx: float | None = param(
+        None, "x", "cell width (default: length/100 in 1D, length/64 in 2D)", gt=0
+    )
+
+
+# =======================================================================================
+# split problem
+# =======================================================================================
+class MacroProblem:
+    """Explicit reactions + implicit (possibly nonlinear) myopic diffusion, for IMEX."""
+
+    def __init__(self, params: KineticParameters, grid: CartesianGrid):
+        self.grid = grid
+        self.helmholtz = NeumannHelmholtz(grid)
+        self.myopic = MyopicDiffusion(grid)
+        self.params = params
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Recompute coefficients after a parameter change."""
+        p = self.params
+        self.key = reduction_of(p)
+        self.coef = macro_kernels.coefficients(p)
+        if self.key in ("cc-cross", "pc-self") and self.coef[4] <= 0:
+            raise InputError(
+                f"invalid value for 'd35': {p.d35!r} (n5 = {p.n5!r}); allowed: d35*n5 > 0 for "
+                f"the {p.reduction} closure"
+            )
+        if self.key in ("cc-linear", "pc-linear"):
+            self.diff = np.array([p.D1, p.D2, p.D3])
+        else:
+            self.diff = np.array([p.D1])
+
+    # ---- closures of the nonlinear diffusions ------------------------------------------
+    def d_eff_cross(self, n1: np.ndarray) -> np.ndarray:
+        """D_eff[n1] = (D2 k + D3 d21 n1)/(k + d21 n1) (x²/t)."""
+        p, k, d21 = self.params, self.coef[4], self.coef[3]
+        n1 = np.maximum(n1, 0.0)
+        return (p.D2 * k + p.D3 * d21 * n1) / (k + d21 * n1)
+
+    def phi_self(self, big_n: np.ndarray) -> np.ndarray:
+        """Φ(N) = D2 n2 + D3 n3 (n·x²/t); linear extension Φ'(0) N for N < 0."""
+        p, k, b = self.params, self.coef[4], self.coef[6]
+        pos = np.maximum(big_n, 0.0)
+        phi = (p.D2 * k * pos + p.D3 * b * pos**2) / (k + b * pos)
+        return np.where(big_n >= 0, phi, p.D2 * big_n)
+
+    def dphi_self(self, big_n: np.ndarray) -> np.ndarray:
+        """Φ'(N) = (D2 k² + 2 D3 b32 k N + D3 b32² N²)/(k + b32 N)² > 0."""
+        p, k, b = self.params, self.coef[4], self.coef[6]
+        pos = np.maximum(big_n, 0.0)
+        return (p.D2 * k * k + 2 * p.D3 * b * k * pos + p.D3 * b * b * pos**2) / (k + b * pos) ** 2
+
+    def potentials(self, y: np.ndarray) -> np.ndarray:
+        """φ with ∂t(state) = Δφ + R: (D_i n_i) or (D1 n1, D_eff N) or (D1 n1, Φ(N))."""
+        if self.key in ("cc-linear", "pc-linear"):
+            return self.diff.reshape((-1,) + (1,) * self.grid.dim) * y
+        second = self.d_eff_cross(y[0]) * y[1] if self.key == "cc-cross" else self.phi_self(y[1])
+        return np.stack([self.params.D1 * y[0], second])
+
+    def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n2, n3) of a state."""
+        return macro_kernels.split_reference(y, self.coef, self.key)
+
+    # ---- stiff losses of the active immune cells (implicit) -----------------------------
+    def loss_rate(self, n1: np.ndarray) -> np.ndarray:
+        """q = d21 n1 (+ κ2 in PC) (1/t): the loss rate of n2, stiff when the tumour is large."""
+        kappa = self.coef[8] if self.key.startswith("pc") else 0.0
+        return self.coef[3] * np.maximum(n1, 0.0) + kappa
+
+    def _psi(self, big_n: np.ndarray) -> np.ndarray:
+        """n2 = ψ(N) = kN/(k + b32 N) of the self closure (ψ(N) = N for N < 0)."""
+        k, b = self.coef[4], self.coef[6]
+        pos = np.maximum(big_n, 0.0)
+        return np.where(big_n >= 0, k * pos / (k + b * pos), big_n)
+
+    def _dpsi(self, big_n: np.ndarray) -> np.ndarray:
+        k, b = self.coef[4], self.coef[6]
+        return k * k / (k + b * np.maximum(big_n, 0.0)) ** 2
+
+    def sink(self, y: np.ndarray) -> np.ndarray:
+        """The implicit loss of the immune component: q n2 (linear), q ψ(N) (self), 0 (cross)."""
+        if self.key in ("cc-linear", "pc-linear"):
+            return self.loss_rate(y[0]) * y[1]
+        if self.key == "pc-self":
+            return self.loss_rate(y[0]) * self._psi(y[1])
+        return np.zeros_like(y[1])
+
+    # ---- SplitProblem interface ---------------------------------------------------------
+    def freeze(self, t: float, y: np.ndarray) -> None:
+        pass
+
+    def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        out = macro_kernels.reactions(y, self.coef, self.key)
+        sink = self.sink(y)
+        out[1] += sink  # this loss is in the implicit part ...
+        if self.key == "cc-linear":
+            out[2] -= sink  # ... and so is the passive gain it feeds (CC)
+        return out
+
+    def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
+        out = self.myopic.apply(self.potentials(y))
+        sink = self.sink(y)
+        out[1] -= sink
+        if self.key == "cc-linear":
+            out[2] += sink
+        return out
+
+    def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
+        """Stage solve, sequential: n1 (diffusion only), then n2 with its stiff loss at the new
+        n1, then n3 (CC: with the gain q n2 at the new n2) — exact, since the implicit part is
+        triangular in this order."""
+        p = self.params
+        n1 = self.helmholtz.solve(rhs[0], c, p.D1)
+        if self.key in ("cc-linear", "pc-linear"):
+            q = self.loss_rate(n1)
+            n2 = self.myopic.solve_linear(p.D2, rhs[1], c, q)
+            rhs3 = rhs[2] + c * q * n2 if self.key == "cc-linear" else rhs[2]
+            n3 = self.helmholtz.solve(rhs3, c, p.D3)
+            return np.stack([n1, n2, n3])
+        if self.key == "cc-cross":
+            big_n = self.myopic.solve_linear(self.d_eff_cross(n1), rhs[1], c)
+        else:
+            q = self.loss_rate(n1)
+            big_n = self.myopic.solve_nonlinear(
+                self.phi_self,
+                self.dphi_self,
+                rhs[1],
+                c,
+                sink=lambda v: q * self._psi(v),
+                dsink=lambda v: q * self._dpsi(v),
+            )
+        return np.stack([n1, big_n])
+
+    def max_step(self, t: float, y: np.ndarray) -> float:
+        return math.inf
+
+    def explicit_stability_limit(self) -> float:
+        """dx²/(2 d max D): the explicit Euler diffusion limit (t)."""
+        p = self.params
+        return self.grid.spacing**2 / (2 * self.grid.dim * max(p.D1, p.D2, p.D3))
+
+
+def forward_backward_euler(
+    problem: MacroProblem, y: np.ndarray, t0: float, t1: float, dt: float
+) -> tuple[np.ndarray, int]:
+    """First-order IMEX: y ← (I − h L)⁻¹ (y + h N(y)), fixed step (shortened to hit t1).
+
+    Positivity-preserving: N's negative terms (n1 d12 n2, d35 n5 n3, and for PC n3's own
+    loss) are bounded by the state, so y + hN(y) ≥ 0 for h ≤ 1/max(d12 n2, d35 n5 + ...),
+    and the implicit solves are M-matrix (or monotone Newton) solves.
+    """
+    t = t0
+    y = np.array(y, dtype=float, copy=True)
+    steps = 0
+    while t < t1 - 1e-12 * max(1.0, abs(t1)):
+        h = min(dt, t1 - t)
+        y = problem.solve(t + h, y + h * problem.explicit(t, y), h)
+        if not np.all(np.isfinite(y)):
+            raise FloatingPointError(f"non-finite solution at t = {t + h:g} (step {h:g})")
+        t += h
+        steps += 1
+    return y, steps
+
+
+# =======================================================================================
+# representations
+# =======================================================================================
+@dataclass
+class MacroState:
+    """Fields (n_var, *space) plus the adaptive integrator's memory."""
+
+    y: np.ndarray
+    step: float | None = None
+    err_prev: float = 1.0
+
+
+class MacroPDE(Representation):
+    """Common machinery of ``pde-1d`` and ``pde-2d``."""
+
+    family = "kinetic"
+    dim = 1
+    default_cells = 100
+
+    def __init__(self, params: KineticParameters, numerics: dict[str, Any] | None = None):
+        super().__init__(params, numerics)
+        self.settings = MacroNumerics.from_mapping(
+            self.numerics, context=f"numerics of {self.model}"
+        )
+        dx = (
+            self.settings.dx if self.settings.dx is not None else params.length / self.default_cells
+        )
+        self.grid = CartesianGrid.cell_centred(0.0, params.length, dx, self.dim)
+        self.problem = MacroProblem(params, self.grid)
+        self._build_integrator()
+        self._euler_steps = 0
+
+    def _build_integrator(self) -> None:
+        s = self.settings
+        fixed = s.dt if s.solver == "ark3-fixed" else None
+        self.integrator = IMEXIntegrator(
+            self.problem,
+            rtol=s.rtol,
+            atol=s.atol,
+            max_step_size=s.dt_max,
+            fixed_step=fixed,
+            negative_tolerance=s.atol,
+        )
+        if s.solver == "euler" and s.dt > self.problem.explicit_stability_limit():
+            raise InputError(
+                f"invalid value for 'dt': {s.dt!r} t; the explicit Euler solver is unstable above "
+                f"dx^2/(2*dim*max(D1, D2, D3)) = {self.problem.explicit_stability_limit():.4g} t"
+            )
+
+    # ---- interface ----------------------------------------------------------------------
+    def initial_state(self, rng: np.random.Generator | None = None) -> MacroState:
+        p = self.params
+        r2 = sum((m - c) ** 2 for m, c in zip(self.grid.mesh(), (p.seed_x, p.seed_y), strict=False))
+        y1, n2, n3 = initial_levels(p)
+        n1 = (y1 + p.seed_amplitude * np.exp(-r2 / (2 * p.seed_sigma**2))) / p.tumour_scale
+        if self.problem.key in ("cc-linear", "pc-linear"):
+            y = np.stack([n1, np.full_like(n1, n2), np.full_like(n1, n3)])
+        else:
+            y = np.stack([n1, np.full_like(n1, n2 + n3)])
+        return MacroState(y)
+
+    def advance(self, state: MacroState, t0: float, t1: float) -> MacroState:
+        if self.settings.solver == "euler":
+            y, steps = explicit_euler(self.problem, state.y, t0, t1, self.settings.dt)
+            self._euler_steps += steps
+            return MacroState(y)
+        if self.settings.solver == "imex-euler":
+            y, steps = forward_backward_euler(self.problem, state.y, t0, t1, self.settings.dt)
+            self._euler_steps += steps
+            return MacroState(y)
+        self.integrator._h, self.integrator._err_prev = state.step, state.err_prev
+        try:
+            y = self.integrator.advance(state.y, t0, t1)
+        except FloatingPointError as exc:
+            raise FloatingPointError(
+                f"{exc}; max n1 = {np.max(state.y[0]):.3g} at t = {t0:g}. An escaping tumour "
+                "makes the immune reactions extremely stiff: use numerics.solver=imex-euler"
+            ) from exc
+        return MacroState(y, self.integrator._h, self.integrator._err_prev)
+
+    def fields(self, state: MacroState) -> dict[str, np.ndarray]:
+        y = state.y
+        n2, n3 = self.problem.split(y)
+        big_n = y[1] + y[2] if y.shape[0] == 3 else y[1]
+        return {"n1": y[0], "n2": np.asarray(n2), "n3": np.asarray(n3), "N": big_n}
+
+    def observables(self, state: MacroState) -> dict[str, float]:
+        f = self.fields(state)
+        volume = self.params.length**self.dim
+        out: dict[str, float] = {}
+        for name, v in f.items():
+            total = float(self.grid.integrate(v))
+            out[f"total_{name}"] = total
+            out[f"mean_{name}"] = total / volume
+        out["max_n1"] = float(np.max(f["n1"]))
+        out["n1_seed"] = float(f["n1"][self._seed_index()])
+        out["min_density"] = float(min(np.min(state.y), np.min(f["n2"]), np.min(f["n3"])))
+        return out
+
+    def _seed_index(self) -> tuple[int, ...]:
+        p = self.params
+        centre = (p.seed_x, p.seed_y)[: self.dim]
+        return tuple(int(np.argmin(np.abs(self.grid.axis(a) - centre[a]))) for a in range(self.dim))
+
+    def variable_info(self) -> dict[str, VariableInfo]:
+        coords = {"x": VariableInfo("x", "position"), "y": VariableInfo("x", "position (2nd axis)")}
+        return {**FIELD_INFO, **OBSERVABLE_INFO, **{k: coords[k] for k in self.coords()}}
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        return dict.fromkeys(FIELDS, ("x", "y")[: self.dim])
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return {name: self.grid.axis(a) for a, name in enumerate(("x", "y")[: self.dim])}
+
+    def parameters_changed(self) -> None:
+        old_key = self.problem.key
+        self.problem.params = self.params
+        self.problem.rebuild()
+        if self.problem.key != old_key:
+            raise InputError("the reduction cannot change during a run (the state layout differs)")
+
+    def solver_stats(self) -> dict[str, float]:
+        stats = self.problem.myopic.stats.as_dict()
+        if self.settings.solver in ("euler", "imex-euler"):
+            return {"steps": float(self._euler_steps), **stats}
+        return {**self.integrator.stats.as_dict(), **stats}
+
+    def describe_numerics(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.settings.model_dump().items() if v is not None}
+        return {**out, "dx": self.grid.spacing, "reduction": self.problem.key}
+
+
+class MacroPDE1D(MacroPDE):
+    """Macroscopic PDE on [0, length] (zero flux at both ends)."""
+
+    model = "pde-1d"
+    dim = 1
+    default_cells = 100
+
+
+class MacroPDE2D(MacroPDE):
+    """Macroscopic PDE on [0, length]² (zero flux on the walls)."""
+
+    model = "pde-2d"
+    dim = 2
+    default_cells = 64
