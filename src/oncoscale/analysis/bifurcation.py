@@ -99,13 +99,28 @@ def _record(point, param: str, branch: str) -> dict[str, Any]:
     return {**point.to_dict(), "param": param, "state": state.tolist(), "branch": branch}
 
 
-def _same_branch(a: EquilibriumBranch, b: EquilibriumBranch, scale: np.ndarray) -> bool:
-    """Whether two computed branches trace the same curve (one's points lie on the other)."""
-    for p, x in zip(b.p[:: max(1, len(b.p) // 5)], b.x[:: max(1, len(b.p) // 5)], strict=True):
-        j = int(np.argmin(np.abs(a.p - p)))
-        if abs(a.p[j] - p) > 1e-6 * max(1.0, abs(p)) or np.max(np.abs(a.x[j] - x) / scale) > 1e-4:
-            return False
-    return True
+def _distance_to_polyline(points: np.ndarray, line: np.ndarray) -> np.ndarray:
+    """Distance of each point (k, d) to the polyline through the rows of ``line`` (n, d)."""
+    a, b = line[:-1], line[1:]
+    ab = b - a
+    t = np.einsum("kjd,jd->kj", points[:, None, :] - a[None], ab) / np.maximum(
+        np.einsum("jd,jd->j", ab, ab), 1e-300
+    )
+    nearest = a[None] + np.clip(t, 0.0, 1.0)[..., None] * ab[None]
+    return np.min(np.linalg.norm(points[:, None, :] - nearest, axis=2), axis=1)
+
+
+def _same_branch(
+    a: EquilibriumBranch, b: EquilibriumBranch, scale: np.ndarray, p_width: float
+) -> bool:
+    """Whether branch ``b`` lies on branch ``a`` (curves in scaled (p, x) space; a branch may
+    pass through a fold, so points are compared with the whole curve, not at equal p)."""
+    curve_a = np.column_stack([a.p / p_width, a.x / scale])
+    curve_b = np.column_stack([b.p / p_width, b.x / scale])
+    if len(curve_a) < 2:
+        return False
+    samples = curve_b[np.linspace(0, len(curve_b) - 1, min(len(curve_b), 7)).astype(int)]
+    return bool(np.all(_distance_to_polyline(samples, curve_a) < 1e-2))
 
 
 def compute_diagram(
@@ -151,7 +166,7 @@ def compute_diagram(
         except (ArithmeticError, np.linalg.LinAlgError, RuntimeError, InputError) as exc:
             diagram.warnings.append(f"branch from {start.name} at {p0:g} failed: {exc}")
             continue
-        if any(_same_branch(b, branch, scale) for _, b in diagram.equilibria):
+        if any(_same_branch(b, branch, scale, p_max - p_min) for _, b in diagram.equilibria):
             continue
         diagram.equilibria.append((start.name, branch))
     if cycles:

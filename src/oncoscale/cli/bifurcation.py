@@ -34,8 +34,9 @@ def bifurcation_diagram(
     resolved = resolve(sc, None, parse_overrides(sets))
     params = resolved.params
     problem = family(sc.family).bifurcation_builder()(params, param, reduction=reduction)
-    for value in (p_from, p_to):  # both ends must be admissible values (sign, range)
-        params.updated(**{param: value})
+    if param in type(params).names():  # both ends must be admissible values (sign, range)
+        for value in (p_from, p_to):
+            params.updated(**{param: value})
     diagram = compute_diagram(problem, p_from, p_to, cycles=cycles)
     record = {"scenario": sc.name, **diagram.to_dict()}
     out.mkdir(parents=True, exist_ok=True)

@@ -411,6 +411,16 @@ def _is_stable(mu: np.ndarray, trivial: int) -> bool:
     return bool(rest.size == 0 or np.max(np.abs(rest)) < 1.0)
 
 
+#: the monodromy matrix is trusted (for period-doubling detection) while the computed trivial
+#: multiplier is within this distance of 1; near a homoclinic orbit (period → ∞) the other
+#: multipliers reach 1e±10 and the sign of Π(1 + μ) becomes noise
+TRIVIAL_MULTIPLIER_TOL = 1e-3
+
+
+def _reliable(cycle: _Cyc) -> bool:
+    return bool(abs(cycle.mu[cycle.trivial] - 1.0) < TRIVIAL_MULTIPLIER_TOL)
+
+
 def _pd_test(mu: np.ndarray, trivial: int) -> float:
     return float(np.prod(1.0 + np.delete(mu, trivial)).real)
 
@@ -553,7 +563,7 @@ def continue_limit_cycles(
                 reason = "hopf"
                 break
             points.append(special("fold_cycle", fc, {"located": located}))
-        if np.sign(cur.pd) * np.sign(new.pd) < 0:
+        if np.sign(cur.pd) * np.sign(new.pd) < 0 and _reliable(cur) and _reliable(new):
             pd, located = _locate(sysm, phase, cur, new, lambda c: c.pd, tol)
             points.append(special("period_doubling", pd, {"located": located}))
         records.append((sysm.coll, new))
