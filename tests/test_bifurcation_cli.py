@@ -105,3 +105,37 @@ def test_transcritical_point_in_beta_is_where_infection_invades_e1(tmp_path):
     z1 = p.S0 / p.q_z
     u1 = p.K - p.zeta * z1 / p.p
     assert bp[0]["value"] == pytest.approx((p.q * p.K + p.zeta * z1) / u1, rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "reduction", "param", "lo", "hi", "expected"),
+    [
+        ("kinetic-pc-window", "linear", "B", 1.0, 12.0, {"fold", "hopf"}),
+        ("kinetic-pc-window", "self", "B", 1.0, 12.0, {"fold", "hopf"}),
+        ("kinetic-cc-escape", "cross", "A", 0.05, 5.0, {"branch_point"}),
+    ],
+)
+def test_kinetic_reductions_bifurcations_match_exact_values(
+    tmp_path, scenario, reduction, param, lo, hi, expected
+):
+    """The continuation finds the kinetic family's closed-form/bisection values (AI = 1, B̃, B̄)."""
+    from oncoscale.io.scenario import load_scenario, resolve
+    from oncoscale.models.kinetic.bifurcation import bifurcation_problem
+
+    args = ["bifurcation", scenario, "--reduction", reduction, "--param", param,
+            "--from", str(lo), "--to", str(hi), "--no-cycles", "--out", str(tmp_path)]  # fmt: skip
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    points = json.loads((tmp_path / "diagram.json").read_text())["points"]
+    params = resolve(load_scenario(scenario)).params
+    exact = bifurcation_problem(params, param, reduction).notes
+    found = {p["type"]: p["value"] for p in points}
+    assert expected <= set(found)
+    if "fold" in expected:
+        assert found["fold"] == pytest.approx(float(exact["B_tilde (E3/E4 fold)"]), rel=1e-7)
+    if "hopf" in expected:
+        assert found["hopf"] == pytest.approx(float(exact["B_bar (E4 stability change)"]), rel=1e-6)
+    if "branch_point" in expected:
+        assert found["branch_point"] == pytest.approx(
+            float(exact["transcritical AI = 1"]), rel=1e-7
+        )
