@@ -65,6 +65,15 @@ FAMILIES: dict[str, Family] = {
         description="oncolytic virus + immune system (seed 003)",
         bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
     ),
+    "invasion": Family(
+        name="invasion",
+        parameters="oncoscale.models.invasion.params:InvasionParameters",
+        representations={
+            "ibm": "oncoscale.models.invasion.ibm:InvasionIBM",
+        },
+        description="continuous individual-based tumour invasion, IBM and age-structured PDE "
+        "(seed 004)",
+    ),
 }
 
 
