@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+from pydantic import field_validator
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
 from oncoscale.models.invasion import observables as obs
-from oncoscale.models.invasion.params import PROLIFERATING, QUIESCENT, InvasionParameters
+from oncoscale.models.invasion.params import (
+    PROLIFERATING,
+    QUIESCENT,
+    InvasionParameters,
+    check_choice,
+)
 from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics.particles import build_cell_list, window_counts
 
@@ -29,13 +35,18 @@ from oncoscale.numerics.particles import build_cell_list, window_counts
 class IBMNumerics(ParameterSet):
     """Numerical settings of the invasion IBM."""
 
-    dim: Literal[2, 3] = param(2, "", "space dimension")
+    dim: int = param(2, "", "space dimension (2 or 3)", ge=2, le=3)
     dx: float | None = param(
         None, "len", "spacing of the grid the particles are binned on (default: the PDE's)", gt=0
     )
-    kernels: Literal["numba", "python"] = param(
-        "numba", "", "compiled kernels, or their plain-Python reference (slow; for tests)"
+    kernels: str = param(
+        "numba", "", "'numba' (compiled kernels) or 'python' (their plain-Python reference)"
     )
+
+    @field_validator("kernels")
+    @classmethod
+    def _kernels(cls, value: str) -> str:
+        return check_choice("kernels", value, ("numba", "python"))
 
 
 @dataclass
@@ -291,4 +302,4 @@ def _kernel_table(kind: str) -> dict[str, Any]:
     return table
 
 
-__all__ = ["IBMNumerics", "IBMState", "InvasionIBM", "Perception", "perceive", "QUIESCENT"]
+__all__ = ["QUIESCENT", "IBMNumerics", "IBMState", "InvasionIBM", "Perception", "perceive"]

@@ -144,7 +144,7 @@ def demography(age, ctype, comp, c, rc, dt, n_types, rng):
 @numba.njit(cache=True)
 def _bin_of(x, lo, width, nbins, b):
     for k in range(x.size):
-        j = int(math.floor((x[k] - lo) / width))
+        j = math.floor((x[k] - lo) / width)
         if j < 0:
             j = 0
         elif j >= nbins[k]:

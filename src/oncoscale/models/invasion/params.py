@@ -11,10 +11,9 @@ published forms can be dropped in later.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import numpy as np
-from pydantic import model_validator
+from pydantic import field_validator, model_validator
 
 from oncoscale.models.parameters import ParameterSet, param
 
@@ -22,6 +21,21 @@ from oncoscale.models.parameters import ParameterSet, param
 N_PHENOTYPES = 5
 #: compartment codes used by both representations
 PROLIFERATING, QUIESCENT = 0, 1
+#: allowed values of the string parameters
+CHOICES = {
+    "diffusion_convention": ("pde", "literal"),
+    "boundary": ("reflecting", "open"),
+    "mm_case": ("homogeneous", "heterogeneous"),
+}
+
+
+def check_choice(name: str, value: object, allowed: tuple) -> object:
+    """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming both."""
+    if value not in allowed:
+        raise ValueError(
+            f"invalid value for '{name}': {value!r}; allowed: {', '.join(map(str, allowed))}"
+        )
+    return value
 
 
 class InvasionParameters(ParameterSet):
@@ -69,12 +83,12 @@ class InvasionParameters(ParameterSet):
     perception: float = param(0.125, "len", "half-width Delta of the perception window", gt=0)
     dt: float = param(0.01, "day", "IBM time step (the PDE's in 2D)", gt=0)
     dt_pde_3d: float = param(0.005, "day", "PDE time step in 3D", gt=0)
-    diffusion_convention: Literal["pde", "literal"] = param(
+    diffusion_convention: str = param(
         "pde",
         "",
         "'pde': Brownian step sqrt(2 D dt) (D a PDE diffusivity); 'literal': the seed's sqrt(D dt)",
     )
-    boundary: Literal["reflecting", "open"] = param(
+    boundary: str = param(
         "reflecting", "", "particle boundary: reflecting walls or open (particles leave S)"
     )
     # ---- domain and grids ----------------------------------------------------------------
@@ -83,9 +97,7 @@ class InvasionParameters(ParameterSet):
     dx_3d: float = param(1.0 / 12.0, "len", "PDE / binning grid spacing in 3D", gt=0)
     a_max: float = param(8.0, "day", "maximum age of the PDE age grid", gt=0)
     # ---- initial conditions (spec §5) ------------------------------------------------------
-    mm_case: Literal["homogeneous", "heterogeneous"] = param(
-        "homogeneous", "", "initial MM: (A) homogeneous or (B) two Gaussian peaks"
-    )
+    mm_case: str = param("homogeneous", "", "initial MM: (A) homogeneous or (B) two Gaussian peaks")
     cell_mass0: float = param(
         5.0, "mass", "initial tumour mass (IBM: cell_mass0/M_cell cells)", gt=0
     )
@@ -102,6 +114,11 @@ class InvasionParameters(ParameterSet):
     f_peak_offset: float = param(
         2.5, "len", "MM peaks at (offset, ...) and (L - offset, ...) along the diagonal", ge=0
     )
+
+    @field_validator("diffusion_convention", "boundary", "mm_case")
+    @classmethod
+    def _choices(cls, value: str, info) -> str:
+        return check_choice(info.field_name, value, CHOICES[info.field_name])
 
     @model_validator(mode="after")
     def _check(self) -> InvasionParameters:
