@@ -70,6 +70,7 @@ FAMILIES: dict[str, Family] = {
         parameters="oncoscale.models.invasion.params:InvasionParameters",
         representations={
             "ibm": "oncoscale.models.invasion.ibm:InvasionIBM",
+            "pde": "oncoscale.models.invasion.pde:InvasionPDE",
         },
         description="continuous individual-based tumour invasion, IBM and age-structured PDE "
         "(seed 004)",

@@ -26,6 +26,7 @@ import numpy as np
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.invasion import observables as obs
 from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import FieldSolver, domain_grid
 from oncoscale.models.invasion.initial import initial_age_profile, initial_fields
@@ -40,13 +41,11 @@ from oncoscale.models.invasion.params import (
 from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics.grids import CartesianGrid
 
-SPACE = ("x", "y", "z")
-
 
 class InvasionPDENumerics(ParameterSet):
     """Numerical settings of the age-structured invasion PDE."""
 
-    dim: Literal[2, 3] = param(2, "", "space dimension")
+    dim: int = param(2, "", "space dimension (2 or 3)", ge=2, le=3)
     dx: float | None = param(
         None, "len", "grid spacing (default: dx_2d or dx_3d of the parameters)", gt=0
     )
@@ -334,41 +333,43 @@ class InvasionPDE(Representation):
 
     @property
     def field_dims(self) -> dict[str, tuple[str, ...]]:
-        space = SPACE[: self.dim]
-        cells = ("phenotype", *space)
-        return {
-            "cells_p": cells,
-            "cells_q": cells,
-            "cells_necrotic": cells,
-            "mm": space,
-            "mde": space,
-            "o2": space,
-        }
+        dims = obs.field_dims(self.dim)
+        dims["cells_necrotic"] = dims["cells_p"]
+        return dims
 
     def coords(self) -> dict[str, np.ndarray]:
-        out = {name: self.grid.axis(a) for a, name in enumerate(SPACE[: self.dim])}
-        out["phenotype"] = np.arange(N_PHENOTYPES)
-        return out
+        return obs.coords(self.grid)
 
     def observables(self, state: InvasionPDEState) -> dict[str, float]:
-        return density_observables(
-            state.cells_p(), state.cells_q(), state.necrotic, state.o2, self.grid
-        )
+        """The IBM's observables (:func:`observables.field_observables`), necrotic masses, and
+        cell-count equivalents n_* = mass/M_cell (the IBM's counts)."""
+        p = self.params
+        out = obs.field_observables(self.fields(state), self.grid, p)
+        necrotic = self.grid.integrate(state.necrotic)
+        for i in range(N_PHENOTYPES):
+            out[f"mass_necrotic{i}"] = float(necrotic[i])
+        out["mass_necrotic"] = float(necrotic.sum())
+        for comp in ("p", "q", "necrotic"):
+            for i in range(N_PHENOTYPES):
+                out[f"n_{comp}{i}"] = out[f"mass_{comp}{i}"] / p.M_cell
+            out[f"n_{comp}"] = out[f"mass_{comp}"] / p.M_cell
+        out["o2_min"] = float(np.min(state.o2))
+        return out
 
     def variable_info(self) -> dict[str, VariableInfo]:
-        dens = "mass/len^%d" % self.dim
-        info = {
-            "cells_p": VariableInfo(dens, "proliferating tumour cell density (summed over age)"),
-            "cells_q": VariableInfo(dens, "quiescent tumour cell density (summed over age)"),
-            "cells_necrotic": VariableInfo(dens, "cumulative necrotic (dead) cell density"),
-            "mm": VariableInfo(dens, "matrix macromolecule density"),
-            "mde": VariableInfo(dens, "matrix-degrading enzyme density"),
-            "o2": VariableInfo(dens, "oxygen density"),
-            "phenotype": VariableInfo("1", "phenotype (0 = wild type)"),
-        }
-        for name in SPACE[: self.dim]:
-            info[name] = VariableInfo("len", f"position {name}")
-        info.update(OBSERVABLE_INFO)
+        info = {**obs.FIELD_INFO, **obs.observable_info()}
+        info["cells_necrotic"] = VariableInfo("mass/len^dim", "cumulative necrotic cell density")
+        words = {"p": "proliferating", "q": "quiescent", "necrotic": "necrotic (cumulative)"}
+        for comp, word in words.items():
+            for i in range(N_PHENOTYPES):
+                info[f"n_{comp}{i}"] = VariableInfo(
+                    "1", f"{word} cells of phenotype {i} (mass / M_cell)"
+                )
+                if comp == "necrotic":
+                    info[f"mass_necrotic{i}"] = VariableInfo("mass", f"{word} cells, type {i}")
+            info[f"n_{comp}"] = VariableInfo("1", f"{word} cells (mass / M_cell)")
+        info["mass_necrotic"] = VariableInfo("mass", "necrotic cells (cumulative)")
+        info["o2_min"] = VariableInfo("mass/len^dim", "minimum oxygen density")
         return info
 
     def solver_stats(self) -> dict[str, float]:
@@ -383,33 +384,3 @@ class InvasionPDE(Representation):
             "age_plus_from": self.n_age * self.dt,
             "kernel": self.settings.kernel,
         }
-
-
-# ---- observables (counts per phenotype and compartment, as the IBM's) -------------------------
-OBSERVABLE_INFO: dict[str, VariableInfo] = {}
-
-
-def density_observables(
-    cells_p: np.ndarray,
-    cells_q: np.ndarray,
-    necrotic: np.ndarray,
-    o2: np.ndarray,
-    grid: CartesianGrid,
-) -> dict[str, float]:
-    """Masses per phenotype and compartment, totals and the minimum O2."""
-    vol = grid.cell_volume
-    axes = tuple(range(1, cells_p.ndim))
-    mp = cells_p.sum(axis=axes) * vol
-    mq = cells_q.sum(axis=axes) * vol
-    mn = necrotic.sum(axis=axes) * vol
-    out: dict[str, float] = {}
-    for i in range(cells_p.shape[0]):
-        out[f"mass_p{i}"] = float(mp[i])
-        out[f"mass_q{i}"] = float(mq[i])
-        out[f"mass_necrotic{i}"] = float(mn[i])
-    out["mass_p"] = float(mp.sum())
-    out["mass_q"] = float(mq.sum())
-    out["mass_necrotic"] = float(mn.sum())
-    out["mass_cells"] = float(mp.sum() + mq.sum())
-    out["o2_min"] = float(np.min(o2))
-    return out
