@@ -8,7 +8,9 @@ import pytest
 from oncoscale.errors import InputError
 from oncoscale.numerics.particles import (
     build_cell_list,
+    compact_cell_list,
     neighbourhood_totals,
+    sorted_cell_list,
     window_counts,
     window_counts_reference,
     window_sums,
@@ -92,3 +94,25 @@ def test_empty_sources_and_invalid_input():
         build_cell_list(np.zeros((3, 4)), 0.0, 1.0, 0.1)
     with pytest.raises(InputError, match="min_width"):
         build_cell_list(np.zeros((3, 2)), 0.0, 1.0, -1.0)
+
+
+def test_mask_and_compaction_match_the_reference_on_the_kept_points():
+    rng = np.random.default_rng(4)
+    src = rng.uniform(0.0, 4.0, (6000, 2))
+    query = rng.uniform(0.0, 4.0, (700, 2))
+    cl = build_cell_list(src, 0.0, 4.0, 0.2)
+    keep = rng.random(6000) < 0.7  # in sorted order
+    kept = cl.sorted_pos[keep]
+    ref = window_counts_reference(query, kept, 0.2)
+    masked = window_counts(query, cl, 0.2, mask=keep)
+    small = compact_cell_list(cl, keep)
+    compacted = window_counts(query, small, 0.2)
+    for got in (masked, compacted):
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+    np.testing.assert_array_equal(small.sorted_pos, kept)
+    np.testing.assert_array_equal(small.order, cl.order[keep])
+    again = sorted_cell_list(small.sorted_pos, small.start, 0.0, 4.0, 0.2)
+    np.testing.assert_array_equal(window_counts(query, again, 0.2)[0], ref[0])
+    with pytest.raises(InputError, match="start"):
+        sorted_cell_list(small.sorted_pos, cl.start, 0.0, 4.0, 0.2)

@@ -40,7 +40,7 @@ class CellList:
     width: float
     nbins: np.ndarray  # (d,) int64
     start: np.ndarray  # (prod(nbins) + 1,) int64
-    order: np.ndarray  # (n,) int64
+    order: np.ndarray  # (n,) int64, or empty when original indices are not tracked
     sorted_pos: np.ndarray  # (n, d) float64
     offsets: np.ndarray  # (3^d, d) int64: neighbour bin offsets
 
@@ -58,6 +58,13 @@ class CellList:
 def neighbour_offsets(dim: int) -> np.ndarray:
     """The 3^dim offsets {−1, 0, 1}^dim of a bin's neighbours (itself included)."""
     return np.array(list(itertools.product((-1, 0, 1), repeat=dim)), dtype=np.int64)
+
+
+_OFFSETS = {d: neighbour_offsets(d) for d in (2, 3)}
+
+
+def _offsets(dim: int) -> np.ndarray:
+    return _OFFSETS[dim]
 
 
 def bin_layout(lo: float, hi: float, min_width: float, dim: int) -> tuple[float, np.ndarray]:
@@ -88,8 +95,9 @@ def _flat_bins(pos, lo, width, nbins):
 
 
 @numba.njit(cache=True)
-def _counting_sort(bins, nbins_total):
-    n = bins.size
+def _counting_sort(pos, bins, nbins_total):
+    """Stable counting sort of the rows of ``pos`` by ``bins``: (start, order, sorted rows)."""
+    n, d = pos.shape
     start = np.zeros(nbins_total + 1, dtype=np.int64)
     for i in range(n):
         start[bins[i] + 1] += 1
@@ -97,11 +105,15 @@ def _counting_sort(bins, nbins_total):
         start[b + 1] += start[b]
     fill = start[:-1].copy()
     order = np.empty(n, dtype=np.int64)
+    out = np.empty((n, d))
     for i in range(n):
         b = bins[i]
-        order[fill[b]] = i
+        j = fill[b]
+        order[j] = i
+        for k in range(d):
+            out[j, k] = pos[i, k]
         fill[b] += 1
-    return start, order
+    return start, order, out
 
 
 def build_cell_list(pos: np.ndarray, lo: float, hi: float, min_width: float) -> CellList:
@@ -112,8 +124,45 @@ def build_cell_list(pos: np.ndarray, lo: float, hi: float, min_width: float) -> 
     d = pos.shape[1]
     width, nbins = bin_layout(lo, hi, min_width, d)
     bins = _flat_bins(pos, float(lo), width, nbins)
-    start, order = _counting_sort(bins, int(np.prod(nbins)))
-    return CellList(float(lo), width, nbins, start, order, pos[order], neighbour_offsets(d))
+    start, order, sorted_pos = _counting_sort(pos, bins, int(np.prod(nbins)))
+    return CellList(float(lo), width, nbins, start, order, sorted_pos, _offsets(d))
+
+
+@numba.njit(cache=True)
+def _compact(sorted_pos, start, order, keep):
+    n, d = sorted_pos.shape
+    nb = start.size - 1
+    m = 0
+    for i in range(n):
+        if keep[i]:
+            m += 1
+    out = np.empty((m, d))
+    track = order.size > 0
+    new_order = np.empty(m if track else 0, dtype=np.int64)
+    new_start = np.empty(nb + 1, dtype=np.int64)
+    j = 0
+    for b in range(nb):
+        new_start[b] = j
+        for i in range(start[b], start[b + 1]):
+            if keep[i]:
+                for k in range(d):
+                    out[j, k] = sorted_pos[i, k]
+                if track:
+                    new_order[j] = order[i]
+                j += 1
+    new_start[nb] = j
+    return new_start, new_order, out
+
+
+def compact_cell_list(cl: CellList, keep: np.ndarray) -> CellList:
+    """The cell list of the points with ``keep`` True (``keep`` in sorted order), without
+    re-sorting: O(n). ``order`` keeps pointing at the original indices (an empty ``order``, for
+    lists that do not track them, stays empty)."""
+    keep = np.asarray(keep, dtype=np.bool_)
+    if keep.shape != (cl.sorted_pos.shape[0],):
+        raise InputError(f"keep must have shape ({cl.sorted_pos.shape[0]},); got {keep.shape}")
+    start, order, sorted_pos = _compact(cl.sorted_pos, cl.start, cl.order, keep)
+    return CellList(cl.lo, cl.width, cl.nbins, start, order, sorted_pos, cl.offsets)
 
 
 @numba.njit(cache=True)
@@ -166,7 +215,7 @@ def window_counts_kernel(query, spos, start, lo, width, nbins, offsets, half, we
                         break
                 if not inside:
                     continue
-                w = weights[j] if use_w else 1.0
+                w = float(weights[j]) if use_w else 1.0
                 c += w
                 for k in range(d):
                     dx = spos[j, k] - query[i, k]
@@ -188,15 +237,38 @@ def _check_window(cl: CellList, query: np.ndarray, half: float) -> np.ndarray:
     return query
 
 
-def window_counts(query: np.ndarray, cl: CellList, half: float) -> tuple[np.ndarray, np.ndarray]:
+def sorted_cell_list(
+    sorted_pos: np.ndarray, start: np.ndarray, lo: float, hi: float, min_width: float
+) -> CellList:
+    """A cell list from points already sorted by bin (``start`` from an earlier list of the
+    same box and width); original indices are not tracked."""
+    d = sorted_pos.shape[1]
+    width, nbins = bin_layout(lo, hi, min_width, d)
+    if start.size != int(np.prod(nbins)) + 1 or start[-1] != sorted_pos.shape[0]:
+        raise InputError("start does not match the bins of this box or the number of points")
+    return CellList(float(lo), width, nbins, start, np.empty(0, dtype=np.int64), sorted_pos,
+                    _offsets(d))  # fmt: skip
+
+
+def window_counts(
+    query: np.ndarray, cl: CellList, half: float, mask: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Counts of the cell list's points in the window of half-width ``half`` around each query
-    point, and the per-axis half differences (upper − lower); float arrays (nq,), (nq, d)."""
+    point, and the per-axis half differences (upper − lower); float arrays (nq,), (nq, d).
+    ``mask`` (bool, in the list's sorted order) restricts the count to the True points."""
     query = _check_window(cl, query, half)
     count = np.empty(query.shape[0])
     diff = np.empty(query.shape)
+    if mask is None:
+        weights = np.empty(0, dtype=np.uint8)
+    else:
+        mask = np.ascontiguousarray(mask, dtype=np.bool_)
+        if mask.shape != (cl.sorted_pos.shape[0],):
+            raise InputError(f"mask must have shape ({cl.sorted_pos.shape[0]},); got {mask.shape}")
+        weights = mask.view(np.uint8)
     window_counts_kernel(
         query, cl.sorted_pos, cl.start, cl.lo, cl.width, cl.nbins, cl.offsets, float(half),
-        np.empty(0), count, diff,
+        weights, count, diff,
     )  # fmt: skip
     return count, diff
 

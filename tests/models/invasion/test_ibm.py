@@ -182,7 +182,8 @@ def test_mm_decays_exponentially_for_frozen_mde():
     m = p.M_MDE / h**2
     survive = math.exp(-p.eta * m * steps * p.dt)
     assert state.mde.shape == mde.shape
-    assert abs(state.mm.shape[0] - n * survive) < 4 * math.sqrt(n * survive * (1 - survive))
+    survivors = state.living_mm().shape[0]
+    assert abs(survivors - n * survive) < 4 * math.sqrt(n * survive * (1 - survive))
 
 
 def test_o2_relaxes_to_nu_f_over_phi_without_cells():
@@ -215,11 +216,11 @@ def test_walls_reflect_or_let_particles_leave():
     rng = np.random.default_rng(1)
     pos = rng.uniform(0, L, (20000, 3))
     alive = np.ones(pos.shape[0], dtype=bool)
-    kept = K.brownian(pos, alive, 0, 0.0, 0.2, L, False, rng)
+    kept = K.brownian(pos, alive, np.empty((0, 3)), 0.0, 0.2, L, False, rng)
     assert kept.shape == pos.shape and np.all((kept >= 0) & (kept <= L))
     # reflecting walls keep a uniform distribution uniform (mean 1/2, 4 sigma)
     assert np.all(np.abs(kept.mean(axis=0) - 0.5) < 4 * math.sqrt(1 / 12 / pos.shape[0]))
-    left = K.brownian(pos, alive, 0, 0.0, 0.2, L, True, rng)
+    left = K.brownian(pos, alive, np.empty((0, 3)), 0.0, 0.2, L, True, rng)
     assert np.all((left >= 0) & (left <= L))
     # a uniform density loses, per axis and wall, s/√(2π) per unit length: 6 walls of area 1
     expected_lost_fraction = 1 - (1 - 2 * 0.2 / math.sqrt(2 * math.pi)) ** 3

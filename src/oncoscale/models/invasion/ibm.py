@@ -29,7 +29,16 @@ from oncoscale.models.invasion.params import (
     check_choice,
 )
 from oncoscale.models.parameters import ParameterSet, param
-from oncoscale.numerics.particles import build_cell_list, window_counts
+from oncoscale.numerics.particles import (
+    CellList,
+    build_cell_list,
+    compact_cell_list,
+    sorted_cell_list,
+    window_counts,
+)
+
+#: dead MM slots are compacted away once they exceed this fraction of the MM array
+COMPACT_FRACTION = 0.02
 
 
 class IBMNumerics(ParameterSet):
@@ -57,7 +66,7 @@ class IBMState:
     cell_age: np.ndarray  # (n,) day
     cell_type: np.ndarray  # (n,) int8 phenotype 0..4
     cell_comp: np.ndarray  # (n,) int8 PROLIFERATING / QUIESCENT
-    mm: np.ndarray  # (n_mm, d)
+    mm: np.ndarray  # (n_mm, d), sorted by perception bin when mm_start is set
     mde: np.ndarray  # (n_mde, d)
     o2: np.ndarray  # (n_o2, d)
     rng: np.random.Generator
@@ -66,6 +75,12 @@ class IBMState:
     dead_time: np.ndarray  # (n_dead,) day of death
     steps: int = 0
     counters: dict[str, int] = field(default_factory=dict)
+    mm_start: np.ndarray | None = None  # bin starts of the sorted MM (immobile: kept sorted)
+    mm_alive: np.ndarray | None = None  # living MM slots (dead slots are compacted lazily)
+
+    def living_mm(self) -> np.ndarray:
+        """Positions of the living MM particles."""
+        return self.mm if self.mm_alive is None else self.mm[self.mm_alive]
 
 
 @dataclass(frozen=True)
@@ -77,13 +92,23 @@ class Perception:
     grad_mm: np.ndarray  # (n, d) perceived MM gradient ∇f̂
 
 
-def perceive(cell_pos: np.ndarray, mm_list, o2_list, p: InvasionParameters) -> Perception:
-    """Window densities M·F/(2Δ)^d and gradients M·(F₊ − F₋)/((2Δ)^{d−1}Δ²) (spec §2)."""
+def perceive(
+    cell_pos: np.ndarray,
+    mm_list: CellList,
+    o2_list: CellList,
+    p: InvasionParameters,
+    mm_alive: np.ndarray | None = None,
+) -> Perception:
+    """Window densities M·F/(2Δ)^d and gradients M·(F₊ − F₋)/((2Δ)^{d−1}Δ²) (spec §2);
+    ``mm_alive`` (sorted order) masks dead MM slots."""
     half = p.perception
     d = cell_pos.shape[1]
     volume = (2 * half) ** d
     n_o2, _ = window_counts(cell_pos, o2_list, half)
-    n_mm, diff_mm = window_counts(cell_pos, mm_list, half)
+    if mm_alive is None:
+        n_mm, diff_mm = window_counts(cell_pos, mm_list, half)
+    else:
+        n_mm, diff_mm = window_counts(cell_pos, mm_list, half, mask=mm_alive)
     grad_norm = (2 * half) ** (d - 1) * half**2
     return Perception(p.M_O2 * n_o2 / volume, p.M_MM * n_mm / volume, p.M_MM * diff_mm / grad_norm)
 
@@ -153,10 +178,14 @@ class InvasionIBM(Representation):
         rng = s.rng
         volume = (2 * half) ** d
         # 1. perceive (state at step start)
-        mm_list = build_cell_list(s.mm, 0.0, L, half)
+        if s.mm_start is None:
+            mm_list = build_cell_list(s.mm, 0.0, L, half)
+        else:
+            mm_list = sorted_cell_list(s.mm, s.mm_start, 0.0, L, half)
+        mm_alive = np.ones(s.mm.shape[0], dtype=bool) if s.mm_alive is None else s.mm_alive.copy()
         o2_list = build_cell_list(s.o2, 0.0, L, half)
         mde_list = build_cell_list(s.mde, 0.0, L, half)
-        seen = perceive(s.cell_pos, mm_list, o2_list, p)
+        seen = perceive(s.cell_pos, mm_list, o2_list, p, s.mm_alive)
         # 2. demography
         age, ctype, comp, parent, dead = kr["demography"](
             s.cell_age, s.cell_type, s.cell_comp, seen.o2, self.rc, dt, 5, rng
@@ -167,13 +196,17 @@ class InvasionIBM(Representation):
         dead_type = np.concatenate([s.dead_type, s.cell_type[dead]])
         dead_time = np.concatenate([s.dead_time, np.full(dead.size, t + dt)])
         # 3. MM degradation (rate η m̂) and O2 emission (rate ν M_MM/M_O2 per MM particle)
-        alive_mm = kr["degrade_matrix"](
-            mm_list.sorted_pos, mm_list.start, mde_list.sorted_pos, mde_list.start, 0.0,
-            mm_list.width, mm_list.nbins, mm_list.offsets, half, p.eta * p.M_MDE / volume, dt,
-            rng,
+        n_mm_alive = int(np.count_nonzero(mm_alive))
+        new_o2 = kr["emit_from"](
+            mm_list.sorted_pos, mm_alive, n_mm_alive, p.nu * p.M_MM / p.M_O2, dt, rng
+        )
+        degraded = kr["degrade_matrix"](
+            mm_list.sorted_pos, mm_alive, mm_list.start, mde_list.sorted_pos, mde_list.start,
+            mm_list.nbins, mm_list.offsets, half, p.eta * p.M_MDE / volume, dt, rng,
         )  # fmt: skip
-        new_o2 = kr["emit_from"](mm_list.sorted_pos, p.nu * p.M_MM / p.M_O2, dt, rng)
-        mm = mm_list.sorted_pos[alive_mm]
+        if n_mm_alive - degraded < (1.0 - COMPACT_FRACTION) * mm_alive.size:
+            mm_list = compact_cell_list(mm_list, mm_alive)
+            mm_alive = np.ones(mm_list.sorted_pos.shape[0], dtype=bool)
         # 4. MDE production by cells, O2 uptake by cells (decays happen in the motion pass)
         w = p.w[ctype]
         new_mde = kr["produce_at"](pos, p.kappa * w * p.M_cell / p.M_MDE, dt, rng)
@@ -184,15 +217,12 @@ class InvasionIBM(Representation):
         )  # fmt: skip
         # 5. motion (with MDE and O2 decay of the particles present at step start)
         bf = p.brownian_factor
-        mde_all = np.concatenate([mde_list.sorted_pos, new_mde])
         mde = kr["brownian"](
-            mde_all, np.ones(mde_all.shape[0], dtype=bool), mde_list.sorted_pos.shape[0],
+            mde_list.sorted_pos, np.ones(mde_list.sorted_pos.shape[0], dtype=bool), new_mde,
             -math.expm1(-p.sigma_m * dt), math.sqrt(bf * p.D_m * dt), L, open_b, rng,
         )  # fmt: skip
-        o2_all = np.concatenate([o2_list.sorted_pos, new_o2])
-        alive_all = np.concatenate([alive_o2, np.ones(new_o2.shape[0], dtype=bool)])
         o2 = kr["brownian"](
-            o2_all, alive_all, o2_list.sorted_pos.shape[0], -math.expm1(-p.phi * dt),
+            o2_list.sorted_pos, alive_o2, new_o2, -math.expm1(-p.phi * dt),
             math.sqrt(bf * p.D_o * dt), L, open_b, rng,
         )  # fmt: skip
         pos, inside = kr["move_cells"](
@@ -206,7 +236,7 @@ class InvasionIBM(Representation):
         counters = dict(s.counters)
         for name, value in (
             ("necrosis", dead.size),
-            ("mm_degraded", int((~alive_mm).sum())),
+            ("mm_degraded", int(degraded)),
             ("o2_emitted", new_o2.shape[0]),
             ("o2_taken", int(taken)),
             ("mde_produced", new_mde.shape[0]),
@@ -214,8 +244,9 @@ class InvasionIBM(Representation):
         ):
             counters[name] = counters.get(name, 0) + int(value)
         return IBMState(
-            pos, age, ctype, comp, mm, mde, o2, rng, dead_pos, dead_type, dead_time,
-            s.steps + 1, counters,
+            pos, age, ctype, comp, mm_list.sorted_pos, mde, o2, rng, dead_pos, dead_type,
+            dead_time, s.steps + 1, counters, mm_list.start,
+            None if mm_alive.all() else mm_alive,
         )  # fmt: skip
 
     # ---- outputs ---------------------------------------------------------------------------
@@ -225,7 +256,7 @@ class InvasionIBM(Representation):
         return {
             "cells_p": obs.bin_cells(state.cell_pos, state.cell_type, prolif, g, p.M_cell),
             "cells_q": obs.bin_cells(state.cell_pos, state.cell_type, ~prolif, g, p.M_cell),
-            "mm": obs.bin_density(state.mm, g, p.M_MM),
+            "mm": obs.bin_density(state.living_mm(), g, p.M_MM),
             "mde": obs.bin_density(state.mde, g, p.M_MDE),
             "o2": obs.bin_density(state.o2, g, p.M_O2),
         }
@@ -249,7 +280,7 @@ class InvasionIBM(Representation):
         out["n_q"] = float((~prolif).sum())
         out["n_necrotic"] = float(state.dead_type.size)
         out["mass_necrotic"] = p.M_cell * out["n_necrotic"]
-        out["n_mm"] = float(state.mm.shape[0])
+        out["n_mm"] = float(state.living_mm().shape[0])
         out["n_mde"] = float(state.mde.shape[0])
         out["n_o2"] = float(state.o2.shape[0])
         return out

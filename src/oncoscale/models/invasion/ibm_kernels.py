@@ -173,39 +173,41 @@ def _in_window(spos, j, x, half):
 
 # ---- MM degradation (thinning) and O2 emission ------------------------------------------------
 @numba.njit(cache=True)
-def degrade_matrix(mm, mm_start, mde, mde_start, lo, width, nbins, offsets, half, eta_m, dt, rng):
-    """Alive mask of the (bin-sorted) MM particles after degradation at rate η m̂.
+def degrade_matrix(mm, alive, mm_start, mde, mde_start, nbins, offsets, half, eta_m, dt, rng):
+    """Degrade the (bin-sorted) MM particles at rate η m̂: clears ``alive`` (in place) of the
+    degraded ones and returns their number.
 
     m̂ = M_MDE · (MDE in the window)/(2Δ)^d, ``eta_m`` = η · M_MDE/(2Δ)^d. Exact thinning: in
     bin b every MM particle is a candidate with probability 1 − e^{−η_m U_b dt}, U_b the MDE
     count in the 3^d bins around b (>= every window count in b); a candidate with window count
-    F is degraded with probability (1 − e^{−η_m F dt})/(1 − e^{−η_m U_b dt}).
+    F is degraded with probability (1 − e^{−η_m F dt})/(1 − e^{−η_m U_b dt}). Bins without MDE
+    around cost nothing beyond one pass over the bins. Slots already dead are skipped (each
+    living particle is still a candidate with the same probability).
     """
     d = nbins.size
-    alive = np.ones(mm.shape[0], dtype=np.bool_)
-    b = np.empty(d, dtype=np.int64)
     nb_total = mm_start.size - 1
+    degraded = 0
+    b = np.empty(d, dtype=np.int64)
+    ub = np.zeros(nb_total, dtype=np.int64)
+    for g in range(nb_total):  # scatter each MDE bin's count to its neighbours
+        cnt = mde_start[g + 1] - mde_start[g]
+        if cnt == 0:
+            continue
+        _unravel(g, nbins, b)
+        for o in range(offsets.shape[0]):
+            f = _flat(b, offsets[o], nbins)
+            if f >= 0:
+                ub[f] += cnt
     scratch = np.empty(0, dtype=np.int64)
     for f in range(nb_total):
         n_b = mm_start[f + 1] - mm_start[f]
-        if n_b == 0:
+        if n_b == 0 or ub[f] == 0:
             continue
-        # bin coordinates of f
-        r = f
-        for k in range(d - 1, -1, -1):
-            b[k] = r % nbins[k]
-            r //= nbins[k]
-        ub = 0
-        for o in range(offsets.shape[0]):
-            g = _flat(b, offsets[o], nbins)
-            if g >= 0:
-                ub += mde_start[g + 1] - mde_start[g]
-        if ub == 0:
-            continue
-        p_bound = -math.expm1(-eta_m * ub * dt)
+        p_bound = -math.expm1(-eta_m * ub[f] * dt)
         k_c = rng.binomial(n_b, p_bound)
         if k_c == 0:
             continue
+        _unravel(f, nbins, b)
         if scratch.size < n_b:
             scratch = np.empty(2 * n_b, dtype=np.int64)
         for j in range(n_b):
@@ -216,6 +218,8 @@ def degrade_matrix(mm, mm_start, mde, mde_start, lo, width, nbins, offsets, half
             scratch[j] = scratch[s]
             scratch[s] = tmp
             i = scratch[j]
+            if not alive[i]:
+                continue
             cnt = 0
             for o in range(offsets.shape[0]):
                 g = _flat(b, offsets[o], nbins)
@@ -226,19 +230,30 @@ def degrade_matrix(mm, mm_start, mde, mde_start, lo, width, nbins, offsets, half
                         cnt += 1
             if cnt > 0 and rng.random() * p_bound < -math.expm1(-eta_m * cnt * dt):
                 alive[i] = False
-    return alive
+                degraded += 1
+    return degraded
 
 
 @numba.njit(cache=True)
-def emit_from(src, rate, dt, rng):
-    """Positions of new particles emitted by ``src`` particles at ``rate`` each (Poisson)."""
+def _unravel(f, nbins, b):
+    for k in range(nbins.size - 1, -1, -1):
+        b[k] = f % nbins[k]
+        f //= nbins[k]
+
+
+@numba.njit(cache=True)
+def emit_from(src, alive, n_alive, rate, dt, rng):
+    """Positions of new particles emitted by the ``n_alive`` living ``src`` particles at
+    ``rate`` each: Poisson(n_alive·rate·dt) emitters drawn uniformly among the living."""
     n, d = src.shape
-    if n == 0 or rate <= 0.0:
+    if n_alive == 0 or rate <= 0.0:
         return np.empty((0, d))
-    k = rng.poisson(n * rate * dt)
+    k = rng.poisson(n_alive * rate * dt)
     out = np.empty((k, d))
     for j in range(k):
         i = rng.integers(0, n)
+        while not alive[i]:
+            i = rng.integers(0, n)
         for a in range(d):
             out[j, a] = src[i, a]
     return out
@@ -325,20 +340,21 @@ def _wall(x, length, open_boundary):
 
 
 @numba.njit(cache=True)
-def brownian(pos, alive, n_decay, p_decay, step_sd, length, open_boundary, rng):
-    """Survivors of ``pos`` after decay (the first ``n_decay`` with probability ``p_decay``) and
-    a Brownian step of standard deviation ``step_sd`` per axis, with the walls."""
-    n, d = pos.shape
-    out = np.empty((n, d))
+def brownian(old, alive, new, p_decay, step_sd, length, open_boundary, rng):
+    """Survivors after decay of the ``alive`` rows of ``old`` (each with probability
+    ``p_decay``; the ``new`` rows, made during this step, do not decay) and a Brownian step of
+    standard deviation ``step_sd`` per axis, with the walls. Returns (m, d) positions."""
+    n_old, d = old.shape
+    out = np.empty((n_old + new.shape[0], d))
     m = 0
-    for i in range(n):
-        if not alive[i]:
-            continue
-        if i < n_decay and p_decay > 0.0 and rng.random() < p_decay:
-            continue
+    for i in range(n_old + new.shape[0]):
+        if i < n_old:
+            if not alive[i] or (p_decay > 0.0 and rng.random() < p_decay):
+                continue
         ok = True
         for a in range(d):
-            x = _wall(pos[i, a] + step_sd * rng.standard_normal(), length, open_boundary)
+            x0 = old[i, a] if i < n_old else new[i - n_old, a]
+            x = _wall(x0 + step_sd * rng.standard_normal(), length, open_boundary)
             if math.isnan(x):
                 ok = False
             out[m, a] = x
