@@ -171,40 +171,54 @@ def test_ageing_is_an_exact_shift():
 
 
 # ---- compiled kernels vs references -------------------------------------------------------
-def test_demography_kernel_matches_reference():
-    rng = np.random.default_rng(7)
-    n_ph, n_age, m = 5, 40, 30
-    p = rng.random((n_ph, n_age, m))
-    q = rng.random((n_ph, n_age, m)) * (rng.random((n_ph, n_age, m)) < 0.5)
-    p_old, q_old = rng.random((n_ph, m)), rng.random((n_ph, m))
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
+def test_fused_cell_kernel_matches_references(dim, moving):
+    """step_cells (ring buffer, demography fused with motion bin by bin) equals the NumPy
+    demography reference followed by the motion reference (age order)."""
+    rng = np.random.default_rng(7 + dim)
+    p = InvasionParameters()
+    grid = domain_grid(p, dim, 2.0 if dim == 2 else 2.5)
+    n_ph, n_age, space = 5, 40, grid.shape
+    shape3 = (1,) * (3 - dim) + space
+    pp = rng.random((n_ph, n_age, *space))
+    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5)
+    p_old, q_old = rng.random((n_ph, *space)), rng.random((n_ph, *space))
     g = np.where(np.arange(n_age) > 5, rng.random(n_age) * 20, 0.0)
-    c = rng.random(m) * 3
-    c[:3] = 0.0
-    mu, tpq, tqp = rng.random(m) * (c < 1), rng.random(m), rng.random(m) * (c > 1)
+    c = rng.random(space) * 3
+    c.flat[:3] = 0.0
+    mu, tpq, tqp = rng.random(space) * (c < 1), rng.random(space), rng.random(space) * (c > 1)
+    f = rng.random(space)
+    diff = np.linspace(0.01, 0.05, 5) * moving
+    rho = np.linspace(0.0, 0.4, 5) * moving
     head, dt = 13, 0.02
-    ref = kern.demography_reference(
-        kern.ring_to_age_order(p, head),
-        kern.ring_to_age_order(q, head),
-        p_old,
-        q_old,
-        g,
-        c,
-        mu,
-        tpq,
-        tqp,
-        dt,
-    )
-    births, dead, totals = np.empty((n_ph, m)), np.zeros((n_ph, m)), np.empty((n_ph, m))
-    kern.demography(p, q, p_old, q_old, head, g, c, mu, tpq, tqp, dt, births, dead, totals)
-    got = (kern.ring_to_age_order(p, head), kern.ring_to_age_order(q, head), p_old, q_old)
-    for a, b in zip((*got, births, dead), ref, strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
-    np.testing.assert_allclose(totals, got[0].sum(1) + got[1].sum(1) + p_old + q_old, rtol=1e-13)
+    ref = list(
+        kern.demography_reference(
+            kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
+            g, c, mu, tpq, tqp, dt,
+        )
+    )  # fmt: skip
+    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
+    ref[0] = kern.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
+    ref[2] = kern.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
+    births = np.empty((n_ph, *shape3))
+    dead, totals = np.zeros((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    r3 = [x.reshape(shape3) for x in (c, mu, tpq, tqp)]
+    kern.step_cells(
+        pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
+        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt,
+        f.reshape(shape3), diff, rho, grid.spacing, 2, births, dead, totals,
+    )  # fmt: skip
+    got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
+    for x, y in zip((*got, births.reshape(ref[4].shape), dead.reshape(ref[5].shape)), ref,
+                    strict=True):  # fmt: skip
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(totals.reshape(totals_ref.shape), totals_ref, rtol=1e-13)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
-def test_motion_kernel_matches_reference(dim):
-    p = InvasionParameters().updated(mm_case="heterogeneous")
+def test_move_bins_matches_motion_reference(dim):
+    p = InvasionParameters()
     grid = domain_grid(p, dim, 1.0)
     rng = np.random.default_rng(dim)
     dens = rng.random((5, 4, *grid.shape))
@@ -212,20 +226,9 @@ def test_motion_kernel_matches_reference(dim):
     diff = np.linspace(0.01, 0.05, 5)
     rho = np.linspace(0.0, 0.4, 5)
     ref = kern.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
-    shape3 = grid.shape + (1,) * (3 - dim)
-    work = dens.copy()
-    plus = work[:, -1].copy()
-    kern.motion(
-        work[:, :-1].copy().reshape(5, 3, *shape3), plus.reshape(5, *shape3), f.reshape(shape3),
-        diff, rho, 0.1, grid.spacing, 2,
-    )  # fmt: skip
-    np.testing.assert_allclose(plus, ref[:, -1], rtol=1e-13)
-    inner = dens[:, :-1].copy()
-    kern.motion(
-        inner.reshape(5, 3, *shape3), plus.reshape(5, *shape3) * 0, f.reshape(shape3),
-        diff, rho, 0.1, grid.spacing, 2,
-    )  # fmt: skip
-    np.testing.assert_allclose(inner, ref[:, :-1], rtol=1e-13)
+    shape3 = (1,) * (3 - dim) + grid.shape
+    kern.move_bins(dens.reshape(5, 4, *shape3), f.reshape(shape3), diff, rho, 0.1, 1.0, 2)
+    np.testing.assert_allclose(dens, ref, rtol=1e-13)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -261,9 +264,9 @@ def _motion_error(h: float, rho: float, diff: float) -> float:
     dens = n[None, None].repeat(5, axis=0)
     dt = 1e-3
     moved = dens.copy()
-    kern.motion(
-        moved.reshape(5, 1, *grid.shape, 1), np.zeros((5, *grid.shape, 1)),
-        f.reshape(*grid.shape, 1), np.full(5, diff), np.full(5, rho), dt, h, 1,
+    kern.move_bins(
+        moved.reshape(5, 1, 1, *grid.shape), f.reshape(1, *grid.shape), np.full(5, diff),
+        np.full(5, rho), dt, h, 1,
     )  # fmt: skip
     return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
 

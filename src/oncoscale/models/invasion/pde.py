@@ -249,34 +249,44 @@ class InvasionPDE(Representation):
 
     def _step_numba(self, s: InvasionPDEState) -> None:
         g, dt, n_ph = self.grid, self.dt, N_PHENOTYPES
-        m = int(np.prod(g.shape))
+        shape3 = (1,) * (3 - self.dim) + g.shape  # singleton axis first: long inner loops
         mu, tpq, tqp = self._rates(s.o2)
-        births = np.empty((n_ph, m))
-        dead = np.zeros((n_ph, m))
-        totals = np.empty((n_ph, m))
-        kern.demography(
-            s.p.reshape(n_ph, self.n_age, m),
-            s.q.reshape(n_ph, self.n_age, m),
-            s.p_old.reshape(n_ph, m),
-            s.q_old.reshape(n_ph, m),
+        births = np.empty((n_ph, *shape3))
+        dead = np.zeros((n_ph, *shape3))
+        totals = np.empty((n_ph, *shape3))
+        mm_start = s.mm
+        n_sub = self._substeps(mm_start)
+        kern.step_cells(
+            s.p.reshape(n_ph, self.n_age, *shape3),
+            s.q.reshape(n_ph, self.n_age, *shape3),
+            s.p_old.reshape(n_ph, *shape3),
+            s.q_old.reshape(n_ph, *shape3),
             s.head,
             self.g_mid,
-            s.o2.reshape(m),
-            mu.reshape(m),
-            tpq.reshape(m),
-            tqp.reshape(m),
+            s.o2.reshape(shape3),
+            mu.reshape(shape3),
+            tpq.reshape(shape3),
+            tqp.reshape(shape3),
             dt,
+            mm_start.reshape(shape3),
+            self.diff,
+            self.rho,
+            g.spacing,
+            n_sub,
             births,
             dead,
             totals,
         )
         births = births.reshape(n_ph, *g.shape)
         nb, dead_nb, raw = self._newborns(births, mu)
+        load = np.tensordot(self.params.w, totals.reshape(n_ph, *g.shape) + nb, axes=(0, 0))
+        moved = nb.reshape(n_ph, 1, *shape3)
+        kern.move_bins(moved, mm_start.reshape(shape3), self.diff, self.rho, dt, g.spacing, n_sub)
         head = kern.age_ring(s.p, s.p_old, s.head, nb)
         kern.age_ring(s.q, s.q_old, s.head, 0.0)
         s.head = head
         self._bookkeep(s, births, raw, dead.reshape(n_ph, *g.shape) + dead_nb)
-        self._fields_and_motion(s, totals.reshape(n_ph, *g.shape) + nb)
+        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
 
     def _step_numpy(self, s: InvasionPDEState) -> None:
         if s.head != 0:
@@ -292,33 +302,22 @@ class InvasionPDE(Representation):
         self._bookkeep(s, births, raw, dead + dead_nb)
         self._fields_and_motion(s, s.cells_p() + s.cells_q())
 
+    def _substeps(self, mm: np.ndarray) -> int:
+        n_sub = kern.motion_substeps(mm, self.diff, self.rho, self.dt, self.grid)
+        self._max_substeps = max(self._max_substeps, n_sub)
+        return n_sub
+
     def _fields_and_motion(self, s: InvasionPDEState, cells: np.ndarray) -> None:
         """Field step with the load of ``cells`` (P + Q per phenotype), then motion with the
-        MM of the step start."""
+        MM of the step start (reference path)."""
         mm_start = s.mm
         load = np.tensordot(self.params.w, cells, axes=(0, 0))
         s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, self.dt)
-        n_sub = kern.motion_substeps(mm_start, self.diff, self.rho, self.dt, self.grid)
-        self._max_substeps = max(self._max_substeps, n_sub)
-        if self.settings.kernel == "numba":
-            shape3 = self.grid.shape + (1,) * (3 - self.dim)
-            kern.motion(
-                s.p.reshape(N_PHENOTYPES, self.n_age, *shape3),
-                s.p_old.reshape(N_PHENOTYPES, *shape3),
-                mm_start.reshape(shape3),
-                self.diff,
-                self.rho,
-                self.dt,
-                self.grid.spacing,
-                n_sub,
-            )
-        else:
-            s.p = kern.motion_reference(
-                s.p, mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
-            )
-            s.p_old = kern.motion_reference(
-                s.p_old[:, None], mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
-            )[:, 0]
+        n_sub = self._substeps(mm_start)
+        s.p = kern.motion_reference(s.p, mm_start, self.diff, self.rho, self.dt, self.grid, n_sub)
+        s.p_old = kern.motion_reference(
+            s.p_old[:, None], mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
+        )[:, 0]
 
     # ---- outputs --------------------------------------------------------------------------
     def fields(self, state: InvasionPDEState) -> dict[str, np.ndarray]:

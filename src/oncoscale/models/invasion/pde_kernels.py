@@ -36,83 +36,8 @@ from oncoscale.numerics.grids import CartesianGrid
 
 
 # =============================================================================================
-# demography
+# demography (NumPy references; the compiled version is fused with motion in step_cells)
 # =============================================================================================
-@numba.njit(cache=True)
-def demography(
-    p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, births, necrotic, totals
-):  # pragma: no cover - compiled
-    """In place on the ring buffers p, q (n_ph, n_age, M) and plus bins p_old, q_old
-    (n_ph, M); space flattened to M. ``g_mid[k]`` = pr(mid age of bin k, c = 1); the rate is
-    max(c, 0)·g. Fills ``births`` (n_ph, M) with the daughters 2(1 − t_pq)·divisions of each
-    parent phenotype and ``totals`` (n_ph, M) with the surviving P + Q density summed over
-    age; adds the dead mass to ``necrotic`` (n_ph, M). The loss shares are computed from
-    1 − e^{−λΔt} so that stay + die + divide = 1 to round-off (exact bookkeeping)."""
-    n_ph, n_age, m = p.shape
-    births[:] = 0.0
-    totals[:] = 0.0
-    # quiescent loss shares (age independent)
-    q_stay = np.empty(m)
-    q_die = np.empty(m)
-    q_wake = np.empty(m)
-    p0_stay = np.empty(m)
-    p0_die = np.empty(m)
-    for x in range(m):
-        lam = mu[x] + tqp[x]
-        q_stay[x] = math.exp(-lam * dt)
-        if lam > 0.0:
-            e = 1.0 - q_stay[x]
-            q_die[x] = e * mu[x] / lam
-            q_wake[x] = e * tqp[x] / lam
-        else:
-            q_die[x] = 0.0
-            q_wake[x] = 0.0
-        p0_stay[x] = math.exp(-mu[x] * dt)
-        p0_die[x] = 1.0 - p0_stay[x]
-    for k in range(n_age + 1):
-        if k < n_age:
-            slot = (head + k) % n_age
-            g = g_mid[k]
-        else:
-            slot = -1
-            g = 0.0
-        for x in range(m):
-            if g > 0.0 and c[x] > 0.0:
-                r = g * c[x]
-                lam = mu[x] + r
-                stay = math.exp(-lam * dt)
-                e = (1.0 - stay) / lam
-                f_die = e * mu[x]
-                f_div = e * r
-            else:
-                stay = p0_stay[x]
-                f_die = p0_die[x]
-                f_div = 0.0
-            keep_q = 1.0 - tpq[x]
-            for i in range(n_ph):
-                if slot >= 0:
-                    pv = p[i, slot, x]
-                    qv = q[i, slot, x]
-                else:
-                    pv = p_old[i, x]
-                    qv = q_old[i, x]
-                if pv == 0.0 and qv == 0.0:
-                    continue
-                div = pv * f_div
-                wake = qv * q_wake[x]
-                new_p = pv * stay + wake
-                new_q = qv * q_stay[x] + tpq[x] * div
-                births[i, x] += 2.0 * keep_q * div
-                necrotic[i, x] += pv * f_die + qv * q_die[x]
-                totals[i, x] += new_p + new_q
-                if slot >= 0:
-                    p[i, slot, x] = new_p
-                    q[i, slot, x] = new_q
-                else:
-                    p_old[i, x] = new_p
-                    q_old[i, x] = new_q
-
-
 def demography_reference(
     p: np.ndarray,
     q: np.ndarray,
@@ -239,10 +164,9 @@ def _move_slab(s, gx, gy, gz, d, rho, dt, h, tmp):  # pragma: no cover - compile
 
 
 @numba.njit(cache=True)
-def motion(p, p_old, f, diff, rho, dt, h, n_sub):  # pragma: no cover - compiled
-    """Move every proliferating bin: p (n_ph, n_age, nx, ny, nz), p_old (n_ph, nx, ny, nz),
-    per-phenotype diffusivity ``diff`` and haptotaxis ``rho``; ``n_sub`` explicit sub-steps."""
-    n_ph, n_age, nx, ny, nz = p.shape
+def _face_gradients(f, h):  # pragma: no cover - compiled
+    """∂f on the interior faces normal to x, y, z of a (nx, ny, nz) field."""
+    nx, ny, nz = f.shape
     gx = np.zeros((max(nx - 1, 0), ny, nz))
     gy = np.zeros((nx, max(ny - 1, 0), nz))
     gz = np.zeros((nx, ny, max(nz - 1, 0)))
@@ -258,15 +182,127 @@ def motion(p, p_old, f, diff, rho, dt, h, n_sub):  # pragma: no cover - compiled
         for b in range(ny):
             for e in range(nz - 1):
                 gz[a, b, e] = (f[a, b, e + 1] - f[a, b, e]) / h
+    return gx, gy, gz
+
+
+@numba.njit(cache=True)
+def move_bins(bins, f, diff, rho, dt, h, n_sub):  # pragma: no cover - compiled
+    """Motion step of bins (n_ph, n_bins, nx, ny, nz) with per-phenotype diffusivity
+    ``diff`` and haptotaxis ``rho`` up the MM field ``f``; ``n_sub`` explicit sub-steps."""
+    n_ph, n_bins, nx, ny, nz = bins.shape
+    gx, gy, gz = _face_gradients(f, h)
     tmp = np.empty((nx, ny, nz))
     sub = dt / n_sub
     for i in range(n_ph):
         if diff[i] == 0.0 and rho[i] == 0.0:
             continue
-        for _ in range(n_sub):
-            for k in range(n_age):
-                _move_slab(p[i, k], gx, gy, gz, diff[i], rho[i], sub, h, tmp)
-            _move_slab(p_old[i], gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+        for k in range(n_bins):
+            for _ in range(n_sub):
+                _move_slab(bins[i, k], gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+
+
+@numba.njit(cache=True)
+def step_cells(
+    p,
+    q,
+    p_old,
+    q_old,
+    head,
+    g_mid,
+    c,
+    mu,
+    tpq,
+    tqp,
+    dt,
+    f,
+    diff,
+    rho,
+    h,
+    n_sub,
+    births,
+    necrotic,
+    totals,
+):  # pragma: no cover - compiled
+    """Demography then motion of every age bin, fused bin by bin (each bin is updated while
+    it is in cache), in place.
+
+    p, q: ring buffers (n_ph, n_age, nx, ny, nz); p_old, q_old: plus bins (n_ph, nx, ny, nz);
+    ``g_mid[k]`` = pr(mid age of bin k, c = 1) (the rate is max(c, 0)·g); c, mu, tpq, tqp:
+    O2 and the rates on the grid; f: MM at the step start (haptotaxis). Fills ``births``
+    (n_ph, ...) with the daughters 2(1 − t_pq)·divisions of each parent phenotype and
+    ``totals`` with the post-demography P + Q density summed over age (before motion); adds
+    the dead mass to ``necrotic``. Loss shares come from 1 − e^{−λΔt}, so that
+    stay + die + divide = 1 to round-off (exact bookkeeping).
+    """
+    n_ph, n_age, nx, ny, nz = p.shape
+    births[:] = 0.0
+    totals[:] = 0.0
+    q_stay = np.exp(-(mu + tqp) * dt)
+    q_die = np.zeros_like(c)
+    q_wake = np.zeros_like(c)
+    p0_stay = np.exp(-mu * dt)
+    keep = 1.0 - tpq
+    for a in range(nx):
+        for b in range(ny):
+            for e in range(nz):
+                lam = mu[a, b, e] + tqp[a, b, e]
+                if lam > 0.0:
+                    share = (1.0 - q_stay[a, b, e]) / lam
+                    q_die[a, b, e] = share * mu[a, b, e]
+                    q_wake[a, b, e] = share * tqp[a, b, e]
+    stay = np.empty_like(c)
+    f_die = np.empty_like(c)
+    f_div = np.empty_like(c)
+    gx, gy, gz = _face_gradients(f, h)
+    tmp = np.empty((nx, ny, nz))
+    sub = dt / n_sub
+    for k in range(n_age + 1):
+        g = g_mid[k] if k < n_age else 0.0
+        slot = (head + k) % n_age
+        for a in range(nx):
+            for b in range(ny):
+                for e in range(nz):
+                    cc = c[a, b, e]
+                    if g > 0.0 and cc > 0.0:
+                        r = g * cc
+                        lam = mu[a, b, e] + r
+                        st = math.exp(-lam * dt)
+                        share = (1.0 - st) / lam
+                        stay[a, b, e] = st
+                        f_die[a, b, e] = share * mu[a, b, e]
+                        f_div[a, b, e] = share * r
+                    else:
+                        stay[a, b, e] = p0_stay[a, b, e]
+                        f_die[a, b, e] = 1.0 - p0_stay[a, b, e]
+                        f_div[a, b, e] = 0.0
+        for i in range(n_ph):
+            if k < n_age:
+                ps = p[i, slot]
+                qs = q[i, slot]
+            else:
+                ps = p_old[i]
+                qs = q_old[i]
+            occupied = False
+            for a in range(nx):
+                for b in range(ny):
+                    for e in range(nz):
+                        pv = ps[a, b, e]
+                        qv = qs[a, b, e]
+                        if pv == 0.0 and qv == 0.0:
+                            continue
+                        occupied = True
+                        div = pv * f_div[a, b, e]
+                        wake = qv * q_wake[a, b, e]
+                        new_p = pv * stay[a, b, e] + wake
+                        new_q = qv * q_stay[a, b, e] + tpq[a, b, e] * div
+                        ps[a, b, e] = new_p
+                        qs[a, b, e] = new_q
+                        births[i, a, b, e] += 2.0 * keep[a, b, e] * div
+                        necrotic[i, a, b, e] += pv * f_die[a, b, e] + qv * q_die[a, b, e]
+                        totals[i, a, b, e] += new_p + new_q
+            if occupied and (diff[i] != 0.0 or rho[i] != 0.0):
+                for _ in range(n_sub):
+                    _move_slab(ps, gx, gy, gz, diff[i], rho[i], sub, h, tmp)
 
 
 def motion_reference(
