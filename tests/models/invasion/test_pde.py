@@ -14,7 +14,7 @@ from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import domain_grid
 from oncoscale.models.invasion.params import InvasionParameters, division_rate
 from oncoscale.models.invasion.pde import InvasionPDE
-from oncoscale.models.invasion.renewal import malthusian_rate
+from oncoscale.models.invasion.theory import malthusian_rate
 from oncoscale.models.registry import family
 
 
@@ -37,7 +37,7 @@ def test_malthusian_growth_rate_matches_euler_lotka(f0, changes):
     """Constant c = 10 f0 (η = ω = 0), t_pq = 0: the total mass grows at the Euler–Lotka rate
     r (within 1 % over t ∈ [10, 20]; the Δt = 0.01 scheme is second order, ~1e-4 here)."""
     model = _model({"dx": 2.0, "dt": 0.01}, eta=0.0, omega=0.0, f0=f0, **changes)
-    r = malthusian_rate(model.params, 10 * f0)
+    r = malthusian_rate(10 * f0, model.params)
     s = model.initial_state()
     times, logs = [], []
     t = 0.0
@@ -67,7 +67,7 @@ def test_malthusian_rate_solves_euler_lotka():
     age step, Richardson-extrapolated) grows at the same rate (c = 3, no death)."""
     p = InvasionParameters()
     coarse, fine = (_discrete_rate(p, 3.0, da) for da in (0.002, 0.001))
-    assert abs((4 * fine - coarse) / 3 - malthusian_rate(p, 3.0)) < 1e-6
+    assert abs((4 * fine - coarse) / 3 - malthusian_rate(3.0, p)) < 1e-6
 
 
 # ---- fields inside the PDE ------------------------------------------------------------------
