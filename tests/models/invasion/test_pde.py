@@ -323,6 +323,8 @@ def test_bad_numerics_are_rejected():
         _model({"dx": 1.0}, a_max=4.0)
     with pytest.raises(InputError, match="dim"):
         _model({"dim": 4})
+    with pytest.raises(InputError, match=r"'kernel'.*'cuda'.*numba"):
+        _model({"kernel": "cuda"})
     model = _model({"dx": 1.0, "dt": 0.05})
     with pytest.raises(InputError, match="multiple"):
         model.advance(model.initial_state(), 0.0, 0.123)

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
+from pydantic import field_validator
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo
@@ -33,6 +34,7 @@ from oncoscale.models.invasion.initial import initial_age_profile, initial_field
 from oncoscale.models.invasion.params import (
     N_PHENOTYPES,
     InvasionParameters,
+    check_choice,
     division_rate,
     necrosis_rate,
     quiescence_probability,
@@ -52,10 +54,15 @@ class InvasionPDENumerics(ParameterSet):
     dt: float | None = param(
         None, "day", "time step = age step (default: dt in 2D, dt_pde_3d in 3D)", gt=0
     )
-    kernel: Literal["numba", "numpy"] = param(
-        "numba", "", "space-age update: compiled kernels or the NumPy references"
+    kernel: str = param(
+        "numba", "", "space-age update: 'numba' (compiled kernels) or 'numpy' (references)"
     )
     max_state_gb: float = param(4.0, "GB", "largest allowed state (age-resolved densities)", gt=0)
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel_choice(cls, value: str) -> str:
+        return check_choice("kernel", value, ("numba", "numpy"))
 
 
 @dataclass
