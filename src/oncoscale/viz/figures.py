@@ -8,7 +8,7 @@ from pathlib import Path
 import xarray as xr
 
 # family -> module with run_figures(ds, out, movie) and STUDY_FIGURES
-FAMILY_VIZ = {"oncolytic": "oncoscale.viz.oncolytic"}
+FAMILY_VIZ = {"oncolytic": "oncoscale.viz.oncolytic", "invasion": "oncoscale.viz.invasion"}
 
 
 def run_figures(ds: xr.Dataset, out: Path, movie: bool = True) -> list[Path]:
