@@ -8,7 +8,10 @@ and the PDE are measured the same way:
   central-shell density / peak density (0 hollow ring, 1 filled disc);
 * direction: cell mass beyond ``r_invaded`` in the two 90° sectors pointing at the MM peaks
   (the diagonal, case B) over the mass in the two orthogonal sectors;
-* phenotypes: mass fraction of each phenotype (P + Q);
+* phenotypes: mass fraction of each phenotype (P + Q), and the mass-weighted mean distance of
+  each phenotype's proliferating cells from the centre (the aggressive ones lead the front);
+* IBM particle snapshots (if present): median distance from the centre of proliferating,
+  quiescent and necrotic cells (a necrotic core inside a proliferating shell);
 * front roughness: per angular sector (N_SECTORS), the radius within which FRONT_QUANTILE of
   the sector's proliferating mass lies; roughness = standard deviation / mean of that front
   radius over the sectors, and the share of its variance in angular modes k >= 3 (fingers)
@@ -133,6 +136,7 @@ def invasion_summary(ds: xr.Dataset) -> dict[str, Any]:
         )
     }
     fractions = []
+    radius_by_type = []
     for k in range(times.size):
         cp = ds["cells_p"].isel(t=k).values
         cq = ds["cells_q"].isel(t=k).values
@@ -146,6 +150,11 @@ def invasion_summary(ds: xr.Dataset) -> dict[str, Any]:
         rows["roughness_cv"].append(rough["cv"])
         rows["finger_share"].append(rough["finger_share"])
         rows["front_radius"].append(rough["mean_front_radius"])
+        masses = cp.reshape(cp.shape[0], -1).sum(axis=1)
+        weighted = (cp * r).reshape(cp.shape[0], -1).sum(axis=1)
+        radius_by_type.append(
+            [float(w / m) if m > 0 else math.nan for w, m in zip(weighted, masses, strict=True)]
+        )
         per_type = (cp + cq).reshape(cp.shape[0], -1).sum(axis=1)
         total = per_type.sum()
         fractions.append((per_type / total).tolist() if total > 0 else [math.nan] * len(per_type))
@@ -159,6 +168,7 @@ def invasion_summary(ds: xr.Dataset) -> dict[str, Any]:
         "front_roughness_cv": rows["roughness_cv"],
         "front_finger_share_k>=3": rows["finger_share"],
         "phenotype_fraction": fractions,
+        "mean_radius_p_by_phenotype": radius_by_type,
         "definitions": {
             "r_invaded": r_inv,
             "shell_width": SHELL_WIDTH,
@@ -172,15 +182,35 @@ def invasion_summary(ds: xr.Dataset) -> dict[str, Any]:
         "direction_ratio": rows["direction_ratio"][-1],
         "front_roughness_cv": rows["roughness_cv"][-1],
         "phenotype_fraction": fractions[-1],
+        "mean_radius_p_by_phenotype": radius_by_type[-1],
         "dominant_phenotype": int(np.nanargmax(fractions[-1]))
         if np.any(np.isfinite(fractions[-1]))
         else -1,
     }
+    if "particle_count" in ds:
+        out["particles_final"] = particle_radii(ds, center, dim)
     if "mass_p" in ds:
         mp = ds["mass_p"].values
         out["peak_proliferating_mass"] = float(np.max(mp))
         out["time_of_peak_proliferating_mass"] = float(ds["t_obs"].values[int(np.argmax(mp))])
     return {"invasion": out}
+
+
+def particle_radii(ds: xr.Dataset, center: float, dim: int) -> dict[str, float]:
+    """Median distance from the centre of the P, Q and necrotic cells of the last particle
+    snapshot (NaN for an empty compartment), and their numbers."""
+    k = ds.sizes["t"] - 1
+    o, n = int(ds["particle_offset"].values[k]), int(ds["particle_count"].values[k])
+    names = ("x", "y", "z")[:dim]
+    pos = np.stack([ds[f"particle_{a}"].values[o : o + n] for a in names], axis=1)
+    rad = np.sqrt(((pos - center) ** 2).sum(axis=1))
+    comp = ds["particle_compartment"].values[o : o + n]
+    out: dict[str, float] = {}
+    for code, name in ((0, "proliferating"), (1, "quiescent"), (2, "necrotic")):
+        sel = rad[comp == code]
+        out[f"median_radius_{name}"] = float(np.median(sel)) if sel.size else math.nan
+        out[f"n_{name}"] = float(sel.size)
+    return out
 
 
 def _at_snapshots(ds: xr.Dataset, name: str, times: np.ndarray) -> list[float]:

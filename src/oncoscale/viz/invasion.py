@@ -167,23 +167,30 @@ def shell_figure(ds: xr.Dataset, out: Path) -> Path:
     r = np.sqrt(sum((m - c) ** 2 for m in mesh))
     cp = ds["cells_p"].isel(t=k).values
     cq = ds["cells_q"].isel(t=k).values
+    width = max(dx, 0.5)  # shells thick enough to hold several IBM cells
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     for i, col in enumerate(PHENOTYPE_COLORS):
-        radii, prof = radial_profile(cp[i], r, dx, c)
+        radii, prof = radial_profile(cp[i], r, width, c)
         axes[0].plot(radii, prof, color=col, label=f"P type {i}")
-    radii, prof = radial_profile(cq.sum(axis=0), r, dx, c)
+    radii, prof = radial_profile(cq.sum(axis=0), r, width, c)
     axes[0].plot(radii, prof, color="0.4", ls="--", label="Q (all types)")
     parts = _particles_at(ds, k)
     if parts is not None:
         rp = np.sqrt(sum((parts[a] - c) ** 2 for a in ("x", "y", "z")))
-        edges = np.arange(0, c + dx, 2 * dx)
+        edges = np.arange(0, c + width, width)
         shells = 4 / 3 * np.pi * np.diff(edges**3)
+        mid = 0.5 * (edges[1:] + edges[:-1])
+        necro = axes[1].twinx()
         for comp, style in ((0, "-"), (1, "--"), (2, ":")):
             h, _ = np.histogram(rp[parts["compartment"] == comp], edges)
-            axes[1].plot(0.5 * (edges[1:] + edges[:-1]), p["M_cell"] * h / shells, ls=style,
-                         color="k", label=COMPARTMENT_NAMES[comp])  # fmt: skip
-        axes[1].set_title("IBM cells by compartment")
-        axes[1].legend(fontsize=7)
+            ax = necro if comp == 2 else axes[1]
+            ax.plot(mid, p["M_cell"] * h / shells, ls=style, color="k" if comp < 2 else "0.5",
+                    label=COMPARTMENT_NAMES[comp])  # fmt: skip
+        necro.set_ylabel("necrotic (cumulative), mass/len^3", color="0.5")
+        h4, _ = np.histogram(rp[(parts["compartment"] == 0) & (parts["phenotype"] == 4)], edges)
+        axes[1].plot(mid, p["M_cell"] * h4 / shells, color=PHENOTYPE_COLORS[4], label="P type 4")
+        axes[1].set_title("IBM cells: P, Q (black), necrotic (grey, right)")
+        axes[1].legend(fontsize=7, loc="upper left")
     axes[0].set_title(f"shell-averaged density, t = {ds['t'].values[k]:g} d")
     axes[0].legend(fontsize=7)
     for ax in axes:
