@@ -64,3 +64,19 @@ def test_compare_rejects_bad_input(tmp_path):
         compare_ibm_pde("invasion-homogeneous", 0, 1.0, tmp_path)
     with pytest.raises(InputError, match="invasion"):
         compare_ibm_pde("oncolytic", 1, 1.0, tmp_path)
+
+
+def test_particle_mass_limit_study_tiny(tmp_path):
+    """Two cell masses, one replicate each, a few steps: per-mass rows, exponents, files."""
+    from oncoscale.analysis.invasion_compare import compare_particle_mass_limit
+
+    out = compare_particle_mass_limit(
+        "invasion-homogeneous", (0.05, 0.025), 1, 0.04, tmp_path, dx=1.0,
+        observe_interval=0.02, snapshot_interval=0.02, figure=False,
+    )  # fmt: skip
+    assert [row["M_cell"] for row in out["rows"]] == [0.05, 0.025]
+    assert set(out["distance_exponent"]) == {"cells", "cells_p", "cells_q", "mm", "o2"}
+    assert (tmp_path / "limit_summary.json").exists()
+    assert (tmp_path / "M_cell=0.025" / "compare_summary.json").exists()
+    with pytest.raises(InputError, match="cell_masses"):
+        compare_particle_mass_limit("invasion-homogeneous", (0.05,), 1, 0.1, tmp_path)

@@ -136,7 +136,7 @@ def totals_statistics(ibm: np.ndarray, pde: np.ndarray) -> dict[str, np.ndarray]
 
 
 # ---- the comparison -----------------------------------------------------------------------
-def compare_ibm_pde(
+def _compare(
     scenario: str,
     runs: int,
     t_end: float,
@@ -153,12 +153,14 @@ def compare_ibm_pde(
     scheduler: str | None = None,
     progress: bool = False,
     figure: bool = True,
-) -> dict[str, Any]:
+    pde_run: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compare ``runs`` IBM replicates of ``scenario`` with its PDE up to ``t_end`` (day).
 
     ``dx`` sets the grid of both (the PDE's resolution, the IBM's binning); ``overrides`` are
     parameter / ``numerics.NAME`` overrides as for ``oncoscale run --set``. Returns the summary
-    (also written to ``out``/compare_summary.json).
+    (also written to ``out``/compare_summary.json) and the PDE record; ``pde_run``: a PDE record
+    of the same settings from an earlier call, to skip the PDE run.
     """
     if runs < 1:
         raise InputError(f"invalid value for 'runs': {runs!r}; allowed: >= 1")
@@ -184,7 +186,7 @@ def compare_ibm_pde(
     pde_rep = resolved["pde"].representation()
     width = ring_width or max(0.25, pde_rep.grid.spacing)
 
-    pde = _run_one(resolved["pde"], plan, None, width)
+    pde = pde_run if pde_run is not None else _run_one(resolved["pde"], plan, None, width)
     children = np.random.SeedSequence(resolved["ibm"].seed).spawn(runs)
     tasks = [(resolved["ibm"], plan, child, width) for child in children]
     reps = map_tasks(
@@ -216,7 +218,22 @@ def compare_ibm_pde(
         from oncoscale.viz.invasion_compare import plot_comparison
 
         plot_comparison(ds, out / "compare.png")
-    return summary
+    return summary, pde
+
+
+def compare_ibm_pde(
+    scenario: str, runs: int, t_end: float, out: str | Path, **options: Any
+) -> dict[str, Any]:
+    """Compare ``runs`` IBM replicates of ``scenario`` with its PDE up to ``t_end`` (day);
+    write ``compare.nc``, ``compare_summary.json`` and ``compare.png`` into ``out`` and return
+    the summary.
+
+    Options: ``dim`` (2), ``dx`` (grid of both: the PDE's resolution, the IBM's binning),
+    ``seed``, ``overrides`` (parameters / ``numerics.NAME`` as for ``oncoscale run --set``),
+    ``observe_interval``, ``snapshot_interval``, ``ring_width`` (radial bins, len),
+    ``workers`` / ``scheduler`` (Dask), ``progress``, ``figure``.
+    """
+    return _compare(scenario, runs, t_end, out, **options)[0]
 
 
 def _assemble(
@@ -267,3 +284,51 @@ def _nanmax_abs(values: np.ndarray) -> float:
     """max |v| over the finite entries (NaN if none)."""
     finite = np.abs(values[np.isfinite(values)])
     return float(finite.max()) if finite.size else float("nan")
+
+
+def compare_particle_mass_limit(
+    scenario: str,
+    cell_masses: tuple[float, ...],
+    runs: int,
+    t_end: float,
+    out: str | Path,
+    **options: Any,
+) -> dict[str, Any]:
+    """The PDE as the limit M_cell → 0 (spec §1): :func:`compare_ibm_pde` for each IBM cell
+    mass in ``cell_masses`` (the PDE does not depend on it and runs once); returns, per mass,
+    the final relative difference of the totals and the final profile distances, and the
+    least-squares exponent p of distance ∝ M_cell^p for each profile (written to
+    ``out``/limit_summary.json; each comparison in ``out``/M_cell=<mass>)."""
+    if len(cell_masses) < 2 or min(cell_masses) <= 0:
+        raise InputError(
+            f"invalid value for 'cell_masses': {cell_masses!r}; allowed: at least two masses > 0"
+        )
+    out = Path(out)
+    overrides = dict(options.pop("overrides", None) or {})
+    rows, pde_run = [], None
+    for mass in cell_masses:
+        summary, pde_run = _compare(
+            scenario, runs, t_end, out / f"M_cell={mass:g}",
+            overrides={**overrides, "M_cell": mass}, pde_run=pde_run, **options,
+        )  # fmt: skip
+        rows.append(
+            {
+                "M_cell": mass,
+                "rel_diff_final": {k: v["rel_diff_final"] for k, v in summary["totals"].items()},
+                "profile_distance_final": {
+                    k: v["rel_l2_mean_vs_pde"][-1] for k, v in summary["profiles"].items()
+                },
+            }
+        )
+    masses = np.log(np.asarray(cell_masses, dtype=float))
+    exponents = {}
+    for name in PROFILES:
+        d = np.array([row["profile_distance_final"][name] for row in rows])
+        ok = np.isfinite(d) & (d > 0)
+        exponents[name] = (
+            float(np.polyfit(masses[ok], np.log(d[ok]), 1)[0]) if ok.sum() >= 2 else float("nan")
+        )
+    result = {"scenario": scenario, "runs": runs, "t_end": t_end, "rows": rows,
+              "distance_exponent": exponents}  # fmt: skip
+    atomic_json(result, out / "limit_summary.json")
+    return result
