@@ -328,3 +328,33 @@ def test_bad_numerics_are_rejected():
     model = _model({"dx": 1.0, "dt": 0.05})
     with pytest.raises(InputError, match="multiple"):
         model.advance(model.initial_state(), 0.0, 0.123)
+
+
+# ---- what the seed reports (spec §7), on a coarser grid ------------------------------------
+@pytest.mark.slow
+def test_homogeneous_ring_necrotic_core_and_phenotype_takeover():
+    """Homogeneous MM, dx = 1/4, t = 12: proliferating cells form a ring outside the quiescent
+    ones around an empty (necrotic) core, and the aggressive phenotypes gain ground."""
+    model = _model({"dx": 0.25})
+    s = model.advance(model.initial_state(), 0.0, 12.0)
+    obs = model.observables(s)
+    assert obs["radius_p"] > obs["radius_q"] > 2.5
+    assert obs["mass_necrotic"] > 5 * obs["mass_cells"]
+    r = model.grid.radius((5.0, 5.0))
+    living = (s.cells_p() + s.cells_q()).sum(axis=0)
+    assert living[r < 1.5].max() < 0.02 * living.max()  # necrotic core
+    share = _mass(model, s) / _mass(model, s).sum()
+    assert share[3] + share[4] > 0.15  # they start as 0 and stay below 1 % until t = 2.5
+
+
+@pytest.mark.slow
+def test_heterogeneous_invasion_prefers_the_matrix_peaks():
+    """Heterogeneous MM (peaks at (2.5, 2.5) and (7.5, 7.5)): the cell mass spreads further
+    along the diagonal through the peaks than across it."""
+    model = _model({"dx": 0.25}, mm_case="heterogeneous")
+    s = model.advance(model.initial_state(), 0.0, 12.0)
+    x, y = model.grid.mesh()
+    along, across = (x + y - 10) / np.sqrt(2), (x - y) / np.sqrt(2)
+    w = (s.cells_p() + s.cells_q()).sum(axis=0)
+    w = w / w.sum()
+    assert np.sqrt((w * along**2).sum()) > 1.04 * np.sqrt((w * across**2).sum())
