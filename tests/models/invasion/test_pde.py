@@ -358,3 +358,12 @@ def test_heterogeneous_invasion_prefers_the_matrix_peaks():
     w = (s.cells_p() + s.cells_q()).sum(axis=0)
     w = w / w.sum()
     assert np.sqrt((w * along**2).sum()) > 1.04 * np.sqrt((w * across**2).sum())
+
+
+@pytest.mark.parametrize("age_max", [0.0, 0.004])
+def test_initial_ages_narrower_than_one_bin_go_to_bin_zero(age_max):
+    model = _model({"dx": 2.0, "dt": 0.01}, cell_age_max0=age_max)
+    s = model.initial_state()
+    ages = s.p_by_age()[0].sum(axis=(1, 2))
+    assert ages[0] > 0 and np.all(ages[1:] == 0)
+    assert model.grid.integrate(s.cells_p()).sum() == pytest.approx(5.0, rel=1e-12)

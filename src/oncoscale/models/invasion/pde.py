@@ -190,10 +190,10 @@ class InvasionPDE(Representation):
         if mass > 0:
             cells = cells * (p.cell_mass0 / mass)  # the discrete mass is exactly cell_mass0
         centres = (np.arange(self.n_age) + 0.5) * self.dt
+        weights = np.zeros(self.n_age)
         if p.cell_age_max0 > 0:
-            weights = initial_age_profile(centres, p)
-        else:
-            weights = np.zeros(self.n_age)
+            weights = np.asarray(initial_age_profile(centres, p), dtype=float)
+        if not weights.sum() > 0:  # all initial ages inside the first bin
             weights[0] = 1.0
         weights = weights / weights.sum()
         shape = (N_PHENOTYPES, self.n_age, *g.shape)
