@@ -42,6 +42,9 @@ TOTALS = (
     *(f"mass_q{i}" for i in range(N_PHENOTYPES)),
     "radius_p",
     "radius_q",
+    "mass_mm",
+    "mass_mde",
+    "mass_o2",
 )
 #: radially averaged fields (cells: summed over phenotypes)
 PROFILES = ("cells", "cells_p", "cells_q", "mm", "o2")
