@@ -367,3 +367,17 @@ def test_initial_ages_narrower_than_one_bin_go_to_bin_zero(age_max):
     ages = s.p_by_age()[0].sum(axis=(1, 2))
     assert ages[0] > 0 and np.all(ages[1:] == 0)
     assert model.grid.integrate(s.cells_p()).sum() == pytest.approx(5.0, rel=1e-12)
+
+
+def test_time_convergence_first_order():
+    """Lie splitting and backward-Euler fields: successive differences of the cell density and
+    O2 at t = 2 halve with Δt (stressed case: necrosis, quiescence and reactivation active)."""
+    out = []
+    for dt in (0.04, 0.02, 0.01):
+        model = _model({"dx": 1.0, "dt": dt}, mm_case="heterogeneous", omega=5.0)
+        s = model.advance(model.initial_state(), 0.0, 2.0)
+        out.append(((s.cells_p() + s.cells_q()).sum(axis=0), s.o2))
+    for k in (0, 1):
+        d1 = np.max(np.abs(out[0][k] - out[1][k]))
+        d2 = np.max(np.abs(out[1][k] - out[2][k]))
+        assert 0.85 < np.log2(d1 / d2) < 1.3, (k, d1, d2)
