@@ -69,8 +69,15 @@ def oncolytic_summary(ds: xr.Dataset) -> dict[str, Any]:
     return out
 
 
+def _invasion_summary(ds: xr.Dataset) -> dict[str, Any]:
+    from oncoscale.analysis.invasion_metrics import invasion_summary
+
+    return invasion_summary(ds)
+
+
 FAMILY_SUMMARIES: dict[str, Callable[[xr.Dataset], dict[str, Any]]] = {
     "oncolytic": oncolytic_summary,
+    "invasion": _invasion_summary,
 }
 
 

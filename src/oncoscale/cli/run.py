@@ -32,6 +32,9 @@ def list_cmd() -> None:
     help="override a parameter (NAME), numerics.NAME or output.NAME; repeatable",
 )
 @click.option("--t-end", type=float, help="simulated horizon (h)")
+@click.option(
+    "--dim", type=click.IntRange(2, 3), help="space dimension of the model (sets numerics.dim)"
+)
 @click.option("--seed", type=int, help="random seed of stochastic models")
 @click.option(
     "--out", type=click.Path(file_okay=False), help="output folder (default runs/SCENARIO/MODEL)"
@@ -44,7 +47,19 @@ def list_cmd() -> None:
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @friendly_errors
 def run_cmd(
-    scenario, model, sets, t_end, seed, out, resume, no_study, workers, scheduler, no_figures, quiet
+    scenario,
+    model,
+    sets,
+    t_end,
+    dim,
+    seed,
+    out,
+    resume,
+    no_study,
+    workers,
+    scheduler,
+    no_figures,
+    quiet,
 ) -> None:
     """Run SCENARIO (a shipped name or a .toml file) and write result.nc, summary.json,
     figures and report.html."""
@@ -52,7 +67,10 @@ def run_cmd(
     from oncoscale.run.pipeline import execute_run, execute_study
 
     sc = load_scenario(scenario)
-    resolved = resolve(sc, model, parse_overrides(sets), t_end, seed)
+    overrides = parse_overrides(sets)
+    if dim is not None:
+        overrides["numerics.dim"] = dim
+    resolved = resolve(sc, model, overrides, t_end, seed)
     directory = out_dir(out, sc.name, resolved.model)
     t0 = time.perf_counter()
     if sc.study is not None and sc.study.kind == "sweep" and not no_study:

@@ -78,6 +78,16 @@ FAMILIES: dict[str, Family] = {
         description="kinetic tumour-immune model and its macroscopic limits (seed 000)",
         bifurcation="oncoscale.models.kinetic.bifurcation:bifurcation_problem",
     ),
+    "invasion": Family(
+        name="invasion",
+        parameters="oncoscale.models.invasion.params:InvasionParameters",
+        representations={
+            "ibm": "oncoscale.models.invasion.ibm:InvasionIBM",
+            "pde": "oncoscale.models.invasion.pde:InvasionPDE",
+        },
+        description="continuous individual-based tumour invasion, IBM and age-structured PDE "
+        "(seed 004)",
+    ),
 }
 
 

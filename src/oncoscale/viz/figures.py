@@ -8,7 +8,11 @@ from pathlib import Path
 import xarray as xr
 
 # family -> module with run_figures(ds, out, movie) and STUDY_FIGURES
-FAMILY_VIZ = {"oncolytic": "oncoscale.viz.oncolytic", "kinetic": "oncoscale.viz.kinetic"}
+FAMILY_VIZ = {
+    "oncolytic": "oncoscale.viz.oncolytic",
+    "kinetic": "oncoscale.viz.kinetic",
+    "invasion": "oncoscale.viz.invasion",
+}
 
 
 def run_figures(ds: xr.Dataset, out: Path, movie: bool = True) -> list[Path]:

@@ -1,0 +1,392 @@
+"""Age-structured continuum limit of the invasion model (spec §3): representation ``pde``.
+
+Densities n_ip, n_iq (phenotype i = 0..4, proliferating / quiescent) on (x, age) with
+x ∈ [0, L]^dim (dim = 2 or 3, cell-centred finite volumes with zero-flux walls), plus MM f,
+MDE m and O2 c on the same grid (:mod:`oncoscale.models.invasion.fields`).
+
+Age by characteristics with Δa = Δt: ageing is an exact shift of the age bins (a ring-buffer
+index in the compiled path). Ages ≥ A = pr_age_max (rounded up to a multiple of Δt), where no
+division occurs, are lumped in one "plus" bin per compartment; this lumping is exact because
+every rate is age-independent there. Births enter through the age-0 bin. The space–age update
+is in :mod:`oncoscale.models.invasion.pde_kernels` (Numba kernels; ``kernel = "numpy"`` runs
+the NumPy references instead, in plain age order).
+
+Memory: the state holds 2·5·(A/Δt + 1) values per grid cell: 2D at the seed's resolution
+(Δx = 1/8, Δt = 0.01) is 0.3 GB; 3D at the seed's (Δx = 1/12, Δt = 0.005) would need 166 GB,
+so 3D runs use coarser grids (``dx``, ``dt``); ``max_state_gb`` guards against the rest.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from pydantic import field_validator
+
+from oncoscale.errors import InputError
+from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.invasion import observables as obs
+from oncoscale.models.invasion import pde_kernels as kern
+from oncoscale.models.invasion.fields import FieldSolver, domain_grid
+from oncoscale.models.invasion.initial import initial_age_profile, initial_fields
+from oncoscale.models.invasion.params import (
+    N_PHENOTYPES,
+    InvasionParameters,
+    check_choice,
+    division_rate,
+    necrosis_rate,
+    quiescence_probability,
+    reactivation_rate,
+)
+from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.numerics.grids import CartesianGrid
+
+
+class InvasionPDENumerics(ParameterSet):
+    """Numerical settings of the age-structured invasion PDE."""
+
+    dim: int = param(2, "", "space dimension (2 or 3)", ge=2, le=3)
+    dx: float | None = param(
+        None, "len", "grid spacing (default: dx_2d or dx_3d of the parameters)", gt=0
+    )
+    dt: float | None = param(
+        None, "day", "time step = age step (default: dt in 2D, dt_pde_3d in 3D)", gt=0
+    )
+    kernel: str = param(
+        "numba", "", "space-age update: 'numba' (compiled kernels) or 'numpy' (references)"
+    )
+    max_state_gb: float = param(4.0, "GB", "largest allowed state (age-resolved densities)", gt=0)
+
+    @field_validator("kernel")
+    @classmethod
+    def _kernel_choice(cls, value: str) -> str:
+        return check_choice("kernel", value, ("numba", "numpy"))
+
+
+@dataclass
+class Ledger:
+    """Cumulative masses per phenotype since t = 0 (mass = density integrated over space)."""
+
+    daughters: np.ndarray = field(default_factory=lambda: np.zeros(N_PHENOTYPES))
+    newborn: np.ndarray = field(default_factory=lambda: np.zeros(N_PHENOTYPES))
+    dead: np.ndarray = field(default_factory=lambda: np.zeros(N_PHENOTYPES))
+
+    def copy(self) -> Ledger:
+        return Ledger(self.daughters.copy(), self.newborn.copy(), self.dead.copy())
+
+
+@dataclass
+class InvasionPDEState:
+    """Age-resolved densities (ring buffers, see :mod:`pde_kernels`) and fields.
+
+    ``p``, ``q``: (phenotype, age bin, *space), density of each bin (mass/len^dim); age bin k
+    is slot ``(head + k) % n_age``. ``p_old``, ``q_old``: the plus bins (phenotype, *space).
+    ``necrotic``: cumulative dead density per phenotype. ``ledger``: cumulative masses of
+    daughters (per parent phenotype), newborns (per phenotype after mutation) and deaths.
+    """
+
+    p: np.ndarray
+    q: np.ndarray
+    p_old: np.ndarray
+    q_old: np.ndarray
+    head: int
+    mm: np.ndarray
+    mde: np.ndarray
+    o2: np.ndarray
+    necrotic: np.ndarray
+    ledger: Ledger
+    steps: int = 0
+
+    def copy(self) -> InvasionPDEState:
+        arrays = {
+            k: getattr(self, k).copy()
+            for k in ("p", "q", "p_old", "q_old", "mm", "mde", "o2", "necrotic")
+        }
+        return replace(self, **arrays, ledger=self.ledger.copy())
+
+    def p_by_age(self) -> np.ndarray:
+        """Proliferating densities (phenotype, age bin, *space) in age order."""
+        return kern.ring_to_age_order(self.p, self.head)
+
+    def q_by_age(self) -> np.ndarray:
+        """Quiescent densities (phenotype, age bin, *space) in age order."""
+        return kern.ring_to_age_order(self.q, self.head)
+
+    def cells_p(self) -> np.ndarray:
+        """Proliferating density per phenotype summed over age (phenotype, *space)."""
+        return self.p.sum(axis=1) + self.p_old
+
+    def cells_q(self) -> np.ndarray:
+        """Quiescent density per phenotype summed over age (phenotype, *space)."""
+        return self.q.sum(axis=1) + self.q_old
+
+
+class InvasionPDE(Representation):
+    """Age-structured PDE of the invasion model, 2D or 3D (numerics ``dim``)."""
+
+    family = "invasion"
+    model = "pde"
+
+    def __init__(self, params: InvasionParameters, numerics: dict[str, Any] | None = None):
+        super().__init__(params, numerics)
+        self.settings = InvasionPDENumerics.from_mapping(self.numerics, context="numerics of pde")
+        s = self.settings
+        self.dim = int(s.dim)
+        self.dt = float(s.dt if s.dt is not None else params.pde_time_step(self.dim))
+        self.grid: CartesianGrid = domain_grid(params, self.dim, s.dx)
+        self._n_steps = 0
+        self._max_substeps = 1
+        self.parameters_changed()
+
+    # ---- set-up ---------------------------------------------------------------------------
+    def parameters_changed(self) -> None:
+        p = self.params
+        if p.a_max < p.pr_age_max:
+            raise InputError(
+                f"invalid value for 'a_max': {p.a_max!r} day; the PDE lumps ages beyond the "
+                f"division window, allowed: a_max >= pr_age_max = {p.pr_age_max}"
+            )
+        n_age = math.ceil(p.pr_age_max / self.dt - 1e-9)
+        if hasattr(self, "n_age") and n_age != self.n_age:
+            raise InputError("pr_age_max cannot change during a run (it sets the age grid)")
+        self.n_age = n_age
+        self._check_memory()
+        ages_mid = (np.arange(n_age) + 1.0) * self.dt
+        g = np.asarray(division_rate(ages_mid, 1.0, p), dtype=float)
+        for c in (0.37, 2.9):
+            if not np.allclose(division_rate(ages_mid, c, p), c * g, rtol=1e-12, atol=0):
+                raise InputError(
+                    "the PDE kernel needs a division rate linear in oxygen, pr(a, c) = c pr(a, 1)"
+                )
+        if np.any(division_rate(np.array([n_age * self.dt, n_age * self.dt + 1.0]), 1.0, p)):
+            raise InputError("the division rate must vanish beyond pr_age_max")
+        self.g_mid = g
+        self.diff = p.D_n * p.w
+        self.rho = p.rho * p.w
+        self.solver = FieldSolver(self.grid, p)
+
+    def _check_memory(self) -> None:
+        cells = int(np.prod(self.grid.shape))
+        gb = 2 * N_PHENOTYPES * (self.n_age + 1) * cells * 8 / 1e9
+        if gb > self.settings.max_state_gb:
+            raise InputError(
+                f"the age-structured state needs {gb:.3g} GB (dim={self.dim}, "
+                f"dx={self.grid.spacing:.4g}, dt={self.dt:.4g}, {self.n_age} age bins x "
+                f"{cells} cells); allowed: max_state_gb = {self.settings.max_state_gb} — "
+                "use a coarser 'dx' or 'dt' or raise 'max_state_gb'"
+            )
+
+    @property
+    def time_step(self) -> float:
+        return self.dt
+
+    def initial_state(self, rng: np.random.Generator | None = None) -> InvasionPDEState:
+        p, g = self.params, self.grid
+        init = initial_fields(g, p, truncate=True)
+        cells = init["cells"]
+        mass = float(g.integrate(cells))
+        if mass > 0:
+            cells = cells * (p.cell_mass0 / mass)  # the discrete mass is exactly cell_mass0
+        centres = (np.arange(self.n_age) + 0.5) * self.dt
+        weights = np.zeros(self.n_age)
+        if p.cell_age_max0 > 0:
+            weights = np.asarray(initial_age_profile(centres, p), dtype=float)
+        if not weights.sum() > 0:  # all initial ages inside the first bin
+            weights[0] = 1.0
+        weights = weights / weights.sum()
+        shape = (N_PHENOTYPES, self.n_age, *g.shape)
+        prolif = np.zeros(shape)
+        prolif[0] = weights.reshape((-1,) + (1,) * self.dim) * cells
+        zeros_ph = np.zeros((N_PHENOTYPES, *g.shape))
+        return InvasionPDEState(
+            p=prolif,
+            q=np.zeros(shape),
+            p_old=zeros_ph.copy(),
+            q_old=zeros_ph.copy(),
+            head=0,
+            mm=init["mm"].astype(float),
+            mde=p.mde_fraction0 * cells,
+            o2=init["o2"].astype(float),
+            necrotic=zeros_ph.copy(),
+            ledger=Ledger(),
+        )
+
+    # ---- time stepping --------------------------------------------------------------------
+    def advance(self, state: InvasionPDEState, t0: float, t1: float) -> InvasionPDEState:
+        n = round((t1 - t0) / self.dt)
+        if n < 0 or abs(n * self.dt - (t1 - t0)) > 1e-6 * self.dt:
+            raise InputError(
+                f"the PDE advances in steps of dt = {self.dt} day; got an interval "
+                f"{t1 - t0!r} that is not a multiple"
+            )
+        new = state.copy()
+        for _ in range(n):
+            self.step(new)
+        return new
+
+    def _rates(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        p = self.params
+        mu = np.asarray(necrosis_rate(c, p), dtype=float)
+        tpq = np.asarray(quiescence_probability(c, p), dtype=float)
+        tqp = np.asarray(reactivation_rate(c, p), dtype=float)
+        return mu, tpq, tqp
+
+    def step(self, s: InvasionPDEState) -> None:
+        """One step Δt in place (demography → births and ageing → fields → motion)."""
+        if self.settings.kernel == "numba":
+            self._step_numba(s)
+        else:
+            self._step_numpy(s)
+        s.steps += 1
+        self._n_steps += 1
+
+    def _bookkeep(self, s: InvasionPDEState, births, newborn_raw, dead_space) -> None:
+        vol = self.grid.cell_volume
+        axes = tuple(range(1, births.ndim))
+        s.ledger.daughters += births.sum(axis=axes) * vol
+        s.ledger.newborn += newborn_raw.sum(axis=axes) * vol
+        s.ledger.dead += dead_space.sum(axis=axes) * vol
+        s.necrotic += dead_space
+
+    def _newborns(self, births: np.ndarray, mu: np.ndarray):
+        nb, dead_nb = kern.newborns(births, self.params.t_m, mu, self.dt)
+        return nb, dead_nb, nb + dead_nb
+
+    def _step_numba(self, s: InvasionPDEState) -> None:
+        g, dt, n_ph = self.grid, self.dt, N_PHENOTYPES
+        shape3 = (1,) * (3 - self.dim) + g.shape  # singleton axis first: long inner loops
+        mu, tpq, tqp = self._rates(s.o2)
+        births = np.empty((n_ph, *shape3))
+        dead = np.zeros((n_ph, *shape3))
+        totals = np.empty((n_ph, *shape3))
+        mm_start = s.mm
+        n_sub = self._substeps(mm_start)
+        kern.step_cells(
+            s.p.reshape(n_ph, self.n_age, *shape3),
+            s.q.reshape(n_ph, self.n_age, *shape3),
+            s.p_old.reshape(n_ph, *shape3),
+            s.q_old.reshape(n_ph, *shape3),
+            s.head,
+            self.g_mid,
+            s.o2.reshape(shape3),
+            mu.reshape(shape3),
+            tpq.reshape(shape3),
+            tqp.reshape(shape3),
+            dt,
+            mm_start.reshape(shape3),
+            self.diff,
+            self.rho,
+            g.spacing,
+            n_sub,
+            births,
+            dead,
+            totals,
+        )
+        births = births.reshape(n_ph, *g.shape)
+        nb, dead_nb, raw = self._newborns(births, mu)
+        load = np.tensordot(self.params.w, totals.reshape(n_ph, *g.shape) + nb, axes=(0, 0))
+        moved = nb.reshape(n_ph, 1, *shape3)
+        kern.move_bins(moved, mm_start.reshape(shape3), self.diff, self.rho, dt, g.spacing, n_sub)
+        head = kern.age_ring(s.p, s.p_old, s.head, nb)
+        kern.age_ring(s.q, s.q_old, s.head, 0.0)
+        s.head = head
+        self._bookkeep(s, births, raw, dead.reshape(n_ph, *g.shape) + dead_nb)
+        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
+
+    def _step_numpy(self, s: InvasionPDEState) -> None:
+        if s.head != 0:
+            s.p, s.q = s.p_by_age(), s.q_by_age()
+            s.head = 0
+        mu, tpq, tqp = self._rates(s.o2)
+        p, q, p_old, q_old, births, dead = kern.demography_reference(
+            s.p, s.q, s.p_old, s.q_old, self.g_mid, s.o2, mu, tpq, tqp, self.dt
+        )
+        nb, dead_nb, raw = self._newborns(births, mu)
+        s.p, s.p_old = kern.age_shift_reference(p, p_old, nb)
+        s.q, s.q_old = kern.age_shift_reference(q, q_old, np.zeros_like(nb))
+        self._bookkeep(s, births, raw, dead + dead_nb)
+        self._fields_and_motion(s, s.cells_p() + s.cells_q())
+
+    def _substeps(self, mm: np.ndarray) -> int:
+        n_sub = kern.motion_substeps(mm, self.diff, self.rho, self.dt, self.grid)
+        self._max_substeps = max(self._max_substeps, n_sub)
+        return n_sub
+
+    def _fields_and_motion(self, s: InvasionPDEState, cells: np.ndarray) -> None:
+        """Field step with the load of ``cells`` (P + Q per phenotype), then motion with the
+        MM of the step start (reference path)."""
+        mm_start = s.mm
+        load = np.tensordot(self.params.w, cells, axes=(0, 0))
+        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, self.dt)
+        n_sub = self._substeps(mm_start)
+        s.p = kern.motion_reference(s.p, mm_start, self.diff, self.rho, self.dt, self.grid, n_sub)
+        s.p_old = kern.motion_reference(
+            s.p_old[:, None], mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
+        )[:, 0]
+
+    # ---- outputs --------------------------------------------------------------------------
+    def fields(self, state: InvasionPDEState) -> dict[str, np.ndarray]:
+        return {
+            "cells_p": state.cells_p(),
+            "cells_q": state.cells_q(),
+            "cells_necrotic": state.necrotic.copy(),
+            "mm": state.mm.copy(),
+            "mde": state.mde.copy(),
+            "o2": state.o2.copy(),
+        }
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        dims = obs.field_dims(self.dim)
+        dims["cells_necrotic"] = dims["cells_p"]
+        return dims
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return obs.coords(self.grid)
+
+    def observables(self, state: InvasionPDEState) -> dict[str, float]:
+        """The IBM's observables (:func:`observables.field_observables`), necrotic masses, and
+        cell-count equivalents n_* = mass/M_cell (the IBM's counts)."""
+        p = self.params
+        out = obs.field_observables(self.fields(state), self.grid, p)
+        necrotic = self.grid.integrate(state.necrotic)
+        for i in range(N_PHENOTYPES):
+            out[f"mass_necrotic{i}"] = float(necrotic[i])
+        out["mass_necrotic"] = float(necrotic.sum())
+        for comp in ("p", "q", "necrotic"):
+            for i in range(N_PHENOTYPES):
+                out[f"n_{comp}{i}"] = out[f"mass_{comp}{i}"] / p.M_cell
+            out[f"n_{comp}"] = out[f"mass_{comp}"] / p.M_cell
+        out["o2_min"] = float(np.min(state.o2))
+        return out
+
+    def variable_info(self) -> dict[str, VariableInfo]:
+        info = {**obs.FIELD_INFO, **obs.observable_info()}
+        info["cells_necrotic"] = VariableInfo("mass/len^dim", "cumulative necrotic cell density")
+        words = {"p": "proliferating", "q": "quiescent", "necrotic": "necrotic (cumulative)"}
+        for comp, word in words.items():
+            for i in range(N_PHENOTYPES):
+                info[f"n_{comp}{i}"] = VariableInfo(
+                    "1", f"{word} cells of phenotype {i} (mass / M_cell)"
+                )
+                if comp == "necrotic":
+                    info[f"mass_necrotic{i}"] = VariableInfo("mass", f"{word} cells, type {i}")
+            info[f"n_{comp}"] = VariableInfo("1", f"{word} cells (mass / M_cell)")
+        info["mass_necrotic"] = VariableInfo("mass", "necrotic cells (cumulative)")
+        info["o2_min"] = VariableInfo("mass/len^dim", "minimum oxygen density")
+        return info
+
+    def solver_stats(self) -> dict[str, float]:
+        return {"steps": float(self._n_steps), "max_motion_substeps": float(self._max_substeps)}
+
+    def describe_numerics(self) -> dict[str, Any]:
+        return {
+            "dim": self.dim,
+            "dx": self.grid.spacing,
+            "dt": self.dt,
+            "age_bins": self.n_age,
+            "age_plus_from": self.n_age * self.dt,
+            "kernel": self.settings.kernel,
+        }

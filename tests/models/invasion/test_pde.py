@@ -1,0 +1,383 @@
+"""Age-structured invasion PDE (models/invasion/pde.py, pde_kernels.py): Malthusian growth
+rate vs Euler–Lotka, exact MM decay, O2 relaxation, mass bookkeeping of divisions, deaths and
+mutations, positivity, exact ageing, compiled kernels vs NumPy references, space convergence of
+the motion operator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from oncoscale.errors import InputError
+from oncoscale.models.invasion import pde_kernels as kern
+from oncoscale.models.invasion.fields import domain_grid
+from oncoscale.models.invasion.params import InvasionParameters, division_rate
+from oncoscale.models.invasion.pde import InvasionPDE
+from oncoscale.models.invasion.theory import malthusian_rate
+from oncoscale.models.registry import family
+
+
+def _model(numerics=None, **changes) -> InvasionPDE:
+    return InvasionPDE(InvasionParameters().updated(**changes), numerics or {})
+
+
+def _mass(model: InvasionPDE, state) -> np.ndarray:
+    """Living mass per phenotype."""
+    return model.grid.integrate(state.cells_p() + state.cells_q())
+
+
+# ---- growth rate (spec §7) ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("f0", "changes"),
+    [(0.3, {}), (0.05, {"c_quiescence": 0.1})],
+    ids=["c=3,no-death", "c=0.5,necrosis"],
+)
+def test_malthusian_growth_rate_matches_euler_lotka(f0, changes):
+    """Constant c = 10 f0 (η = ω = 0), t_pq = 0: the total mass grows at the Euler–Lotka rate
+    r (within 1 % over t ∈ [10, 20]; the Δt = 0.01 scheme is second order, ~1e-4 here)."""
+    model = _model({"dx": 2.0, "dt": 0.01}, eta=0.0, omega=0.0, f0=f0, **changes)
+    r = malthusian_rate(10 * f0, model.params)
+    s = model.initial_state()
+    times, logs = [], []
+    t = 0.0
+    for _ in range(40):
+        s = model.advance(s, t, t + 0.5)
+        t += 0.5
+        times.append(t)
+        logs.append(np.log(_mass(model, s).sum()))
+        np.testing.assert_allclose(s.o2, 10 * f0, rtol=1e-12)  # c really is constant
+    times, logs = np.array(times), np.array(logs)
+    late = times >= 10
+    rate = np.polyfit(times[late], logs[late], 1)[0]
+    assert abs(rate - r) < 0.01 * r, (rate, r)
+    assert abs(rate - r) < 2e-3 * r, (rate, r)  # what the scheme actually achieves
+
+
+def _discrete_rate(p: InvasionParameters, c: float, da: float) -> float:
+    """Growth rate of the midpoint-discretised renewal equation on age bins of width da."""
+    a = (np.arange(int(p.pr_age_max / da)) + 0.5) * da
+    pr = division_rate(a, c, p)
+    survival = np.exp(-np.concatenate([[0.0], np.cumsum(pr * da)[:-1]]) - 0.5 * pr * da)
+    return brentq(lambda r: 2 * np.sum(np.exp(-r * a) * pr * survival * da) - 1, 0, 5)
+
+
+def test_malthusian_rate_solves_euler_lotka():
+    """Cross-check of the reference rate: the discrete renewal equation (second order in the
+    age step, Richardson-extrapolated) grows at the same rate (c = 3, no death)."""
+    p = InvasionParameters()
+    coarse, fine = (_discrete_rate(p, 3.0, da) for da in (0.002, 0.001))
+    assert abs((4 * fine - coarse) / 3 - malthusian_rate(3.0, p)) < 1e-6
+
+
+# ---- fields inside the PDE ------------------------------------------------------------------
+def test_mm_decays_exponentially_for_frozen_mde():
+    """D_m = κ = σ_m = 0 freeze the MDE at its initial density m: f(t) = f0 e^{−η m t}."""
+    model = _model({"dx": 0.5, "dt": 0.02}, D_m=0.0, kappa=0.0, sigma_m=0.0, eta=2.0)
+    s0 = model.initial_state()
+    s = model.advance(s0, 0.0, 1.0)
+    np.testing.assert_allclose(s.mde, s0.mde, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(s.mm, s0.mm * np.exp(-2.0 * s0.mde * 1.0), rtol=1e-12)
+    assert np.min(s.mm / s0.mm) < 0.5  # the test probes real decay
+
+
+def test_o2_relaxes_to_nu_f_over_phi_without_uptake():
+    """ω = 0 (cells do not consume), η = 0, c(0) = 0: c → (ν/φ) f0 (1 − e^{−φt}), backward
+    Euler in time (relative error ≈ φΔt/2 · φt)."""
+    model = _model({"dx": 1.0, "dt": 0.01}, omega=0.0, eta=0.0, phi=0.5, nu=5.0)
+    s = model.initial_state()
+    s.o2[...] = 0.0
+    s = model.advance(s, 0.0, 2.0)
+    exact = 10.0 * 0.3 * (1.0 - np.exp(-0.5 * 2.0))
+    np.testing.assert_allclose(s.o2, exact, rtol=3e-3)
+
+
+# ---- bookkeeping, positivity, ageing ----------------------------------------------------------
+def _stressed(kernel="numba"):
+    """Low O2 with strong uptake: necrosis, quiescence and reactivation all active."""
+    return _model(
+        {"dx": 1.0, "dt": 0.02, "kernel": kernel},
+        mm_case="heterogeneous",
+        omega=5.0,
+        t_m=0.3,
+    )
+
+
+@pytest.mark.parametrize("kernel", ["numba", "numpy"])
+def test_mass_bookkeeping_of_divisions_deaths_and_mutations(kernel):
+    model = _stressed(kernel)
+    p = model.params
+    s0 = model.initial_state()
+    s = model.advance(s0, 0.0, 3.0)
+    led = s.ledger
+    m0, m1 = _mass(model, s0), _mass(model, s)
+    # each division removes a parent and adds two daughters: net + daughters/2
+    total_change = m1.sum() - m0.sum()
+    booked = led.daughters.sum() / 2 - led.dead.sum()
+    assert abs(total_change - booked) < 1e-12 * m1.sum(), (total_change, booked)
+    # per phenotype: newborns (after mutation) − dividing parents − deaths
+    np.testing.assert_allclose(m1 - m0, led.newborn - led.daughters / 2 - led.dead, atol=1e-12)
+    # mutation moves mass between phenotypes without creating any
+    assert abs(led.newborn.sum() - led.daughters.sum()) < 1e-12 * led.daughters.sum()
+    expected = (1 - p.t_m) * led.daughters
+    expected[1:] += p.t_m * led.daughters[:-1]
+    expected[-1] += p.t_m * led.daughters[-1]
+    np.testing.assert_allclose(led.newborn, expected, rtol=1e-12)
+    # the necrotic field is the booked deaths; every process really happened
+    np.testing.assert_allclose(model.grid.integrate(s.necrotic), led.dead, rtol=1e-12)
+    assert led.dead.sum() > 0.05 * m0.sum()
+    assert s.cells_q().sum() > 0 and led.daughters[3] > 0
+
+
+def test_without_mutation_only_the_wild_type_lives():
+    model = _model({"dx": 1.0, "dt": 0.02}, t_m=0.0)
+    s = model.advance(model.initial_state(), 0.0, 2.0)
+    mass = _mass(model, s)
+    assert mass[0] > 5.0 and np.all(mass[1:] == 0.0)
+
+
+def test_positivity_with_strong_haptotaxis_and_uptake():
+    """ρ large enough to need motion sub-steps, strong uptake: every density stays ≥ 0."""
+    model = _model(
+        {"dx": 0.5, "dt": 0.02}, rho=40.0, omega=20.0, mm_case="heterogeneous", f_peak=3.0
+    )
+    s = model.advance(model.initial_state(), 0.0, 0.6)
+    assert model.solver_stats()["max_motion_substeps"] > 1
+    for name in ("p", "q", "p_old", "q_old", "mm", "mde", "o2", "necrotic"):
+        assert np.min(getattr(s, name)) >= 0.0, name
+    assert _mass(model, s).sum() > 0
+
+
+def test_ageing_is_an_exact_shift():
+    """No division, death, switching or motion: after n steps the age profile is the initial
+    one shifted by n bins (bit for bit), the oldest bins collect in the plus bin."""
+    model = _model(
+        {"dx": 2.0, "dt": 0.05},
+        pr_amplitude=0.0,
+        mu_max=0.0,
+        qp_rate=0.0,
+        D_n=0.0,
+        rho=0.0,
+        cell_age_max0=6.0,
+    )
+    s0 = model.initial_state()
+    n = 17
+    s = model.advance(s0, 0.0, n * model.dt)
+    before, after = s0.p_by_age(), s.p_by_age()
+    np.testing.assert_array_equal(after[:, n:], before[:, :-n])
+    np.testing.assert_array_equal(after[:, :n], 0.0)
+    np.testing.assert_allclose(s.p_old, before[:, -n:].sum(axis=1), rtol=1e-14)
+    assert s.head != 0  # the ring buffer really rotated
+
+
+# ---- compiled kernels vs references -------------------------------------------------------
+@pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
+def test_fused_cell_kernel_matches_references(dim, moving):
+    """step_cells (ring buffer, demography fused with motion bin by bin) equals the NumPy
+    demography reference followed by the motion reference (age order)."""
+    rng = np.random.default_rng(7 + dim)
+    p = InvasionParameters()
+    grid = domain_grid(p, dim, 2.0 if dim == 2 else 2.5)
+    n_ph, n_age, space = 5, 40, grid.shape
+    shape3 = (1,) * (3 - dim) + space
+    pp = rng.random((n_ph, n_age, *space))
+    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5)
+    p_old, q_old = rng.random((n_ph, *space)), rng.random((n_ph, *space))
+    g = np.where(np.arange(n_age) > 5, rng.random(n_age) * 20, 0.0)
+    c = rng.random(space) * 3
+    c.flat[:3] = 0.0
+    mu, tpq, tqp = rng.random(space) * (c < 1), rng.random(space), rng.random(space) * (c > 1)
+    f = rng.random(space)
+    diff = np.linspace(0.01, 0.05, 5) * moving
+    rho = np.linspace(0.0, 0.4, 5) * moving
+    head, dt = 13, 0.02
+    ref = list(
+        kern.demography_reference(
+            kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
+            g, c, mu, tpq, tqp, dt,
+        )
+    )  # fmt: skip
+    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
+    ref[0] = kern.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
+    ref[2] = kern.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
+    births = np.empty((n_ph, *shape3))
+    dead, totals = np.zeros((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    r3 = [x.reshape(shape3) for x in (c, mu, tpq, tqp)]
+    kern.step_cells(
+        pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
+        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt,
+        f.reshape(shape3), diff, rho, grid.spacing, 2, births, dead, totals,
+    )  # fmt: skip
+    got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
+    for x, y in zip((*got, births.reshape(ref[4].shape), dead.reshape(ref[5].shape)), ref,
+                    strict=True):  # fmt: skip
+        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(totals.reshape(totals_ref.shape), totals_ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_move_bins_matches_motion_reference(dim):
+    p = InvasionParameters()
+    grid = domain_grid(p, dim, 1.0)
+    rng = np.random.default_rng(dim)
+    dens = rng.random((5, 4, *grid.shape))
+    f = rng.random(grid.shape)
+    diff = np.linspace(0.01, 0.05, 5)
+    rho = np.linspace(0.0, 0.4, 5)
+    ref = kern.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
+    shape3 = (1,) * (3 - dim) + grid.shape
+    kern.move_bins(dens.reshape(5, 4, *shape3), f.reshape(shape3), diff, rho, 0.1, 1.0, 2)
+    np.testing.assert_allclose(dens, ref, rtol=1e-13)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_numba_step_matches_numpy_reference(dim):
+    numerics = {"dim": dim, "dx": 1.0 if dim == 2 else 2.0, "dt": 0.05}
+    fast = _model(numerics, mm_case="heterogeneous", omega=3.0, rho=2.0)
+    slow = _model({**numerics, "kernel": "numpy"}, mm_case="heterogeneous", omega=3.0, rho=2.0)
+    a = fast.advance(fast.initial_state(), 0.0, 1.0)
+    b = slow.advance(slow.initial_state(), 0.0, 1.0)
+    scale = np.max(a.p)
+    np.testing.assert_allclose(a.p_by_age(), b.p_by_age(), rtol=1e-10, atol=1e-13 * scale)
+    np.testing.assert_allclose(a.q_by_age(), b.q_by_age(), rtol=1e-10, atol=1e-13 * scale)
+    for name in ("p_old", "q_old", "mm", "mde", "o2", "necrotic"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-13)
+
+
+# ---- space convergence of the motion operator --------------------------------------------------
+def _motion_error(h: float, rho: float, diff: float) -> float:
+    """Max-norm error of the discrete D Δn − ρ∇·(n∇f) against the exact operator for smooth
+    Neumann-compatible n and f on [0, 10]²."""
+    p = InvasionParameters()
+    grid = domain_grid(p, 2, h)
+    x, y = grid.mesh()
+    k = np.pi / p.L
+    n = 2.0 + np.cos(k * x) * np.cos(k * y)
+    f = 0.3 + 0.1 * np.cos(k * x) * np.cos(2 * k * y)
+    nx, ny = -k * np.sin(k * x) * np.cos(k * y), -k * np.cos(k * x) * np.sin(k * y)
+    fx = -0.1 * k * np.sin(k * x) * np.cos(2 * k * y)
+    fy = -0.2 * k * np.cos(k * x) * np.sin(2 * k * y)
+    lap_n = -2 * k**2 * (n - 2.0)
+    lap_f = -5 * k**2 * (f - 0.3)
+    exact = diff * lap_n - rho * (nx * fx + ny * fy + n * lap_f)
+    dens = n[None, None].repeat(5, axis=0)
+    dt = 1e-3
+    moved = dens.copy()
+    kern.move_bins(
+        moved.reshape(5, 1, 1, *grid.shape), f.reshape(1, *grid.shape), np.full(5, diff),
+        np.full(5, rho), dt, h, 1,
+    )  # fmt: skip
+    return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
+
+
+def test_motion_operator_converges():
+    """Diffusion alone: second order; with upwind haptotaxis: first order (max norm)."""
+    hs = (0.5, 0.25, 0.125)
+    diff_err = [_motion_error(h, 0.0, 0.05) for h in hs]
+    full_err = [_motion_error(h, 0.5, 0.05) for h in hs]
+    diff_orders = np.log2(np.array(diff_err[:-1]) / diff_err[1:])
+    full_orders = np.log2(np.array(full_err[:-1]) / full_err[1:])
+    assert np.all(diff_orders > 1.9), (diff_err, diff_orders)
+    assert np.all(full_orders > 0.9), (full_err, full_orders)
+
+
+def test_solution_converges_under_grid_refinement():
+    """Short run of the full model: the cell density on grids 1/2, 1/4, 1/8 coarsened to 1/2
+    differs by a shrinking amount (observed order ≥ 0.9)."""
+    out = []
+    for dx in (0.5, 0.25, 0.125):
+        model = _model({"dx": dx, "dt": 0.02}, rho=2.0, D_n=0.02, mm_case="heterogeneous")
+        s = model.advance(model.initial_state(), 0.0, 0.4)
+        dens = (s.cells_p() + s.cells_q()).sum(axis=0)
+        r = round(0.5 / dx)
+        out.append(dens.reshape(20, r, 20, r).mean(axis=(1, 3)))
+    d1 = np.max(np.abs(out[0] - out[1]))
+    d2 = np.max(np.abs(out[1] - out[2]))
+    assert np.log2(d1 / d2) > 0.9, (d1, d2)
+
+
+# ---- interface and input checks -------------------------------------------------------------
+def test_representation_interface_and_registry():
+    assert family("invasion").representation_class("pde") is InvasionPDE
+    model = _model({"dx": 1.0, "dt": 0.05})
+    s = model.advance(model.initial_state(), 0.0, 0.1)
+    fields = model.fields(s)
+    for name, dims in model.field_dims.items():
+        assert fields[name].ndim == len(dims)
+        for d, size in zip(dims, fields[name].shape, strict=True):
+            assert model.coords()[d].size == size
+    obs = model.observables(s)
+    assert abs(obs["mass_cells"] - _mass(model, s).sum()) < 1e-12
+    assert obs["n_p0"] == pytest.approx(obs["mass_p0"] / model.params.M_cell)
+    info = model.variable_info()
+    assert all(k in info for k in obs)
+    assert model.describe_numerics()["age_bins"] == 120
+    assert model.time_step == 0.05
+
+
+def test_bad_numerics_are_rejected():
+    with pytest.raises(InputError, match="max_state_gb"):
+        _model({"dim": 3})  # seed resolution in 3D: 166 GB
+    with pytest.raises(InputError, match="a_max"):
+        _model({"dx": 1.0}, a_max=4.0)
+    with pytest.raises(InputError, match="dim"):
+        _model({"dim": 4})
+    with pytest.raises(InputError, match=r"'kernel'.*'cuda'.*numba"):
+        _model({"kernel": "cuda"})
+    model = _model({"dx": 1.0, "dt": 0.05})
+    with pytest.raises(InputError, match="multiple"):
+        model.advance(model.initial_state(), 0.0, 0.123)
+
+
+# ---- what the seed reports (spec §7), on a coarser grid ------------------------------------
+@pytest.mark.slow
+def test_homogeneous_ring_necrotic_core_and_phenotype_takeover():
+    """Homogeneous MM, dx = 1/4, t = 12: proliferating cells form a ring outside the quiescent
+    ones around an empty (necrotic) core, and the aggressive phenotypes gain ground."""
+    model = _model({"dx": 0.25})
+    s = model.advance(model.initial_state(), 0.0, 12.0)
+    obs = model.observables(s)
+    assert obs["radius_p"] > obs["radius_q"] > 2.5
+    assert obs["mass_necrotic"] > 5 * obs["mass_cells"]
+    r = model.grid.radius((5.0, 5.0))
+    living = (s.cells_p() + s.cells_q()).sum(axis=0)
+    assert living[r < 1.5].max() < 0.02 * living.max()  # necrotic core
+    share = _mass(model, s) / _mass(model, s).sum()
+    assert share[3] + share[4] > 0.15  # they start as 0 and stay below 1 % until t = 2.5
+
+
+@pytest.mark.slow
+def test_heterogeneous_invasion_prefers_the_matrix_peaks():
+    """Heterogeneous MM (peaks at (2.5, 2.5) and (7.5, 7.5)): the cell mass spreads further
+    along the diagonal through the peaks than across it."""
+    model = _model({"dx": 0.25}, mm_case="heterogeneous")
+    s = model.advance(model.initial_state(), 0.0, 12.0)
+    x, y = model.grid.mesh()
+    along, across = (x + y - 10) / np.sqrt(2), (x - y) / np.sqrt(2)
+    w = (s.cells_p() + s.cells_q()).sum(axis=0)
+    w = w / w.sum()
+    assert np.sqrt((w * along**2).sum()) > 1.04 * np.sqrt((w * across**2).sum())
+
+
+@pytest.mark.parametrize("age_max", [0.0, 0.004])
+def test_initial_ages_narrower_than_one_bin_go_to_bin_zero(age_max):
+    model = _model({"dx": 2.0, "dt": 0.01}, cell_age_max0=age_max)
+    s = model.initial_state()
+    ages = s.p_by_age()[0].sum(axis=(1, 2))
+    assert ages[0] > 0 and np.all(ages[1:] == 0)
+    assert model.grid.integrate(s.cells_p()).sum() == pytest.approx(5.0, rel=1e-12)
+
+
+def test_time_convergence_first_order():
+    """Lie splitting and backward-Euler fields: successive differences of the cell density and
+    O2 at t = 2 halve with Δt (stressed case: necrosis, quiescence and reactivation active)."""
+    out = []
+    for dt in (0.04, 0.02, 0.01):
+        model = _model({"dx": 1.0, "dt": dt}, mm_case="heterogeneous", omega=5.0)
+        s = model.advance(model.initial_state(), 0.0, 2.0)
+        out.append(((s.cells_p() + s.cells_q()).sum(axis=0), s.o2))
+    for k in (0, 1):
+        d1 = np.max(np.abs(out[0][k] - out[1][k]))
+        d2 = np.max(np.abs(out[1][k] - out[2][k]))
+        assert 0.85 < np.log2(d1 / d2) < 1.3, (k, d1, d2)
