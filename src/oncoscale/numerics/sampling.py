@@ -1,0 +1,151 @@
+"""Model-agnostic stochastic sampling kernels for Numba: a small explicit random stream and
+exact binomial / categorical / distinct-index draws on it.
+
+Design (why not ``np.random`` inside ``njit``): Numba's ``np.random`` keeps one hidden
+Mersenne-Twister state per thread that cannot be pickled. Here the stream is an explicit
+``uint64[4]`` array (xoshiro256**, Blackman & Vigna 2018), so a model can keep it in its
+state: checkpoints pickle it and a resumed run continues the same stream bit-identically,
+and the stream does not depend on how a run is cut into ``advance`` calls. The stream is
+seeded once from a ``numpy.random.Generator`` (:func:`stream_from_generator`), so replicate
+streams follow ``SeedSequence.spawn`` like every other stochastic object in oncoscale.
+
+All draws are exact for the distributions named (up to floating-point rounding of the
+probabilities): the binomial uses inversion when the mean is small (the common case on a
+lattice: one uniform and one ``exp``) and counting of geometric gaps otherwise (cost
+proportional to the number of successes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+#: mean n·p below which the binomial is drawn by inversion from k = 0
+INVERSION_MEAN = 8.0
+
+_U53 = 1.0 / 9007199254740992.0  # 2**-53
+
+
+def stream_from_generator(rng: np.random.Generator) -> np.ndarray:
+    """A fresh xoshiro256** state (``uint64[4]``) seeded from ``rng`` (never all zero)."""
+    while True:
+        s = rng.integers(0, np.iinfo(np.uint64).max, size=4, dtype=np.uint64, endpoint=True)
+        if np.any(s):
+            return s
+
+
+@numba.njit(cache=True, inline="always")
+def _rotl(x, k):  # pragma: no cover - compiled
+    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
+
+
+@numba.njit(cache=True, inline="always")
+def next_u64(s):  # pragma: no cover - compiled
+    """Next 64-bit output of the xoshiro256** stream ``s`` (advanced in place)."""
+    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
+    return result
+
+
+@numba.njit(cache=True, inline="always")
+def uniform(s):  # pragma: no cover - compiled
+    """Uniform double in [0, 1) (53 random bits)."""
+    return float(next_u64(s) >> np.uint64(11)) * _U53
+
+
+@numba.njit(cache=True, inline="always")
+def uniform_open(s):  # pragma: no cover - compiled
+    """Uniform double in (0, 1]."""
+    return (float(next_u64(s) >> np.uint64(11)) + 1.0) * _U53
+
+
+@numba.njit(cache=True)
+def _binomial_inversion(s, n, p, logq):  # pragma: no cover - compiled
+    """Bin(n, p), p <= 1/2, small mean: inversion from k = 0 (one uniform, O(k) work)."""
+    ratio = p / (1.0 - p)
+    f0 = math.exp(n * logq)
+    while True:
+        u = uniform(s)
+        f = f0
+        k = 0
+        while u >= f and k < n:
+            u -= f
+            k += 1
+            f *= ratio * (n - k + 1) / k
+        if u < f:
+            return k
+        # rounding left probability mass beyond k = n: redraw (vanishingly rare)
+
+
+@numba.njit(cache=True)
+def _binomial_gaps(s, n, logq):  # pragma: no cover - compiled
+    """Bin(n, p) by counting geometric gaps between successes (cost O(n·p + 1))."""
+    k = 0
+    position = 0
+    while True:
+        gap = math.floor(math.log(uniform_open(s)) / logq)
+        if gap >= n - position:  # also guards overflow of huge gaps
+            return k
+        position += int(gap) + 1
+        k += 1
+        if position >= n:
+            return k
+
+
+@numba.njit(cache=True)
+def binomial_logq(s, n, p, logq):  # pragma: no cover - compiled
+    """Bin(n, p) for 0 <= p <= 1/2 with ``logq = log1p(-p)`` precomputed (hot-loop form)."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if n * p < INVERSION_MEAN:
+        return _binomial_inversion(s, n, p, logq)
+    return _binomial_gaps(s, n, logq)
+
+
+@numba.njit(cache=True)
+def binomial(s, n, p):  # pragma: no cover - compiled
+    """Exact Bin(n, p) draw (any 0 <= p <= 1) from the stream ``s``."""
+    if n <= 0 or p <= 0.0:
+        return 0
+    if p >= 1.0:
+        return n
+    if p > 0.5:
+        return n - binomial_logq(s, n, 1.0 - p, math.log(p))
+    return binomial_logq(s, n, p, math.log1p(-p))
+
+
+@numba.njit(cache=True)
+def sample_distinct(s, k, n, out):  # pragma: no cover - compiled
+    """Write k distinct indices drawn uniformly from range(n) into ``out[:k]`` (k <= n).
+
+    Rejection of repeats: exact, and cheap when k << n (the intended use)."""
+    m = 0
+    while m < k:
+        c = int(uniform(s) * n)
+        if c >= n:
+            c = n - 1
+        fresh = True
+        for r in range(m):
+            if out[r] == c:
+                fresh = False
+                break
+        if fresh:
+            out[m] = c
+            m += 1
+
+
+@numba.njit(cache=True)
+def fill_binomial(s, n, p, out):  # pragma: no cover - compiled
+    """out[j] = Bin(n[j], p[j]) (test and reference helper)."""
+    for j in range(out.size):
+        out[j] = binomial(s, n[j], p[j])
