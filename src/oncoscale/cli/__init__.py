@@ -14,5 +14,6 @@ def main() -> None:
 
 
 # command modules register themselves on `main` when imported
+from oncoscale.cli import compare as _compare  # noqa: E402, F401
 from oncoscale.cli import ensemble as _ensemble  # noqa: E402, F401
 from oncoscale.cli import run as _run  # noqa: E402, F401
