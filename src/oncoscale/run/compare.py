@@ -121,6 +121,7 @@ def execute_compare(
         scheduler=scheduler,
         resume=resume,
         progress=progress,
+        figures=False,  # the comparison figures below show the ensemble against the PDEs
     )
     results = {m: _continuum_run(r, out_dir / m, resume, progress) for m, r in pdes.items()}
     ens = open_result(ens_out.ensemble)
