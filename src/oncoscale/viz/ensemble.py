@@ -91,11 +91,13 @@ def section_figure(ens: xr.Dataset, out: Path, n_times: int = 4) -> Path | None:
             if r == 0:
                 ax.set_title(f"t = {t[k]:g} h")
             if c == 0:
-                ax.set_ylabel(units_label(mean).replace("(", f"{name} ("))
+                ax.set_ylabel(f"{name} ({mean.attrs.get('units', '')})")
             if r == len(fields) - 1:
                 ax.set_xlabel(units_label(ens[space]))
     axes[0, 0].legend(fontsize=6)
-    fig.suptitle(f"{ens.attrs['scenario']} — sections along y = 0, {ens.sizes['run']} runs")
+    y = json.loads(ens.attrs.get("section", "{}")).get(fields[0], {}).get("y")
+    where = f"y = {y:g}" if y is not None else "the 1D profile"
+    fig.suptitle(f"{ens.attrs['scenario']} — sections along {where}, {ens.sizes['run']} runs")
     fig.tight_layout()
     return save(fig, out / "sections.png")
 
