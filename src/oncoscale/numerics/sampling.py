@@ -70,12 +70,11 @@ def uniform_open(s):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _binomial_inversion(s, n, p, logq):  # pragma: no cover - compiled
-    """Bin(n, p), p <= 1/2, small mean: inversion from k = 0 (one uniform, O(k) work)."""
+def _binomial_inversion(s, u, n, p):  # pragma: no cover - compiled
+    """Bin(n, p), p <= 1/2, small mean: inversion from k = 0 starting with the uniform u."""
     ratio = p / (1.0 - p)
-    f0 = math.exp(n * logq)
+    f0 = math.exp(n * math.log1p(-p))
     while True:
-        u = uniform(s)
         f = f0
         k = 0
         while u >= f and k < n:
@@ -84,12 +83,13 @@ def _binomial_inversion(s, n, p, logq):  # pragma: no cover - compiled
             f *= ratio * (n - k + 1) / k
         if u < f:
             return k
-        # rounding left probability mass beyond k = n: redraw (vanishingly rare)
+        u = uniform(s)  # rounding left mass beyond k = n: redraw (vanishingly rare)
 
 
 @numba.njit(cache=True)
-def _binomial_gaps(s, n, logq):  # pragma: no cover - compiled
+def _binomial_gaps(s, n, p):  # pragma: no cover - compiled
     """Bin(n, p) by counting geometric gaps between successes (cost O(n·p + 1))."""
+    logq = math.log1p(-p)
     k = 0
     position = 0
     while True:
@@ -102,17 +102,25 @@ def _binomial_gaps(s, n, logq):  # pragma: no cover - compiled
             return k
 
 
-@numba.njit(cache=True)
-def binomial_logq(s, n, p, logq):  # pragma: no cover - compiled
-    """Bin(n, p) for 0 <= p <= 1/2 with ``logq = log1p(-p)`` precomputed (hot-loop form)."""
+@numba.njit(cache=True, inline="always")
+def binomial_small(s, n, p):  # pragma: no cover - compiled
+    """Exact Bin(n, p) for 0 <= p <= 1/2.
+
+    Small mean: inversion, with a transcendental-free shortcut for the common outcome 0:
+    (1 − p)^n >= 1 − np, so a uniform below 1 − np is already the inversion result 0; only a
+    fraction np of the draws evaluate (1 − p)^n. Larger mean: geometric gaps."""
     if n <= 0 or p <= 0.0:
         return 0
-    if n * p < INVERSION_MEAN:
-        return _binomial_inversion(s, n, p, logq)
-    return _binomial_gaps(s, n, logq)
+    mean = n * p
+    if mean < INVERSION_MEAN:
+        u = uniform(s)
+        if u < 1.0 - mean:
+            return 0
+        return _binomial_inversion(s, u, n, p)
+    return _binomial_gaps(s, n, p)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def binomial(s, n, p):  # pragma: no cover - compiled
     """Exact Bin(n, p) draw (any 0 <= p <= 1) from the stream ``s``."""
     if n <= 0 or p <= 0.0:
@@ -120,8 +128,63 @@ def binomial(s, n, p):  # pragma: no cover - compiled
     if p >= 1.0:
         return n
     if p > 0.5:
-        return n - binomial_logq(s, n, 1.0 - p, math.log(p))
-    return binomial_logq(s, n, p, math.log1p(-p))
+        return n - binomial_small(s, n, 1.0 - p)
+    return binomial_small(s, n, p)
+
+
+@numba.njit(cache=True)
+def _binomial_at_least_one(s, u, n, p, f0):  # pragma: no cover - compiled
+    """Inversion of Bin(n, p) (p <= 1/2, small mean) past k = 0: u = v − P(0) >= 0."""
+    ratio = p / (1.0 - p)
+    f = f0
+    k = 0
+    while k < n:
+        k += 1
+        f *= ratio * (n - k + 1) / k
+        if u < f:
+            return k
+        u -= f
+    while True:  # rounding left mass beyond k = n: exact conditional draw by rejection
+        k = binomial(s, n, p)
+        if k > 0:
+            return k
+
+
+@numba.njit(cache=True, inline="always")
+def chain_binomial_lq(s, v, n, p, logq):  # pragma: no cover - compiled
+    """One link of a joint inversion of independent binomials driven by one uniform v.
+
+    Returns (k ~ Bin(n, p), v') where v' is the uniform for the next link: v/P(0) after
+    k = 0 (the rescaled residual), a fresh uniform after k >= 1 (equivalent in law: the
+    residual is then uniform and independent of everything drawn). ``logq = log1p(-p)``.
+
+    Chaining links lets a caller settle the common outcome "all zero" with one uniform:
+    all links give 0 exactly when v < Π (1 − p_k)^{n_k}, which holds whenever
+    v < 1 − Σ n_k p_k; links are only evaluated when v is above that bound.
+    """
+    if n <= 0 or p <= 0.0:
+        return 0, v
+    if p >= 1.0:
+        return n, uniform(s)
+    f = math.exp(n * logq)
+    if v < f:
+        return 0, v / f
+    if p <= 0.5 and n * p < INVERSION_MEAN:
+        return _binomial_at_least_one(s, v - f, n, p, f), uniform(s)
+    while True:  # large mean: draw Bin(n, p) conditioned on k >= 1 by rejection
+        k = binomial(s, n, p)
+        if k > 0:
+            return k, uniform(s)
+
+
+@numba.njit(cache=True, inline="always")
+def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
+    """:func:`chain_binomial_lq` computing log1p(−p) itself (only when needed)."""
+    if n <= 0 or p <= 0.0:
+        return 0, v
+    if p >= 1.0:
+        return n, uniform(s)
+    return chain_binomial_lq(s, v, n, p, math.log1p(-p))
 
 
 @numba.njit(cache=True)

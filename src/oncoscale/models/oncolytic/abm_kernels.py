@@ -29,7 +29,13 @@ import numba
 import numpy as np
 
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
-from oncoscale.numerics.sampling import binomial, binomial_logq, sample_distinct, uniform
+from oncoscale.numerics.sampling import (
+    binomial,
+    chain_binomial,
+    chain_binomial_lq,
+    sample_distinct,
+    uniform,
+)
 
 # indices into the packed coefficient vector
 THETA, THETA_Z, CHEM, TAU, P, CAP, Q, Q_Z, BETA, ZETA = range(10)
@@ -69,14 +75,6 @@ def pack_coefficients(params: OncolyticParameters) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _bin(s, n, p, logq):  # pragma: no cover - compiled
-    """Bin(n, p) with logq = log1p(-p) precomputed when p <= 1/2 (else exact general path)."""
-    if p <= 0.5:
-        return binomial_logq(s, n, p, logq)
-    return binomial(s, n, p)
-
-
-@numba.njit(cache=True, inline="always")
 def _scatter_uniform(s, m, x, y, counts, inc, n0, n1):  # pragma: no cover - compiled
     """Send m movers from (x, y) to uniformly chosen neighbours; off-lattice ones stay."""
     for _ in range(m):
@@ -98,125 +96,224 @@ def _scatter_uniform(s, m, x, y, counts, inc, n0, n1):  # pragma: no cover - com
             inc[x, y - 1] += 1
 
 
+@numba.njit(cache=True, fastmath=True)
+def max_edge_difference(phi):  # pragma: no cover - compiled
+    """max |φ_k − φ_j| over lattice edges (a bound for every (φ_k − φ_j)+); column-wise
+    maxima first so that the loops vectorise."""
+    n0, n1 = phi.shape
+    m = np.zeros(n1)
+    for x in range(n0 - 1):
+        row, nxt = phi[x], phi[x + 1]
+        for y in range(n1):
+            m[y] = max(m[y], abs(nxt[y] - row[y]))
+    for x in range(n0):
+        row = phi[x]
+        for y in range(n1 - 1):
+            m[y] = max(m[y], abs(row[y + 1] - row[y]))
+    return m.max()
+
+
+@numba.njit(cache=True, inline="always")
+def _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem):  # pragma: no cover
+    """θ_z/4 + ν(φ_k − φ_j)+/(4φ*) towards E, W, N, S; an off-lattice neighbour (ghost φ =
+    φ_j, Neumann) keeps θ_z/4, and a cell drawing it stays."""
+    ph = phi[x, y]
+    pe = quarter_z + (chem * max(phi[x + 1, y] - ph, 0.0) if x + 1 < n0 else 0.0)
+    pw = quarter_z + (chem * max(phi[x - 1, y] - ph, 0.0) if x > 0 else 0.0)
+    pn = quarter_z + (chem * max(phi[x, y + 1] - ph, 0.0) if y + 1 < n1 else 0.0)
+    ps = quarter_z + (chem * max(phi[x, y - 1] - ph, 0.0) if y > 0 else 0.0)
+    return pe, pw, pn, ps
+
+
 @numba.njit(cache=True)
-def _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
-    """Sweep A1 (sub-steps 1–2). Returns (status, flat site, value) of the move check."""
+def check_move_probabilities(phi, c):  # pragma: no cover - compiled
+    """The spec's run-time check: every site's immune move probabilities sum to <= 1.
+
+    Returns (flat index, sum) of the worst site if some sum exceeds 1, else (-1, bound). A
+    global bound θ_z + 4·ν/(4φ*)·max|Δφ| settles the common case without visiting sites."""
+    n0, n1 = phi.shape
+    quarter_z, chem = 0.25 * c[THETA_Z], c[CHEM]
+    bound = 4.0 * quarter_z + 4.0 * chem * max_edge_difference(phi)
+    if bound <= 1.0:
+        return -1, bound
+    worst, worst_site = 0.0, -1
+    for x in range(n0):
+        for y in range(n1):
+            pe, pw, pn, ps = _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem)
+            total = pe + pw + pn + ps
+            if total > worst:
+                worst, worst_site = total, x * n1 + y
+    if worst > 1.0:
+        return worst_site, worst
+    return -1, worst
+
+
+@numba.njit(cache=True, inline="always")
+def _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total):  # pragma: no cover - compiled
+    """Send m immune movers from (x, y) to neighbour k with probability p_k/total."""
+    for _ in range(m):
+        r = uniform(s) * total
+        if r < pe:
+            if x + 1 < n0:
+                Z[x, y] -= 1
+                incZ[x + 1, y] += 1
+        elif r < pe + pw:
+            if x > 0:
+                Z[x, y] -= 1
+                incZ[x - 1, y] += 1
+        elif r < pe + pw + pn:
+            if y + 1 < n1:
+                Z[x, y] -= 1
+                incZ[x, y + 1] += 1
+        elif y > 0:
+            Z[x, y] -= 1
+            incZ[x, y - 1] += 1
+
+
+@numba.njit(cache=True)
+def _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s, pz_bound):  # pragma: no cover
+    """Sweep A1 (sub-steps 1–2): ρ = U + I, then the walks; arrivals go to inc*.
+
+    Per site, the movers of U, I and Z are one chain of binomials on one uniform
+    (:func:`~oncoscale.numerics.sampling.chain_binomial`); ``pz_bound`` >= every site's
+    immune move probability lets "nobody moves" be settled without evaluating φ."""
     n0, n1 = U.shape
     theta = c[THETA]
-    logq = math.log1p(-theta) if theta <= 0.5 else 0.0
-    quarter_z = 0.25 * c[THETA_Z]
-    chem = c[CHEM]
+    logq = math.log1p(-theta) if theta < 1.0 else 0.0
+    quarter_z, chem = 0.25 * c[THETA_Z], c[CHEM]
     for x in range(n0):
         for y in range(n1):
             u = U[x, y]
             i = I[x, y]
-            rho[x, y] = u + i
-            if u > 0:
-                m = _bin(s, u, theta, logq)
-                if m > 0:
-                    _scatter_uniform(s, m, x, y, U, incU, n0, n1)
-            if i > 0:
-                m = _bin(s, i, theta, logq)
-                if m > 0:
-                    _scatter_uniform(s, m, x, y, I, incI, n0, n1)
-            # immune cells: θ_z/4 + ν(φ_k − φ_j)+/(4φ*) towards each lattice neighbour k;
-            # an off-lattice neighbour (ghost φ = φ_j) keeps θ_z/4 and the cell stays
-            ph = phi[x, y]
-            pe = quarter_z + (chem * max(phi[x + 1, y] - ph, 0.0) if x + 1 < n0 else 0.0)
-            pw = quarter_z + (chem * max(phi[x - 1, y] - ph, 0.0) if x > 0 else 0.0)
-            pn = quarter_z + (chem * max(phi[x, y + 1] - ph, 0.0) if y + 1 < n1 else 0.0)
-            ps = quarter_z + (chem * max(phi[x, y - 1] - ph, 0.0) if y > 0 else 0.0)
-            total = pe + pw + pn + ps
-            if total > 1.0:
-                return MOVE_PROBABILITY, x * n1 + y, total
             z = Z[x, y]
-            if z > 0 and total > 0.0:
-                m = binomial(s, z, total)
-                for _ in range(m):
-                    r = uniform(s) * total
-                    if r < pe:
-                        if x + 1 < n0:
-                            Z[x, y] -= 1
-                            incZ[x + 1, y] += 1
-                    elif r < pe + pw:
-                        if x > 0:
-                            Z[x, y] -= 1
-                            incZ[x - 1, y] += 1
-                    elif r < pe + pw + pn:
-                        if y + 1 < n1:
-                            Z[x, y] -= 1
-                            incZ[x, y + 1] += 1
-                    elif y > 0:
-                        Z[x, y] -= 1
-                        incZ[x, y - 1] += 1
-    return OK, -1, 0.0
+            rho[x, y] = u + i
+            if u == 0 and i == 0 and z == 0:
+                continue
+            v = uniform(s)
+            if v < 1.0 - (u + i) * theta - z * pz_bound:
+                continue  # nobody moves
+            m, v = chain_binomial_lq(s, v, u, theta, logq)
+            if m > 0:
+                _scatter_uniform(s, m, x, y, U, incU, n0, n1)
+            m, v = chain_binomial_lq(s, v, i, theta, logq)
+            if m > 0:
+                _scatter_uniform(s, m, x, y, I, incI, n0, n1)
+            if z > 0:
+                pe, pw, pn, ps = _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem)
+                total = pe + pw + pn + ps
+                m, v = chain_binomial(s, v, z, total)
+                if m > 0:
+                    _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total)
 
 
 @numba.njit(cache=True)
-def _growth_lysis_death(U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
-    """Sweep A2 (sub-steps 3–4); returns Σ I after lysis."""
+def _reactions(U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
+    """Sweep A2: arrivals merged; sub-steps 3 (growth with the pre-move ρ), 4 (lysis, immune
+    death), 6 (infection) and 7 (killing, with Z before the inflow; see :func:`_inflow`).
+
+    Infection touches only U, I and the inflow only Z, so doing 6 before 5 changes nothing;
+    Σ I is taken after 4, as the spec says. The draws of a site are one chain of binomials on
+    one uniform (nothing happens at most sites in most steps). Returns Σ I after 4."""
     n0, n1 = U.shape
     tau, growth, cap = c[TAU], c[P], c[CAP]
     p_lysis = min(1.0, tau * c[Q])
-    lq_lysis = math.log1p(-p_lysis) if p_lysis <= 0.5 else 0.0
+    lq_lysis = math.log1p(-p_lysis) if p_lysis < 1.0 else 0.0
     p_zdeath = min(1.0, tau * c[Q_Z])
-    lq_zdeath = math.log1p(-p_zdeath) if p_zdeath <= 0.5 else 0.0
+    lq_zdeath = math.log1p(-p_zdeath) if p_zdeath < 1.0 else 0.0
+    inf_rate = tau * c[BETA] / cap
+    kill_rate = tau * c[ZETA] / cap
     total_i = 0
     for x in range(n0):
         for y in range(n1):
             u = U[x, y] + incU[x, y]
             i = I[x, y] + incI[x, y]
             z = Z[x, y] + incZ[x, y]
+            if u == 0 and i == 0 and z == 0:
+                continue
             incU[x, y] = 0
             incI[x, y] = 0
             incZ[x, y] = 0
-            if u > 0:
-                g = tau * growth * (1.0 - rho[x, y] / cap)
-                if g > 0.0:
-                    u += binomial(s, u, min(1.0, g))
-                elif g < 0.0:
-                    u -= binomial(s, u, min(1.0, -g))
-            if i > 0:
-                i -= _bin(s, i, p_lysis, lq_lysis)
-            if z > 0:
-                z -= _bin(s, z, p_zdeath, lq_zdeath)
+            g = tau * growth * (1.0 - rho[x, y] / cap)
+            p_birth = min(1.0, max(g, 0.0))
+            p_death = min(1.0, max(-g, 0.0))
+            p_inf = min(1.0, inf_rate * i)
+            p_kill = min(1.0, kill_rate * z)
+            bound = u * (p_birth + p_death + p_inf) + i * p_lysis + z * p_zdeath + (u + i) * p_kill
+            v = uniform(s)
+            if v >= 1.0 - bound:
+                # 3. births, then crowding deaths (one of the two probabilities is zero)
+                k, v = chain_binomial(s, v, u, p_birth)
+                u += k
+                k, v = chain_binomial(s, v, u, p_death)
+                u -= k
+                # 4. lysis, immune death
+                k, v = chain_binomial_lq(s, v, i, p_lysis, lq_lysis)
+                i -= k
+                k, v = chain_binomial_lq(s, v, z, p_zdeath, lq_zdeath)
+                z -= k
+                total_i += i
+                # 6. infection (with I after lysis)
+                p_inf = min(1.0, inf_rate * i)
+                k, v = chain_binomial(s, v, u, p_inf)
+                u -= k
+                i += k
+                # 7. killing (with Z after death; the inflow is completed in _inflow)
+                p_kill = min(1.0, kill_rate * z)
+                k, v = chain_binomial(s, v, u, p_kill)
+                u -= k
+                k, v = chain_binomial(s, v, i, p_kill)
+                i -= k
+            else:
+                total_i += i
             U[x, y] = u
             I[x, y] = i
             Z[x, y] = z
-            total_i += i
     return total_i
 
 
 @numba.njit(cache=True)
-def _infection_killing_phi(U, I, Z, phi, phi_new, c, s):  # pragma: no cover - compiled
-    """Sweep B (sub-steps 6–8): infection, killing, then φ with the new U, I into phi_new."""
-    n0, n1 = U.shape
-    tau, cap = c[TAU], c[CAP]
-    inf_rate = tau * c[BETA] / cap
-    kill_rate = tau * c[ZETA] / cap
+def _inflow(U, I, Z, omega, picked, p_in, c, s):  # pragma: no cover - compiled
+    """Sub-step 5 and the completion of 7 on the sites that received a new immune cell.
+
+    Every site of ω has probability p_in, so Bin(|ω|, p_in) cells go to as many distinct
+    uniform sites of ω. Killing at such a site ran with Z − 1; tumour cells that survived it
+    are killed again with p' = 1 − (1 − pk(Z))/(1 − pk(Z − 1)), so that they survive with
+    probability 1 − pk(Z) overall (two independent thinnings compose exactly)."""
+    n1 = U.shape[1]
+    kill_rate = c[TAU] * c[ZETA] / c[CAP]
+    arrivals = binomial(s, omega.size, p_in)
+    sample_distinct(s, arrivals, omega.size, picked)
+    for r in range(arrivals):
+        flat = omega[picked[r]]
+        x, y = flat // n1, flat % n1
+        z = Z[x, y]
+        Z[x, y] = z + 1
+        if U[x, y] > 0 or I[x, y] > 0:
+            before = min(1.0, kill_rate * z)
+            after = min(1.0, kill_rate * (z + 1))
+            extra = 1.0 if before >= 1.0 else 1.0 - (1.0 - after) / (1.0 - before)
+            U[x, y] -= binomial(s, U[x, y], extra)
+            I[x, y] -= binomial(s, I[x, y], extra)
+
+
+@numba.njit(cache=True, fastmath=True)
+def update_phi(U, I, phi, out, c):  # pragma: no cover - compiled
+    """Sub-step 8: φ + τD_φΔ_δφ + τ(α_φ i + γ_φ u)(φ* − φ) − τq_φφ into ``out`` (Neumann:
+    ghost sites copy the edge)."""
+    n0, n1 = phi.shape
     a, sec_i, sec_u, star, decay = c[A_PHI], c[SEC_I], c[SEC_U], c[PHI_STAR], c[DECAY_PHI]
     for x in range(n0):
-        xe = x + 1 if x + 1 < n0 else x
-        xw = x - 1 if x > 0 else x
+        here = phi[x]
+        east = phi[x + 1] if x + 1 < n0 else here
+        west = phi[x - 1] if x > 0 else here
+        u_row, i_row, o_row = U[x], I[x], out[x]
         for y in range(n1):
-            u = U[x, y]
-            i = I[x, y]
-            if u > 0 and i > 0:
-                infected = binomial(s, u, min(1.0, inf_rate * i))
-                u -= infected
-                i += infected
-            z = Z[x, y]
-            if z > 0 and (u > 0 or i > 0):
-                pk = min(1.0, kill_rate * z)
-                u -= binomial(s, u, pk)
-                i -= binomial(s, i, pk)
-            U[x, y] = u
-            I[x, y] = i
-            yn = y + 1 if y + 1 < n1 else y
-            ys = y - 1 if y > 0 else y
-            ph = phi[x, y]
-            lap = phi[xe, y] + phi[xw, y] + phi[x, yn] + phi[x, ys] - 4.0 * ph
-            phi_new[x, y] = ph + a * lap + (sec_i * i + sec_u * u) * (star - ph) - decay * ph
+            ph = here[y]
+            north = here[y + 1] if y + 1 < n1 else ph
+            south = here[y - 1] if y > 0 else ph
+            lap = east[y] + west[y] + north + south - 4.0 * ph
+            source = (sec_i * i_row[y] + sec_u * u_row[y]) * (star - ph)
+            o_row[y] = ph + a * lap + source - decay * ph
 
 
 @numba.njit(cache=True)
@@ -229,22 +326,17 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, s, nsteps):  # pra
 
     Returns (status, steps done, flat site, offending value); status OK when all steps ran.
     """
-    n1 = U.shape[1]
     incU, incI, incZ = inc[0], inc[1], inc[2]
-    n_omega = omega.size
     for k in range(nsteps):
-        status, site, value = _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s)
-        if status != OK:
-            return status, k, site, value
-        total_i = _growth_lysis_death(U, I, Z, incU, incI, incZ, rho, c, s)
+        site, pz_bound = check_move_probabilities(phi, c)
+        if site >= 0:
+            return MOVE_PROBABILITY, k, site, pz_bound
+        _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s, pz_bound)
+        total_i = _reactions(U, I, Z, incU, incI, incZ, rho, c, s)
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
             return INFLOW_PROBABILITY, k, -1, p_in
-        arrivals = binomial(s, n_omega, p_in)
-        sample_distinct(s, arrivals, n_omega, picked)
-        for r in range(arrivals):
-            flat = omega[picked[r]]
-            Z[flat // n1, flat % n1] += 1
-        _infection_killing_phi(U, I, Z, phi, work, c, s)
+        _inflow(U, I, Z, omega, picked, p_in, c, s)
+        update_phi(U, I, phi, work, c)
         phi[:, :] = work
     return OK, nsteps, -1, 0.0
