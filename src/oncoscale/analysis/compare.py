@@ -209,6 +209,9 @@ def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
         if str(n).startswith("rel_diff_total_")
     ]
     fields = [str(n)[len("rel_l2_") :] for n in cmp.data_vars if str(n).startswith("rel_l2_")]
+    fronts = [
+        str(n)[len("front_diff_") :] for n in cmp.data_vars if str(n).startswith("front_diff_")
+    ]
     idx = np.unique(np.linspace(0, t.size - 1, min(max_rows, t.size)).round().astype(int))
     out: dict[str, Any] = {
         "scenario": cmp.attrs["scenario"],
@@ -217,6 +220,8 @@ def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
         "metrics": {
             "rel_diff_total": "(PDE - ABM mean)/max(|PDE|, |ABM mean|, 1 cell)",
             "rel_l2_section": "||ABM mean - PDE||_2 / max(||ABM mean||_2, ||PDE||_2) along y = 0",
+            "front_diff": "PDE front - ABM mean front (mm); fronts: outermost radius with density "
+            "> 1/delta^2",
             "divergence": "first time from which the PDE total stays outside "
             "[q05 (1 - tol) - 1, q95 (1 + tol) + 1] of the ABM runs until the end",
         },
@@ -236,6 +241,8 @@ def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
                 row[f"rel_diff_total_{pop}"] = float(cmp[f"rel_diff_total_{pop}"].values[k, m])
             for f in fields:
                 row[f"rel_l2_{f}"] = float(cmp[f"rel_l2_{f}"].values[k, j])
+            for name in fronts:
+                row[f"{name}_diff_mm"] = float(cmp[f"front_diff_{name}"].values[k, m])
             rows.append(row)
         out["continuum"][str(model)] = {
             "divergence_time_h": min(finite) if finite else math.nan,
