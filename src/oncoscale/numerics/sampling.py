@@ -151,40 +151,46 @@ def _binomial_at_least_one(s, u, n, p, f0):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def chain_binomial_lq(s, v, n, p, logq):  # pragma: no cover - compiled
+def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
     """One link of a joint inversion of independent binomials driven by one uniform v.
 
-    Returns (k ~ Bin(n, p), v') where v' is the uniform for the next link: v/P(0) after
-    k = 0 (the rescaled residual), a fresh uniform after k >= 1 (equivalent in law: the
-    residual is then uniform and independent of everything drawn). ``logq = log1p(-p)``.
+    Returns (k ~ Bin(n, p), v') where v' is the uniform for the next link. With a = np < 1
+    the unit interval is split into a "certainly 0" part [0, 1 − a) (valid because
+    (1 − p)^n >= 1 − np) and an uncertain part of length a, in which P(0) = (1 − p)^n is
+    evaluated; v' is the residual of v in the part that decided k = 0, and a fresh uniform
+    after k >= 1 (equal in law: that residual is uniform and independent of all draws).
+    Transcendentals are thus needed with probability ~np only.
 
-    Chaining links lets a caller settle the common outcome "all zero" with one uniform:
-    all links give 0 exactly when v < Π (1 − p_k)^{n_k}, which holds whenever
-    v < 1 − Σ n_k p_k; links are only evaluated when v is above that bound.
+    Chaining links lets a caller settle the common outcome "all zero" with one uniform: the
+    links all give 0 (via their certain parts) whenever v < 1 − Σ n_k p_k.
     """
     if n <= 0 or p <= 0.0:
         return 0, v
     if p >= 1.0:
         return n, uniform(s)
-    f = math.exp(n * logq)
-    if v < f:
-        return 0, v / f
-    if p <= 0.5 and n * p < INVERSION_MEAN:
-        return _binomial_at_least_one(s, v - f, n, p, f), uniform(s)
-    while True:  # large mean: draw Bin(n, p) conditioned on k >= 1 by rejection
+    a = n * p
+    if a < 1.0:
+        c0 = 1.0 - a
+        if v < c0:
+            return 0, v / c0
+        w = (v - c0) / a  # uniform on [0, 1) given the uncertain part
+        f = math.exp(n * math.log1p(-p))
+        r = max(f - c0, 0.0) / a  # P(k = 0 | uncertain part)
+        if w < r:
+            return 0, w / r
+        u = (w - r) / (1.0 - r)  # uniform, for k given k >= 1
+        if p <= 0.5:
+            return _binomial_at_least_one(s, u * (1.0 - f), n, p, f), uniform(s)
+    else:
+        f = math.exp(n * math.log1p(-p))
+        if v < f:
+            return 0, v / f
+        if p <= 0.5 and a < INVERSION_MEAN:
+            return _binomial_at_least_one(s, v - f, n, p, f), uniform(s)
+    while True:  # otherwise: Bin(n, p) conditioned on k >= 1 by rejection
         k = binomial(s, n, p)
         if k > 0:
             return k, uniform(s)
-
-
-@numba.njit(cache=True, inline="always")
-def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
-    """:func:`chain_binomial_lq` computing log1p(−p) itself (only when needed)."""
-    if n <= 0 or p <= 0.0:
-        return 0, v
-    if p >= 1.0:
-        return n, uniform(s)
-    return chain_binomial_lq(s, v, n, p, math.log1p(-p))
 
 
 @numba.njit(cache=True)

@@ -157,7 +157,7 @@ class OncolyticABM(Representation):
                 I,
                 Z,
                 new.phi,
-                np.empty_like(new.phi),
+                np.empty((2, *new.phi.shape)),
                 np.zeros_like(new.counts),
                 np.empty_like(U),
                 self.omega,

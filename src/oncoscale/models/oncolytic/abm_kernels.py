@@ -23,8 +23,6 @@ statistically.
 
 from __future__ import annotations
 
-import math
-
 import numba
 import numpy as np
 
@@ -32,7 +30,6 @@ from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficie
 from oncoscale.numerics.sampling import (
     binomial,
     chain_binomial,
-    chain_binomial_lq,
     sample_distinct,
     uniform,
 )
@@ -97,20 +94,32 @@ def _scatter_uniform(s, m, x, y, counts, inc, n0, n1):  # pragma: no cover - com
 
 
 @numba.njit(cache=True, fastmath=True)
-def max_edge_difference(phi):  # pragma: no cover - compiled
-    """max |φ_k − φ_j| over lattice edges (a bound for every (φ_k − φ_j)+); column-wise
-    maxima first so that the loops vectorise."""
+def immune_move_totals(phi, c, out):  # pragma: no cover - compiled
+    """out[j] = θ_z + ν Σ_k (φ_k − φ_j)+/(4φ*): the total immune move probability of every
+    site (ghost neighbours copy φ_j, so they add 0). Returns the column-wise maxima's max:
+    the spec's run-time check is that it is <= 1. Branch-free, so the loops vectorise."""
     n0, n1 = phi.shape
-    m = np.zeros(n1)
-    for x in range(n0 - 1):
-        row, nxt = phi[x], phi[x + 1]
-        for y in range(n1):
-            m[y] = max(m[y], abs(nxt[y] - row[y]))
+    theta_z, chem = c[THETA_Z], c[CHEM]
+    col_max = np.zeros(n1)
     for x in range(n0):
-        row = phi[x]
-        for y in range(n1 - 1):
-            m[y] = max(m[y], abs(row[y + 1] - row[y]))
-    return m.max()
+        here = phi[x]
+        east = phi[x + 1] if x + 1 < n0 else here
+        west = phi[x - 1] if x > 0 else here
+        row = out[x]
+        for y in range(n1):
+            ph = here[y]
+            north = here[y + 1] if y + 1 < n1 else ph
+            south = here[y - 1] if y > 0 else ph
+            rise = (
+                max(east[y] - ph, 0.0)
+                + max(west[y] - ph, 0.0)
+                + max(north - ph, 0.0)
+                + max(south - ph, 0.0)
+            )
+            total = theta_z + chem * rise
+            row[y] = total
+            col_max[y] = max(col_max[y], total)
+    return col_max.max()
 
 
 @numba.njit(cache=True, inline="always")
@@ -123,29 +132,6 @@ def _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem):  # pragma: no cov
     pn = quarter_z + (chem * max(phi[x, y + 1] - ph, 0.0) if y + 1 < n1 else 0.0)
     ps = quarter_z + (chem * max(phi[x, y - 1] - ph, 0.0) if y > 0 else 0.0)
     return pe, pw, pn, ps
-
-
-@numba.njit(cache=True)
-def check_move_probabilities(phi, c):  # pragma: no cover - compiled
-    """The spec's run-time check: every site's immune move probabilities sum to <= 1.
-
-    Returns (flat index, sum) of the worst site if some sum exceeds 1, else (-1, bound). A
-    global bound θ_z + 4·ν/(4φ*)·max|Δφ| settles the common case without visiting sites."""
-    n0, n1 = phi.shape
-    quarter_z, chem = 0.25 * c[THETA_Z], c[CHEM]
-    bound = 4.0 * quarter_z + 4.0 * chem * max_edge_difference(phi)
-    if bound <= 1.0:
-        return -1, bound
-    worst, worst_site = 0.0, -1
-    for x in range(n0):
-        for y in range(n1):
-            pe, pw, pn, ps = _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem)
-            total = pe + pw + pn + ps
-            if total > worst:
-                worst, worst_site = total, x * n1 + y
-    if worst > 1.0:
-        return worst_site, worst
-    return -1, worst
 
 
 @numba.njit(cache=True, inline="always")
@@ -170,104 +156,133 @@ def _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total):  # pragma: no cover
             incZ[x, y - 1] += 1
 
 
-@numba.njit(cache=True)
-def _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s, pz_bound):  # pragma: no cover
-    """Sweep A1 (sub-steps 1–2): ρ = U + I, then the walks; arrivals go to inc*.
-
-    Per site, the movers of U, I and Z are one chain of binomials on one uniform
-    (:func:`~oncoscale.numerics.sampling.chain_binomial`); ``pz_bound`` >= every site's
-    immune move probability lets "nobody moves" be settled without evaluating φ."""
+@numba.njit(cache=True, inline="always")
+def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, s, x, y, v):  # pragma: no cover
+    """Movers of one site (slow path): one chain of binomials U, I, Z on the uniform v."""
     n0, n1 = U.shape
     theta = c[THETA]
-    logq = math.log1p(-theta) if theta < 1.0 else 0.0
-    quarter_z, chem = 0.25 * c[THETA_Z], c[CHEM]
-    for x in range(n0):
-        for y in range(n1):
-            u = U[x, y]
-            i = I[x, y]
-            z = Z[x, y]
-            rho[x, y] = u + i
-            if u == 0 and i == 0 and z == 0:
-                continue
-            v = uniform(s)
-            if v < 1.0 - (u + i) * theta - z * pz_bound:
-                continue  # nobody moves
-            m, v = chain_binomial_lq(s, v, u, theta, logq)
-            if m > 0:
-                _scatter_uniform(s, m, x, y, U, incU, n0, n1)
-            m, v = chain_binomial_lq(s, v, i, theta, logq)
-            if m > 0:
-                _scatter_uniform(s, m, x, y, I, incI, n0, n1)
-            if z > 0:
-                pe, pw, pn, ps = _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem)
-                total = pe + pw + pn + ps
-                m, v = chain_binomial(s, v, z, total)
-                if m > 0:
-                    _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total)
+    m, v = chain_binomial(s, v, U[x, y], theta)
+    if m > 0:
+        _scatter_uniform(s, m, x, y, U, incU, n0, n1)
+    m, v = chain_binomial(s, v, I[x, y], theta)
+    if m > 0:
+        _scatter_uniform(s, m, x, y, I, incI, n0, n1)
+    z = Z[x, y]
+    if z > 0:
+        pe, pw, pn, _ = _z_move_probabilities(phi, x, y, n0, n1, 0.25 * c[THETA_Z], c[CHEM])
+        total = ptot[x, y]  # = pe + pw + pn + ps (the same value as in the shortcut)
+        m, v = chain_binomial(s, v, z, total)
+        if m > 0:
+            _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total)
+
+
+@numba.njit(cache=True, inline="always")
+def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s):  # pragma: no cover
+    """Sub-steps 1–2 on row x: ρ = U + I, then the walks; arrivals go to inc*.
+
+    Per site, the movers of U, I and Z are one chain of binomials on one uniform
+    (:func:`~oncoscale.numerics.sampling.chain_binomial`): nobody moves if the uniform is
+    below 1 − (U + I)θ − Z·ptot, ``ptot`` being the site's total immune move probability."""
+    theta = c[THETA]
+    for y in range(U.shape[1]):
+        u = U[x, y]
+        i = I[x, y]
+        z = Z[x, y]
+        rho[x, y] = u + i
+        if u == 0 and i == 0 and z == 0:
+            continue
+        v = uniform(s)
+        if v >= 1.0 - (u + i) * theta - z * ptot[x, y]:
+            _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, s, x, y, v)
 
 
 @numba.njit(cache=True)
-def _reactions(U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
-    """Sweep A2: arrivals merged; sub-steps 3 (growth with the pre-move ρ), 4 (lysis, immune
+def _react_site(u, i, z, g, c, s, v):  # pragma: no cover - compiled
+    """Sub-steps 3, 4, 6, 7 of one site (slow path) as one chain on the uniform v.
+
+    Returns the new (u, i, z) and I after lysis (for Σ I)."""
+    tau, cap = c[TAU], c[CAP]
+    # 3. births, then crowding deaths (one of the two probabilities is zero)
+    k, v = chain_binomial(s, v, u, min(1.0, max(g, 0.0)))
+    u += k
+    k, v = chain_binomial(s, v, u, min(1.0, max(-g, 0.0)))
+    u -= k
+    # 4. lysis, immune death
+    k, v = chain_binomial(s, v, i, min(1.0, tau * c[Q]))
+    i -= k
+    k, v = chain_binomial(s, v, z, min(1.0, tau * c[Q_Z]))
+    z -= k
+    i_lysed = i
+    # 6. infection (with I after lysis)
+    k, v = chain_binomial(s, v, u, min(1.0, tau * c[BETA] / cap * i))
+    u -= k
+    i += k
+    # 7. killing (with Z after death; the inflow is completed in _inflow)
+    p_kill = min(1.0, tau * c[ZETA] / cap * z)
+    k, v = chain_binomial(s, v, u, p_kill)
+    u -= k
+    k, v = chain_binomial(s, v, i, p_kill)
+    i -= k
+    return u, i, z, i_lysed
+
+
+@numba.njit(cache=True, inline="always")
+def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
+    """Row x: arrivals merged; sub-steps 3 (growth with the pre-move ρ), 4 (lysis, immune
     death), 6 (infection) and 7 (killing, with Z before the inflow; see :func:`_inflow`).
 
     Infection touches only U, I and the inflow only Z, so doing 6 before 5 changes nothing;
     Σ I is taken after 4, as the spec says. The draws of a site are one chain of binomials on
-    one uniform (nothing happens at most sites in most steps). Returns Σ I after 4."""
-    n0, n1 = U.shape
-    tau, growth, cap = c[TAU], c[P], c[CAP]
+    one uniform; nothing happens below 1 − Σ n_k p_k (most sites, most steps). Returns the
+    row's Σ I after 4."""
+    tau, cap = c[TAU], c[CAP]
+    growth = tau * c[P]
+    inv_cap = 1.0 / cap
     p_lysis = min(1.0, tau * c[Q])
-    lq_lysis = math.log1p(-p_lysis) if p_lysis < 1.0 else 0.0
     p_zdeath = min(1.0, tau * c[Q_Z])
-    lq_zdeath = math.log1p(-p_zdeath) if p_zdeath < 1.0 else 0.0
-    inf_rate = tau * c[BETA] / cap
-    kill_rate = tau * c[ZETA] / cap
+    inf_rate = tau * c[BETA] * inv_cap
+    kill_rate = tau * c[ZETA] * inv_cap
     total_i = 0
-    for x in range(n0):
-        for y in range(n1):
-            u = U[x, y] + incU[x, y]
-            i = I[x, y] + incI[x, y]
-            z = Z[x, y] + incZ[x, y]
-            if u == 0 and i == 0 and z == 0:
-                continue
-            incU[x, y] = 0
-            incI[x, y] = 0
-            incZ[x, y] = 0
-            g = tau * growth * (1.0 - rho[x, y] / cap)
-            p_birth = min(1.0, max(g, 0.0))
-            p_death = min(1.0, max(-g, 0.0))
-            p_inf = min(1.0, inf_rate * i)
-            p_kill = min(1.0, kill_rate * z)
-            bound = u * (p_birth + p_death + p_inf) + i * p_lysis + z * p_zdeath + (u + i) * p_kill
-            v = uniform(s)
-            if v >= 1.0 - bound:
-                # 3. births, then crowding deaths (one of the two probabilities is zero)
-                k, v = chain_binomial(s, v, u, p_birth)
-                u += k
-                k, v = chain_binomial(s, v, u, p_death)
-                u -= k
-                # 4. lysis, immune death
-                k, v = chain_binomial_lq(s, v, i, p_lysis, lq_lysis)
-                i -= k
-                k, v = chain_binomial_lq(s, v, z, p_zdeath, lq_zdeath)
-                z -= k
-                total_i += i
-                # 6. infection (with I after lysis)
-                p_inf = min(1.0, inf_rate * i)
-                k, v = chain_binomial(s, v, u, p_inf)
-                u -= k
-                i += k
-                # 7. killing (with Z after death; the inflow is completed in _inflow)
-                p_kill = min(1.0, kill_rate * z)
-                k, v = chain_binomial(s, v, u, p_kill)
-                u -= k
-                k, v = chain_binomial(s, v, i, p_kill)
-                i -= k
-            else:
-                total_i += i
-            U[x, y] = u
-            I[x, y] = i
-            Z[x, y] = z
+    for y in range(U.shape[1]):
+        u = U[x, y] + incU[x, y]
+        i = I[x, y] + incI[x, y]
+        z = Z[x, y] + incZ[x, y]
+        if u == 0 and i == 0 and z == 0:
+            continue
+        incU[x, y] = 0
+        incI[x, y] = 0
+        incZ[x, y] = 0
+        if u == 0 and i == 0:
+            bound = z * p_zdeath
+            g = 0.0
+        else:
+            g = growth * (1.0 - rho[x, y] * inv_cap)
+            bound = (
+                u * (abs(g) + inf_rate * i) + i * p_lysis + z * p_zdeath + (u + i) * (kill_rate * z)
+            )
+        v = uniform(s)
+        if v >= 1.0 - bound:
+            u, i, z, i_lysed = _react_site(u, i, z, g, c, s, v)
+            total_i += i_lysed
+        else:
+            total_i += i
+        U[x, y] = u
+        I[x, y] = i
+        Z[x, y] = z
+    return total_i
+
+
+@numba.njit(cache=True)
+def _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
+    """Moves of row x, then the reactions of row x − 1 (all its arrivals are in by then):
+    one pass over the lattice with the rows in cache. Returns Σ I after sub-step 4."""
+    n0 = U.shape[0]
+    total_i = 0
+    for x in range(n0 + 1):
+        if x < n0:
+            _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s)
+        if x > 0:
+            total_i += _reactions_row(x - 1, U, I, Z, incU, incI, incZ, rho, c, s)
     return total_i
 
 
@@ -320,23 +335,24 @@ def update_phi(U, I, phi, out, c):  # pragma: no cover - compiled
 def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, s, nsteps):  # pragma: no cover
     """Advance the lattice ``nsteps`` steps in place.
 
-    U, I, Z: int32 counts (n0, n1); phi: float64 (n0, n1); work: float64 scratch like phi;
+    U, I, Z: int32 counts (n0, n1); phi: float64 (n0, n1); work: float64 (2, n0, n1) scratch;
     inc: int32 (3, n0, n1) zeroed scratch; rho: int32 scratch; omega: flat indices of the
     inflow sites; picked: int64 scratch of len(omega); c: packed coefficients; s: stream.
 
     Returns (status, steps done, flat site, offending value); status OK when all steps ran.
     """
     incU, incI, incZ = inc[0], inc[1], inc[2]
+    phi_new, ptot = work[0], work[1]
     for k in range(nsteps):
-        site, pz_bound = check_move_probabilities(phi, c)
-        if site >= 0:
-            return MOVE_PROBABILITY, k, site, pz_bound
-        _moves(U, I, Z, phi, incU, incI, incZ, rho, c, s, pz_bound)
-        total_i = _reactions(U, I, Z, incU, incI, incZ, rho, c, s)
+        if immune_move_totals(phi, c, ptot) > 1.0:
+            site = np.argmax(ptot)
+            return MOVE_PROBABILITY, k, site, ptot.ravel()[site]
+        total_i = _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s)
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
             return INFLOW_PROBABILITY, k, -1, p_in
         _inflow(U, I, Z, omega, picked, p_in, c, s)
-        update_phi(U, I, phi, work, c)
-        phi[:, :] = work
+        update_phi(U, I, phi, phi_new, c)
+        phi[:, :] = phi_new
     return OK, nsteps, -1, 0.0
+
