@@ -32,15 +32,6 @@ QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 _SPACE_2D = ("x", "y")
 
 
-def population_names(ds: xr.Dataset) -> list[str]:
-    """Populations with a total observable (``total_u`` → ``u``), in file order."""
-    return [
-        str(n)[len("total_") :]
-        for n, v in ds.data_vars.items()
-        if str(n).startswith("total_") and v.dims == ("t_obs",)
-    ]
-
-
 def observable_names(ds: xr.Dataset) -> list[str]:
     """Scalar observables (variables on ``t_obs`` only)."""
     return [str(n) for n, v in ds.data_vars.items() if v.dims == ("t_obs",)]
@@ -171,7 +162,7 @@ def ensemble_dataset(
         attrs = meta["sec_attrs"][n]
         data[f"{n}_section_mean"] = (("t", space), _nanmean(x), attrs)
         data[f"{n}_section_quantile"] = (("quantile", "t", space), _quantiles(x, q), attrs)
-    for pop in population_names_from(obs):
+    for pop in population_names(obs):
         times = np.array([extinction_time(t_obs.values, r) for r in obs[f"total_{pop}"]])
         data[f"extinction_time_{pop}"] = (
             "run",
@@ -201,9 +192,9 @@ def ensemble_dataset(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def population_names_from(obs: dict[str, Any]) -> list[str]:
-    """Populations (``total_<pop>`` keys) of a mapping of observables."""
-    return [n[len("total_") :] for n in obs if n.startswith("total_")]
+def population_names(names: Any) -> list[str]:
+    """Populations with a total observable among ``names`` (``total_u`` → ``u``), in order."""
+    return [str(n)[len("total_") :] for n in names if str(n).startswith("total_")]
 
 
 def run_wall_times(paths: Sequence[str | Path]) -> np.ndarray:
