@@ -36,6 +36,28 @@ def stream_from_generator(rng: np.random.Generator) -> np.ndarray:
             return s
 
 
+def binomial_cdf_table(p: float, n_max: int = 256, k_cap: int = 64) -> np.ndarray:
+    """cdf[n, k] = P(Bin(n, p) <= k) for n < n_max, k < k_max, where the last column, set
+    to 1, leaves out a tail below 1e-20 (under the resolution of a uniform). Returns an
+    empty (0, 0) table if that needs more than ``k_cap`` columns (large n·p: use the direct
+    sampler)."""
+    if not 0.0 < p < 1.0:
+        return np.zeros((0, 0))
+    n = np.arange(n_max, dtype=float)
+    pmf = np.empty((n_max, k_cap))
+    pmf[:, 0] = (1.0 - p) ** n
+    for k in range(1, k_cap):  # P(k) = P(k − 1)·(n − k + 1)/k·p/(1 − p), exact zeros for k > n
+        pmf[:, k] = pmf[:, k - 1] * np.maximum(n - k + 1, 0.0) / k * (p / (1.0 - p))
+    # columns needed: the first k whose next term is negligible for every n (k > n·p there,
+    # so the tail beyond is smaller still); that column is set to exactly 1
+    negligible = np.flatnonzero(np.all(pmf[:, 1:] < 1e-20, axis=0))
+    if negligible.size == 0:
+        return np.zeros((0, 0))
+    cdf = np.cumsum(pmf, axis=1)[:, : negligible[0] + 1].copy()
+    cdf[:, -1] = 1.0
+    return cdf
+
+
 @numba.njit(cache=True, inline="always")
 def _rotl(x, k):  # pragma: no cover - compiled
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
@@ -73,7 +95,7 @@ def uniform_open(s):  # pragma: no cover - compiled
 def _binomial_inversion(s, u, n, p):  # pragma: no cover - compiled
     """Bin(n, p), p <= 1/2, small mean: inversion from k = 0 starting with the uniform u."""
     ratio = p / (1.0 - p)
-    f0 = math.exp(n * math.log1p(-p))
+    f0 = (1.0 - p) ** n
     while True:
         f = f0
         k = 0
@@ -132,7 +154,7 @@ def binomial(s, n, p):  # pragma: no cover - compiled
     return binomial_small(s, n, p)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _binomial_at_least_one(s, u, n, p, f0):  # pragma: no cover - compiled
     """Inversion of Bin(n, p) (p <= 1/2, small mean) past k = 0: u = v − P(0) >= 0."""
     ratio = p / (1.0 - p)
@@ -174,7 +196,7 @@ def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
         if v < c0:
             return 0, v / c0
         w = (v - c0) / a  # uniform on [0, 1) given the uncertain part
-        f = math.exp(n * math.log1p(-p))
+        f = (1.0 - p) ** n
         r = max(f - c0, 0.0) / a  # P(k = 0 | uncertain part)
         if w < r:
             return 0, w / r
@@ -182,7 +204,7 @@ def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
         if p <= 0.5:
             return _binomial_at_least_one(s, u * (1.0 - f), n, p, f), uniform(s)
     else:
-        f = math.exp(n * math.log1p(-p))
+        f = (1.0 - p) ** n
         if v < f:
             return 0, v / f
         if p <= 0.5 and a < INVERSION_MEAN:
@@ -191,6 +213,23 @@ def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
         k = binomial(s, n, p)
         if k > 0:
             return k, uniform(s)
+
+
+@numba.njit(cache=True, inline="always")
+def chain_binomial_table(s, v, n, p, cdf):  # pragma: no cover - compiled
+    """:func:`chain_binomial` for a fixed p with its :func:`binomial_cdf_table`: inversion by
+    table look-up (no transcendental work); falls back to the direct link for n beyond it."""
+    if n <= 0 or p <= 0.0:
+        return 0, v
+    if n >= cdf.shape[0]:
+        return chain_binomial(s, v, n, p)
+    f0 = cdf[n, 0]
+    if v < f0:
+        return 0, v / f0
+    k = 1
+    while v >= cdf[n, k]:  # the last column is 1.0 > v
+        k += 1
+    return k, uniform(s)
 
 
 @numba.njit(cache=True)

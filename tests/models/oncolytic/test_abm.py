@@ -8,6 +8,8 @@ Z_TOL standard errors, so a correct implementation fails with probability < 1e-3
 import numba
 import numpy as np
 import pytest
+from scipy.stats import binom
+from scipy.stats import chi2 as chi2_dist
 
 from oncoscale.errors import InputError
 from oncoscale.models.oncolytic import abm_kernels as kern
@@ -16,7 +18,9 @@ from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficie
 from oncoscale.models.oncolytic.pde import OncolyticPDE2D
 from oncoscale.numerics.sampling import (
     binomial,
+    binomial_cdf_table,
     chain_binomial,
+    chain_binomial_table,
     fill_binomial,
     stream_from_generator,
     uniform,
@@ -99,6 +103,34 @@ def test_chained_binomials_are_independent_with_the_right_marginals():
     # independence of links: correlation of the first two counts is 0
     r = np.corrcoef(out[:, 0], out[:, 1])[0, 1]
     assert abs(r) < Z_TOL / np.sqrt(m)
+
+
+@numba.njit(cache=True)
+def _table_draws(s, m, n, p, cdf, out):
+    for r in range(m):
+        out[r], _ = chain_binomial_table(s, uniform(s), n, p, cdf)
+
+
+@pytest.mark.parametrize(("n", "p"), [(90, 0.0015), (200, 0.01), (7, 0.05), (300, 0.0015)])
+def test_table_sampler_matches_the_binomial_pmf(n, p):
+    """Chi-square of table-inversion draws against the exact pmf (n = 300: beyond the
+    table, the direct link)."""
+    cdf = binomial_cdf_table(p)
+    assert cdf.shape[0] == 256 and np.all(cdf[:, -1] == 1.0)
+    k = np.arange(cdf.shape[1] - 1)
+    np.testing.assert_allclose(
+        cdf[:, :-1], binom.cdf(k[None, :], np.arange(256)[:, None], p), rtol=0, atol=1e-13
+    )
+    m = 100_000
+    out = np.empty(m, dtype=np.int64)
+    _table_draws(stream_from_generator(np.random.default_rng(n)), m, n, p, cdf, out)
+    expected = m * binom.pmf(np.arange(n + 1), n, p)
+    keep = expected >= 5  # pool the tail into the last kept bin
+    last = np.flatnonzero(keep)[-1]
+    observed = np.bincount(np.minimum(out, last), minlength=last + 1)[: last + 1]
+    exp_binned = np.append(expected[:last], expected[last:].sum())
+    chi2 = ((observed - exp_binned) ** 2 / exp_binned).sum()
+    assert chi2 < chi2_dist.ppf(0.9999, last), (chi2, last)
 
 
 def test_binomial_edge_cases():
@@ -186,10 +218,10 @@ def test_with_all_rates_zero_nothing_changes(kernel):
     np.testing.assert_array_equal(s1.phi, 0.0)
 
 
-@pytest.mark.parametrize("kernel", ["numba", "numpy"])
-def test_movement_only_conserves_cells_keeps_them_on_the_lattice(kernel):
+@pytest.mark.parametrize(("kernel", "theta"), [("numba", 0.4), ("numba", 0.01), ("numpy", 0.4)])
+def test_movement_only_conserves_cells_keeps_them_on_the_lattice(kernel, theta):
     rep = OncolyticABM(
-        _frozen(D=0.4 * 0.125, D_z=0.3 * 0.125, chi=0.3, D_phi=1e-12), {"kernel": kernel}
+        _frozen(D=theta * 0.125, D_z=0.3 * 0.125, chi=0.3, D_phi=1e-12), {"kernel": kernel}
     )
     s = _state_with_phi_ramp(rep, np.random.default_rng(2))
     s.counts[:, 0, :] = 7  # a full wall of cells
@@ -200,15 +232,16 @@ def test_movement_only_conserves_cells_keeps_them_on_the_lattice(kernel):
     assert not np.array_equal(s1.counts, s.counts)
 
 
-def test_random_walk_has_the_diffusive_mean_square_displacement():
-    """Lattice walk with θ: E|x|² = 4Dt exactly (2·dim·D·t) until cells reach the walls."""
-    D = 0.5 * 0.125
+@pytest.mark.parametrize(("theta", "t"), [(0.5, 2.0), (0.02, 20.0)])
+def test_random_walk_has_the_diffusive_mean_square_displacement(theta, t):
+    """Lattice walk with θ: E|x|² = 4Dt exactly (2·dim·D·t) until cells reach the walls
+    (rms displacement 0.71 and 0.45 mm, walls at 2.5 mm; θ = 0.02 runs the table sampler)."""
+    D = theta * 0.125
     rep = OncolyticABM(_frozen(L=2.5, D=D, R_u=0.0, R_i=0.0))
     s = rep.initial_state(np.random.default_rng(3))
     centre = np.unravel_index(np.argmin(rep.grid.radius()), rep.grid.shape)
     n = 5000
     s.counts[0][centre] = n
-    t = 2.0  # 100 steps: rms displacement 0.71 mm, walls at 2.5 mm
     s1 = rep.advance(s, 0.0, t)
     r2 = rep.grid.radius() ** 2
     counts = s1.counts[0]

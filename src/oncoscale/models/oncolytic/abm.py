@@ -96,6 +96,7 @@ class OncolyticABM(Representation):
                 )
         self._check_static(p)
         self.coeffs = kern.pack_coefficients(p)
+        self.move_cdf = kern.move_table(self.coeffs)
         self.omega_mask = self.grid.radius() <= p.inflow_radius + 1e-12
         self.omega = np.flatnonzero(self.omega_mask).astype(np.int64)
 
@@ -163,6 +164,7 @@ class OncolyticABM(Representation):
                 self.omega,
                 np.empty_like(self.omega),
                 self.coeffs,
+                self.move_cdf,
                 new.stream,
                 n,
             )

@@ -1,21 +1,32 @@
 """Numba kernel of the oncolytic lattice ABM (spec oncolytic.md §4): many steps per call.
 
-All cells of one site are updated together (binomial draws; the multinomial move draw is
-done as "movers ~ Bin(n, total move probability)" followed by one categorical draw per
-mover, which is the same distribution). One step is three sweeps over the lattice:
+All cells of one site are updated together with binomial draws; the multinomial move draw
+over (E, W, N, S, stay) is done as "movers ~ Bin(n, total move probability)" followed by one
+categorical draw per mover, which is the same distribution. One step:
 
-* sweep A1 — sub-steps 1–2: ρ = U + I; random walk of U and I; chemotactic walk of Z with
-  φ at the start of the step; the move-probability check of every site;
-* sweep A2 — sub-steps 3–4: arrivals merged; growth (births, then crowding deaths) with the
-  pre-move ρ; lysis of I; death of Z; Σ I accumulated;
-* inflow (sub-step 5) — every site of ω has the same probability τδ²S, so the number of new
-  immune cells is Bin(|ω|, τδ²S) placed on that many distinct uniformly chosen sites of ω:
-  the same law as one Bernoulli draw per site, at a cost proportional to the arrivals;
-* sweep B — sub-steps 6–8: infection, killing, explicit φ update with the new U, I.
+* :func:`immune_move_totals` — every site's total immune move probability
+  θ_z + ν Σ_k (φ_k − φ_j)+/(4φ*) from φ at the start of the step, and the spec's run-time
+  check that none exceeds 1 (vectorised);
+* one sweep over the rows (:func:`_sweep`): the moves of row x (sub-steps 1–2: ρ = U + I,
+  random walk of U and I, chemotactic walk of Z; arrivals are collected apart), then the
+  reactions of row x − 1, whose arrivals are complete: growth with the pre-move ρ (3),
+  lysis and immune death (4), infection (6) and killing (7);
+* the inflow (5): every site of ω has the same probability τδ²S, so the number of new
+  immune cells is Bin(|ω|, τδ²S), placed on as many distinct uniform sites of ω — the same
+  law as one Bernoulli draw per site, at a cost proportional to the arrivals; killing at
+  those sites is completed with the extra immune cell (:func:`_inflow`);
+* the explicit φ update (8) with the new U, I (:func:`update_phi`, vectorised).
 
-Random numbers come from the explicit xoshiro256** stream of :mod:`oncoscale.numerics.sampling`
-(kept in the model state; see there for why). The kernel is single-threaded, so the result is
-a pure function of (initial state, coefficients, stream) whatever the machine's core count.
+Doing 6–7 before 5 is exact: the inflow only changes Z and infection only U, I; Σ I is
+taken after 4 as the spec says; the killing with the post-inflow Z is completed by a second
+independent thinning at the few sites that got a cell (two thinnings compose exactly).
+
+Cost: the draws of one site in one sweep are a single chain of binomials driven by one
+uniform (:func:`~oncoscale.numerics.sampling.chain_binomial`), so a site where nothing
+happens (most sites, most steps) costs one uniform and a comparison; transcendental work is
+proportional to the number of events. Random numbers come from the explicit xoshiro256**
+stream of :mod:`oncoscale.numerics.sampling` (kept in the model state). The kernel is
+single-threaded, so the result is a pure function of (initial state, coefficients, stream).
 
 The readable NumPy reference of the same step is :mod:`.abm_reference`; tests compare the two
 statistically.
@@ -29,7 +40,9 @@ import numpy as np
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
 from oncoscale.numerics.sampling import (
     binomial,
+    binomial_cdf_table,
     chain_binomial,
+    chain_binomial_table,
     sample_distinct,
     uniform,
 )
@@ -71,26 +84,27 @@ def pack_coefficients(params: OncolyticParameters) -> np.ndarray:
     return c
 
 
+def move_table(c: np.ndarray) -> np.ndarray:
+    """Binomial CDF table of the tumour move probability θ (sites with < 256 cells)."""
+    return binomial_cdf_table(float(c[THETA]))
+
+
+@numba.njit(cache=True, inline="always")
+def _move_one(x, y, d, counts, inc, n0, n1):  # pragma: no cover - compiled
+    """Move one cell from (x, y) towards d = 0 (E, +x), 1 (W), 2 (N, +y), 3 (S) unless that
+    leaves the lattice (zero flux: the cell stays). Branch-free choice of the target."""
+    tx = x + (d == 0) - (d == 1)
+    ty = y + (d == 2) - (d == 3)
+    if 0 <= tx < n0 and 0 <= ty < n1:
+        counts[x, y] -= 1
+        inc[tx, ty] += 1
+
+
 @numba.njit(cache=True, inline="always")
 def _scatter_uniform(s, m, x, y, counts, inc, n0, n1):  # pragma: no cover - compiled
     """Send m movers from (x, y) to uniformly chosen neighbours; off-lattice ones stay."""
     for _ in range(m):
-        d = int(uniform(s) * 4.0)
-        if d == 0:
-            if x + 1 < n0:
-                counts[x, y] -= 1
-                inc[x + 1, y] += 1
-        elif d == 1:
-            if x > 0:
-                counts[x, y] -= 1
-                inc[x - 1, y] += 1
-        elif d == 2:
-            if y + 1 < n1:
-                counts[x, y] -= 1
-                inc[x, y + 1] += 1
-        elif y > 0:
-            counts[x, y] -= 1
-            inc[x, y - 1] += 1
+        _move_one(x, y, int(uniform(s) * 4.0), counts, inc, n0, n1)
 
 
 @numba.njit(cache=True, fastmath=True)
@@ -139,32 +153,20 @@ def _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total):  # pragma: no cover
     """Send m immune movers from (x, y) to neighbour k with probability p_k/total."""
     for _ in range(m):
         r = uniform(s) * total
-        if r < pe:
-            if x + 1 < n0:
-                Z[x, y] -= 1
-                incZ[x + 1, y] += 1
-        elif r < pe + pw:
-            if x > 0:
-                Z[x, y] -= 1
-                incZ[x - 1, y] += 1
-        elif r < pe + pw + pn:
-            if y + 1 < n1:
-                Z[x, y] -= 1
-                incZ[x, y + 1] += 1
-        elif y > 0:
-            Z[x, y] -= 1
-            incZ[x, y - 1] += 1
+        d = (r >= pe) + (r >= pe + pw) + (r >= pe + pw + pn)
+        _move_one(x, y, d, Z, incZ, n0, n1)
 
 
 @numba.njit(cache=True, inline="always")
-def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, s, x, y, v):  # pragma: no cover
-    """Movers of one site (slow path): one chain of binomials U, I, Z on the uniform v."""
+def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, cdf, s, x, y, v):  # pragma: no cover
+    """Movers of one site (slow path): one chain of binomials U, I, Z on the uniform v;
+    ``cdf`` is the binomial table of θ."""
     n0, n1 = U.shape
     theta = c[THETA]
-    m, v = chain_binomial(s, v, U[x, y], theta)
+    m, v = chain_binomial_table(s, v, U[x, y], theta, cdf)
     if m > 0:
         _scatter_uniform(s, m, x, y, U, incU, n0, n1)
-    m, v = chain_binomial(s, v, I[x, y], theta)
+    m, v = chain_binomial_table(s, v, I[x, y], theta, cdf)
     if m > 0:
         _scatter_uniform(s, m, x, y, I, incI, n0, n1)
     z = Z[x, y]
@@ -177,7 +179,7 @@ def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, s, x, y, v):  # pragma: 
 
 
 @numba.njit(cache=True, inline="always")
-def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s):  # pragma: no cover
+def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # pragma: no cover
     """Sub-steps 1–2 on row x: ρ = U + I, then the walks; arrivals go to inc*.
 
     Per site, the movers of U, I and Z are one chain of binomials on one uniform
@@ -193,7 +195,7 @@ def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s):  # pragma: n
             continue
         v = uniform(s)
         if v >= 1.0 - (u + i) * theta - z * ptot[x, y]:
-            _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, s, x, y, v)
+            _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, cdf, s, x, y, v)
 
 
 @numba.njit(cache=True)
@@ -273,14 +275,14 @@ def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
+def _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # pragma: no cover - compiled
     """Moves of row x, then the reactions of row x − 1 (all its arrivals are in by then):
     one pass over the lattice with the rows in cache. Returns Σ I after sub-step 4."""
     n0 = U.shape[0]
     total_i = 0
     for x in range(n0 + 1):
         if x < n0:
-            _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s)
+            _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s)
         if x > 0:
             total_i += _reactions_row(x - 1, U, I, Z, incU, incI, incZ, rho, c, s)
     return total_i
@@ -332,12 +334,13 @@ def update_phi(U, I, phi, out, c):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, s, nsteps):  # pragma: no cover
+def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, s, nsteps):  # pragma: no cover
     """Advance the lattice ``nsteps`` steps in place.
 
     U, I, Z: int32 counts (n0, n1); phi: float64 (n0, n1); work: float64 (2, n0, n1) scratch;
     inc: int32 (3, n0, n1) zeroed scratch; rho: int32 scratch; omega: flat indices of the
-    inflow sites; picked: int64 scratch of len(omega); c: packed coefficients; s: stream.
+    inflow sites; picked: int64 scratch of len(omega); c: packed coefficients; cdf: the
+    binomial table of θ (:func:`move_table`); s: stream.
 
     Returns (status, steps done, flat site, offending value); status OK when all steps ran.
     """
@@ -347,7 +350,7 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, s, nsteps):  # pra
         if immune_move_totals(phi, c, ptot) > 1.0:
             site = np.argmax(ptot)
             return MOVE_PROBABILITY, k, site, ptot.ravel()[site]
-        total_i = _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, s)
+        total_i = _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s)
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
             return INFLOW_PROBABILITY, k, -1, p_in
@@ -355,4 +358,3 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, s, nsteps):  # pra
         update_phi(U, I, phi, phi_new, c)
         phi[:, :] = phi_new
     return OK, nsteps, -1, 0.0
-
