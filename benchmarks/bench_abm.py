@@ -23,7 +23,7 @@ from oncoscale.models.oncolytic.params import OncolyticParameters
 
 
 def _central(**kw) -> OncolyticParameters:
-    return OncolyticParameters(R_i=1.0, zeta=0.5, **kw)
+    return OncolyticParameters(**{"R_i": 1.0, "zeta": 0.5, **kw})
 
 
 def _timed_advance(rep: OncolyticABM, state, hours: float, repeats: int = 1):
