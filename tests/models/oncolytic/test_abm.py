@@ -445,3 +445,39 @@ def test_static_probability_checks():
         OncolyticABM(OncolyticParameters(L=1.0, R_u=0.6, delta=0.3))
     with pytest.raises(InputError, match="numba"):
         OncolyticABM(OncolyticParameters(L=1.0, R_u=0.6), {"kernel": "gpu"})
+
+
+def test_cli_runs_the_abm_reproducibly_with_the_seed_in_the_result(tmp_path):
+    from click.testing import CliRunner
+
+    from oncoscale.cli import main
+    from oncoscale.io.results import open_result
+
+    small = ["--set", "L=1.5", "--set", "R_u=0.8", "--set", "R_i=0.3", "--t-end", "2"]
+    results = []
+    for k, seed in enumerate((5, 5, 6)):
+        out = tmp_path / f"run{k}"
+        res = CliRunner().invoke(
+            main,
+            [
+                "run",
+                "oncolytic-delayed-boost",
+                "--model",
+                "abm",
+                "--seed",
+                str(seed),
+                *small,
+                "--out",
+                str(out),
+                "--no-figures",
+                "--quiet",
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        results.append(open_result(out / "result.nc"))
+    a, b, c = results
+    assert a.attrs["model"] == "abm" and a.attrs["seed"] == 5 and c.attrs["seed"] == 6
+    assert a["u"].dims == ("t", "x", "y") and a["total_u"].attrs["units"] == "cells"
+    np.testing.assert_array_equal(a["u"].values, b["u"].values)
+    np.testing.assert_array_equal(a["total_z"].values, b["total_z"].values)
+    assert not np.array_equal(a["total_z"].values, c["total_z"].values)
