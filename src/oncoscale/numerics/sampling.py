@@ -232,6 +232,42 @@ def chain_binomial_table(s, v, n, p, cdf):  # pragma: no cover - compiled
     return k, uniform(s)
 
 
+#: "never" for a geometric gap (probability 0, or gaps beyond any count)
+GAP_INF = 2**62
+
+
+@numba.njit(cache=True, inline="always")
+def geometric_gap(s, p):  # pragma: no cover - compiled
+    """Failures before the next success of independent Bernoulli(p) trials."""
+    if p >= 1.0:
+        return 0
+    if p <= 0.0:
+        return GAP_INF
+    g = math.floor(math.log(uniform_open(s)) / math.log1p(-p))
+    return int(g) if g < GAP_INF else GAP_INF
+
+
+@numba.njit(cache=True, inline="always")
+def bernoulli_block(s, n, p, gap):  # pragma: no cover - compiled
+    """Successes among the next n trials of a Bernoulli(p) process whose next success comes
+    after ``gap`` failures; returns (successes, gap after the block).
+
+    Walking a fixed-p process through consecutive blocks (e.g. the immune cells of the
+    sites of a sweep) gives independent Bin(n, p) counts per block at a cost proportional
+    to the successes: a block without one costs a subtraction."""
+    if gap >= n:
+        return 0, gap - n
+    k = 0
+    position = gap  # index of the success inside the block
+    while True:
+        k += 1
+        g = geometric_gap(s, p)
+        left = n - position - 1  # trials of the block after this success
+        if g >= left:
+            return k, g - left
+        position += g + 1
+
+
 @numba.njit(cache=True)
 def sample_distinct(s, k, n, out):  # pragma: no cover - compiled
     """Write k distinct indices drawn uniformly from range(n) into ``out[:k]`` (k <= n).

@@ -17,11 +17,13 @@ from oncoscale.models.oncolytic.abm import OncolyticABM
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
 from oncoscale.models.oncolytic.pde import OncolyticPDE2D
 from oncoscale.numerics.sampling import (
+    bernoulli_block,
     binomial,
     binomial_cdf_table,
     chain_binomial,
     chain_binomial_table,
     fill_binomial,
+    geometric_gap,
     stream_from_generator,
     uniform,
 )
@@ -131,6 +133,33 @@ def test_table_sampler_matches_the_binomial_pmf(n, p):
     exp_binned = np.append(expected[:last], expected[last:].sum())
     chi2 = ((observed - exp_binned) ** 2 / exp_binned).sum()
     assert chi2 < chi2_dist.ppf(0.9999, last), (chi2, last)
+
+
+@numba.njit(cache=True)
+def _block_draws(s, m, sizes, p, out):
+    gap = geometric_gap(s, p)
+    for r in range(m):
+        for b in range(sizes.size):
+            out[r, b], gap = bernoulli_block(s, sizes[b], p, gap)
+
+
+@pytest.mark.parametrize("p", [0.01, 0.3, 1.0])
+def test_bernoulli_process_through_blocks_gives_independent_binomials(p):
+    sizes = np.array([3, 0, 50, 7, 200, 1])
+    m = 20_000
+    out = np.empty((m, sizes.size), dtype=np.int64)
+    _block_draws(stream_from_generator(np.random.default_rng(9)), m, sizes, p, out)
+    for b, n in enumerate(sizes):
+        mean, var = n * p, n * p * (1 - p)
+        if var == 0:
+            assert np.all(out[:, b] == n * p)
+            continue
+        assert abs(out[:, b].mean() - mean) < Z_TOL * np.sqrt(var / m)
+        mu4 = var * (1 + 3 * (n - 2) * p * (1 - p))  # 4th central moment of Bin(n, p)
+        assert abs(out[:, b].var() - var) < Z_TOL * np.sqrt((mu4 - var**2) / m)
+    if p < 1:
+        r = np.corrcoef(out[:, 2], out[:, 3])[0, 1]  # neighbouring blocks independent
+        assert abs(r) < Z_TOL / np.sqrt(m)
 
 
 def test_binomial_edge_cases():

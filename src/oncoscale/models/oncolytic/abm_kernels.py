@@ -39,10 +39,12 @@ import numpy as np
 
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
 from oncoscale.numerics.sampling import (
+    bernoulli_block,
     binomial,
     binomial_cdf_table,
     chain_binomial,
     chain_binomial_table,
+    geometric_gap,
     sample_distinct,
     uniform,
 )
@@ -200,21 +202,14 @@ def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # prag
 
 @numba.njit(cache=True)
 def _react_site(u, i, z, g, c, s, v):  # pragma: no cover - compiled
-    """Sub-steps 3, 4, 6, 7 of one site (slow path) as one chain on the uniform v.
-
-    Returns the new (u, i, z) and I after lysis (for Σ I)."""
+    """Sub-steps 3, 6, 7 of one site (slow path) as one chain on the uniform v, after
+    lysis and immune death. Returns the new (u, i)."""
     tau, cap = c[TAU], c[CAP]
     # 3. births, then crowding deaths (one of the two probabilities is zero)
     k, v = chain_binomial(s, v, u, min(1.0, max(g, 0.0)))
     u += k
     k, v = chain_binomial(s, v, u, min(1.0, max(-g, 0.0)))
     u -= k
-    # 4. lysis, immune death
-    k, v = chain_binomial(s, v, i, min(1.0, tau * c[Q]))
-    i -= k
-    k, v = chain_binomial(s, v, z, min(1.0, tau * c[Q_Z]))
-    z -= k
-    i_lysed = i
     # 6. infection (with I after lysis)
     k, v = chain_binomial(s, v, u, min(1.0, tau * c[BETA] / cap * i))
     u -= k
@@ -225,18 +220,22 @@ def _react_site(u, i, z, g, c, s, v):  # pragma: no cover - compiled
     u -= k
     k, v = chain_binomial(s, v, i, p_kill)
     i -= k
-    return u, i, z, i_lysed
+    return u, i
 
 
 @numba.njit(cache=True, inline="always")
-def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover - compiled
-    """Row x: arrivals merged; sub-steps 3 (growth with the pre-move ρ), 4 (lysis, immune
-    death), 6 (infection) and 7 (killing, with Z before the inflow; see :func:`_inflow`).
+def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z):  # pragma: no cover
+    """Row x: arrivals merged; sub-steps 4 (lysis, immune death), 3 (growth with the
+    pre-move ρ), 6 (infection) and 7 (killing, with Z before the inflow; see
+    :func:`_inflow`). Returns the row's Σ I after 4 and the two gaps.
 
-    Infection touches only U, I and the inflow only Z, so doing 6 before 5 changes nothing;
-    Σ I is taken after 4, as the spec says. The draws of a site are one chain of binomials on
-    one uniform; nothing happens below 1 − Σ n_k p_k (most sites, most steps). Returns the
-    row's Σ I after 4."""
+    Lysis and immune death have fixed per-cell probabilities: they walk one Bernoulli
+    process each through the sweep (:func:`~oncoscale.numerics.sampling.bernoulli_block`,
+    gaps ``gap_l``, ``gap_z``); they touch only I and Z, so doing them before growth (U)
+    changes nothing. Infection touches only U, I and the inflow only Z, so doing 6 before 5
+    changes nothing; Σ I is taken after 4, as the spec says. The remaining draws of a site
+    are one chain of binomials on one uniform; nothing happens below 1 − Σ n_k p_k (most
+    sites, most steps)."""
     tau, cap = c[TAU], c[CAP]
     growth = tau * c[P]
     inv_cap = 1.0 / cap
@@ -254,24 +253,23 @@ def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s):  # pragma: no cover
         incU[x, y] = 0
         incI[x, y] = 0
         incZ[x, y] = 0
-        if u == 0 and i == 0:
-            bound = z * p_zdeath
-            g = 0.0
-        else:
-            g = growth * (1.0 - rho[x, y] * inv_cap)
-            bound = (
-                u * (abs(g) + inf_rate * i) + i * p_lysis + z * p_zdeath + (u + i) * (kill_rate * z)
-            )
-        v = uniform(s)
-        if v >= 1.0 - bound:
-            u, i, z, i_lysed = _react_site(u, i, z, g, c, s, v)
-            total_i += i_lysed
-        else:
+        if i > 0:  # 4. lysis
+            k, gap_l = bernoulli_block(s, i, p_lysis, gap_l)
+            i -= k
             total_i += i
+        if z > 0:  # 4. immune death
+            k, gap_z = bernoulli_block(s, z, p_zdeath, gap_z)
+            z -= k
+        if u > 0 or i > 0:
+            g = growth * (1.0 - rho[x, y] * inv_cap)
+            bound = u * (abs(g) + inf_rate * i) + (u + i) * (kill_rate * z)
+            v = uniform(s)
+            if v >= 1.0 - bound:
+                u, i = _react_site(u, i, z, g, c, s, v)
         U[x, y] = u
         I[x, y] = i
         Z[x, y] = z
-    return total_i
+    return total_i, gap_l, gap_z
 
 
 @numba.njit(cache=True)
@@ -280,11 +278,16 @@ def _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # pragma: no 
     one pass over the lattice with the rows in cache. Returns Σ I after sub-step 4."""
     n0 = U.shape[0]
     total_i = 0
+    gap_l = geometric_gap(s, min(1.0, c[TAU] * c[Q]))
+    gap_z = geometric_gap(s, min(1.0, c[TAU] * c[Q_Z]))
     for x in range(n0 + 1):
         if x < n0:
             _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s)
         if x > 0:
-            total_i += _reactions_row(x - 1, U, I, Z, incU, incI, incZ, rho, c, s)
+            row_i, gap_l, gap_z = _reactions_row(
+                x - 1, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z
+            )
+            total_i += row_i
     return total_i
 
 
