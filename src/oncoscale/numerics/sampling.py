@@ -10,9 +10,12 @@ seeded once from a ``numpy.random.Generator`` (:func:`stream_from_generator`), s
 streams follow ``SeedSequence.spawn`` like every other stochastic object in oncoscale.
 
 All draws are exact for the distributions named (up to floating-point rounding of the
-probabilities): the binomial uses inversion when the mean is small (the common case on a
-lattice: one uniform and one ``exp``) and counting of geometric gaps otherwise (cost
-proportional to the number of successes).
+probabilities). Three shapes of the binomial serve lattice models where most draws give 0:
+``binomial`` (inversion for a small mean, with a transcendental-free test for the outcome 0;
+geometric gaps for a large one), ``chain_binomial`` (several binomials of one site driven by
+one uniform, so "nothing happens" costs one comparison; ``chain_binomial_table`` for a fixed
+p by table look-up) and ``bernoulli_block`` (a fixed-p Bernoulli process walked through
+consecutive blocks of cells: a block without a success costs a subtraction).
 """
 
 from __future__ import annotations
