@@ -61,6 +61,7 @@ FAMILIES: dict[str, Family] = {
             "pde-radial": "oncoscale.models.oncolytic.pde:OncolyticPDERadial",
             "pde-1d": "oncoscale.models.oncolytic.pde:OncolyticPDEPlanar",
             "pde-2d": "oncoscale.models.oncolytic.pde:OncolyticPDE2D",
+            "abm": "oncoscale.models.oncolytic.abm:OncolyticABM",
         },
         description="oncolytic virus + immune system (seed 003)",
         bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
