@@ -238,7 +238,7 @@ def test_invalid_input(tmp_path):
     assert math.isnan(extinction_time(np.arange(3.0), np.zeros(3)))  # never present
     assert extinction_time(np.arange(4.0), np.array([0.0, 2.0, 0.0, 0.0])) == 2.0
     assert math.isnan(extinction_time(np.arange(3.0), np.array([1.0, 0.0, 1.0])))
-    bad = xr.DataArray(np.zeros((2, 2, 2, 2)), dims=("t", "x", "y", "z"), name="f")
+    bad = xr.DataArray(np.zeros((2, 2, 2)), dims=("t", "r", "x"), name="f")
     with pytest.raises(InputError, match="section"):
         section(bad)
     with pytest.raises(InputError, match="at least one run"):

@@ -5,8 +5,8 @@ From the result files of N runs of the same plan this builds one labelled datase
 * every scalar observable per run on (``run``, ``t_obs``), its mean (``<name>_mean``) and its
   quantiles (``<name>_quantile`` on (``quantile``, ``t_obs``)); NaN values (e.g. a front that
   does not exist) are ignored run by run;
-* the *section* of every field along y = 0 (the grid line with y nearest 0; 1D fields are their
-  own section): mean (``<field>_section_mean`` on (``t``, space)) and quantiles
+* the *section* of every field along x through y = 0 (the middle of the domain where it does
+  not contain 0; see :func:`section`; 1D fields are their own section): mean (``<field>_section_mean`` on (``t``, space)) and quantiles
   (``<field>_section_quantile`` on (``quantile``, ``t``, space));
 * per run and per population (observables named ``total_<pop>``): ``extinct_<pop>`` (1 if the
   population was present at some time and its total is 0 from some observation time to the
@@ -29,7 +29,7 @@ import xarray as xr
 from oncoscale.errors import InputError
 
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
-_SPACE_2D = ("x", "y")
+SPACE_DIMS = ("x", "y", "z", "r")
 
 
 def observable_names(ds: xr.Dataset) -> list[str]:
@@ -43,21 +43,38 @@ def field_names(ds: xr.Dataset) -> list[str]:
 
 
 def section(da: xr.DataArray) -> xr.DataArray:
-    """The profile of a field along y = 0: for (t, x, y) fields the grid line with y nearest
-    0 (its y is kept as attr ``section_y``); fields with one space dimension are returned as
-    they are. Fields of other shapes are rejected."""
-    space = [d for d in da.dims if d != "t"]
-    if tuple(space) == _SPACE_2D:
-        j = int(np.argmin(np.abs(da["y"].values)))
-        out = da.isel(y=j, drop=True)
-        out.attrs = {**da.attrs, "section_y": float(da["y"].values[j])}
-        return out
+    """The profile of a field along x through y = 0 (z = 0), or through the middle of the domain
+    where it does not contain 0.
+
+    Non-spatial dimensions other than ``t`` (e.g. ``phenotype``) are summed over; of a 2D or
+    3D field the grid line with y (and z) nearest 0 — the oncolytic lattice [−L, L]² — or the
+    middle ([0, 10]² of the invasion family) is kept and recorded as attrs ``section_y``
+    (``section_z``).
+    Fields with one space dimension are their own section."""
+    extra = [d for d in da.dims if d != "t" and d not in SPACE_DIMS]
+    out = da.sum(extra, keep_attrs=True) if extra else da
+    space = [d for d in out.dims if d != "t"]
     if len(space) == 1:
-        return da
-    raise InputError(
-        f"cannot take a section of field '{da.name}' with dims {da.dims}; "
-        "allowed: (t, x, y) or (t, one space dimension)"
-    )
+        out.attrs = {**da.attrs, **({"summed_over": ",".join(extra)} if extra else {})}
+        return out
+    if not space or space[0] != "x" or not set(space[1:]) <= {"y", "z"}:
+        raise InputError(
+            f"cannot take a section of field '{da.name}' with dims {da.dims}; "
+            "allowed: (t, [other dims,] x, y[, z]) or (t, one space dimension)"
+        )
+    attrs = dict(da.attrs)
+    for dim in space[1:]:
+        values = out[dim].values
+        through = (
+            0.0 if values.min() <= 0.0 <= values.max() else 0.5 * (values.min() + values.max())
+        )
+        j = int(np.argmin(np.abs(values - through)))
+        attrs[f"section_{dim}"] = float(values[j])
+        out = out.isel({dim: j}, drop=True)
+    if extra:
+        attrs["summed_over"] = ",".join(extra)
+    out.attrs = attrs
+    return out
 
 
 def extinction_time(t: np.ndarray, total: np.ndarray) -> float:

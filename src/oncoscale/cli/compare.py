@@ -53,6 +53,31 @@ def compare_cmd(
         raise InputError("give either --workers or --scheduler, not both")
     sc = load_scenario(scenario)
     t0 = time.perf_counter()
+    if sc.family == "invasion":  # IBM replicates vs the age-structured PDE
+        from oncoscale.analysis.invasion_compare import compare_ibm_pde
+
+        directory = out_dir(out, sc.name, "compare")
+        summary = compare_ibm_pde(
+            scenario,
+            runs,
+            t_end if t_end is not None else sc.t_end,
+            directory,
+            seed=seed,
+            overrides=parse_overrides(sets),
+            workers=workers,
+            scheduler=scheduler,
+            progress=not quiet,
+        )
+        click.echo(f"wrote {directory} ({time.perf_counter() - t0:.1f} s)")
+        for name, v in summary["totals"].items():
+            click.echo(
+                f"  total {name}: final relative difference IBM vs PDE {v['rel_diff_final']:.3g}"
+            )
+        for name, v in summary["profiles"].items():
+            click.echo(
+                f"  radial profile {name}: relative L2 distance {v['rel_l2_mean_vs_pde'][-1]:.3g}"
+            )
+        return
     res = execute_compare(
         sc,
         out_dir(out, sc.name, "compare"),

@@ -44,23 +44,37 @@ def _populations(ens: xr.Dataset) -> list[str]:
     return [str(n)[len("extinct_") :] for n in ens.data_vars if str(n).startswith("extinct_")]
 
 
+def _panels(ens: xr.Dataset) -> list[tuple[str, str]]:
+    """(observable, label) per panel: the population totals, or else the first 9 observables."""
+    pops = _populations(ens)
+    if pops:
+        return [(f"total_{pop}", pop) for pop in pops]
+    names = [
+        str(n)
+        for n, v in ens.data_vars.items()
+        if v.dims == ("run", "t_obs") and f"{n}_mean" in ens
+    ]
+    return [(n, n) for n in names[:9]]
+
+
 def fan_chart(ens: xr.Dataset, out: Path) -> Path:
     """Totals over time: mean, median, 25–75 % and 5–95 % bands over runs, one panel each."""
-    pops = _populations(ens)
-    ncol = min(3, max(1, len(pops)))
-    nrow = -(-len(pops) // ncol)
+    panels = _panels(ens)
+    ncol = min(3, max(1, len(panels)))
+    nrow = max(1, -(-len(panels) // ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 3.2 * nrow), squeeze=False)
     q = ens["quantile"].values
     t = ens["t_obs"].values
-    for ax, pop in zip(axes.flat, pops, strict=False):
-        name = f"total_{pop}"
+    for ax, (name, pop) in zip(axes.flat, panels, strict=False):
         color = COLORS.get(pop, COLORS.get(name, "tab:gray"))
         _fan(ax, t, ens[f"{name}_mean"].values, ens[f"{name}_quantile"].values, q, color, pop)
-        frac = float(ens[f"extinct_{pop}"].mean())
-        ax.set_title(f"{ens[name].attrs.get('long_name', name)}\nextinct in {100 * frac:.0f} %")
+        title = ens[name].attrs.get("long_name", name)
+        if f"extinct_{pop}" in ens:
+            title += f"\nextinct in {100 * float(ens[f'extinct_{pop}'].mean()):.0f} %"
+        ax.set_title(title)
         ax.set_xlabel("t (h)")
         ax.set_ylabel(ens[name].attrs.get("units", ""))
-    for ax in list(axes.flat)[len(pops) :]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=6)
     fig.suptitle(f"{ens.attrs['scenario']} — {ens.attrs['model']}: {ens.sizes['run']} runs")
