@@ -6,7 +6,8 @@ From the result files of N runs of the same plan this builds one labelled datase
   quantiles (``<name>_quantile`` on (``quantile``, ``t_obs``)); NaN values (e.g. a front that
   does not exist) are ignored run by run;
 * the *section* of every field along x through y = 0 (the middle of the domain where it does
-  not contain 0; see :func:`section`; 1D fields are their own section): mean (``<field>_section_mean`` on (``t``, space)) and quantiles
+  not contain 0; see :func:`section`; 1D fields are their own section): mean
+  (``<field>_section_mean`` on (``t``, space)) and quantiles
   (``<field>_section_quantile`` on (``quantile``, ``t``, space));
 * per run and per population (observables named ``total_<pop>``): ``extinct_<pop>`` (1 if the
   population was present at some time and its total is 0 from some observation time to the
