@@ -165,8 +165,9 @@ def run_figures(ds: xr.Dataset, out: Path, movie: bool = True) -> list[Path]:
 # comparison of two reductions (same scenario, same initial data)
 # ---------------------------------------------------------------------------------------
 def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1") -> Path:
-    """Side by side over time: one row per reduction (``field`` at 5 times, shared colour
-    scale per time), plus a last row with the domain means of n1 and N of both reductions."""
+    """Side by side over time: one row per reduction (``field`` at 5 times; one colour scale
+    per time unless the maxima differ more than tenfold), plus a last row with the domain
+    means of n1 and N of both reductions."""
     names = list(runs)
     first = runs[names[0]]
     # early times are denser: transients differ most there
@@ -180,8 +181,10 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     )
     for c, k in enumerate(idx):
         frames = [runs[n][field].isel(t=k).values for n in names]
-        vmin = min(float(np.min(f)) for f in frames)
-        vmax = max(float(np.max(f)) for f in frames)
+        tops = [float(np.max(np.abs(f))) for f in frames]
+        shared = max(tops) <= 10 * max(min(tops), 1e-300)  # else each panel its own scale
+        vmin = min(float(np.min(f)) for f in frames) if shared else None
+        vmax = max(float(np.max(f)) for f in frames) if shared else None
         for r, (name, frame) in enumerate(zip(names, frames, strict=True)):
             ax = axes[r, c]
             if two_d:
