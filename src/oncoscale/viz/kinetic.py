@@ -113,7 +113,11 @@ def snapshots_figure(ds: xr.Dataset, out: Path) -> Path:
     names = _fields(ds)
     idx = _pick_times(ds.sizes["t"], 4)
     fig, axes = plt.subplots(
-        len(names), len(idx), figsize=(2.6 * len(idx), 2.4 * len(names)), squeeze=False
+        len(names),
+        len(idx),
+        figsize=(3.3 * len(idx), 2.9 * len(names)),
+        squeeze=False,
+        layout="constrained",
     )
     extent = _extent(ds)
     for r, name in enumerate(names):
@@ -161,21 +165,26 @@ def run_figures(ds: xr.Dataset, out: Path, movie: bool = True) -> list[Path]:
 # comparison of two reductions (same scenario, same initial data)
 # ---------------------------------------------------------------------------------------
 def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1") -> Path:
-    """Side by side over time: one row per reduction (``field`` at 5 times, shared colour
-    scale per time), plus a last row with the domain means of n1 and N of both reductions."""
+    """Side by side over time: one row per reduction (``field`` at 5 times; one colour scale
+    per time unless the maxima differ more than tenfold), plus a last row with the domain
+    means of n1 and N of both reductions."""
     names = list(runs)
     first = runs[names[0]]
     # early times are denser: transients differ most there
     t = first["t"].values
     idx = np.unique([int(np.argmin(np.abs(t - f * t[-1]))) for f in (0, 0.05, 0.15, 0.4, 1)])
     two_d = "y" in first.dims
-    fig, axes = plt.subplots(
-        len(names) + 1, len(idx), figsize=(2.7 * len(idx), 2.5 * (len(names) + 1)), squeeze=False
+    fig = plt.figure(figsize=(3.4 * len(idx), 2.9 * (len(names) + 1)), layout="constrained")
+    grid = fig.add_gridspec(len(names) + 1, len(idx))
+    axes = np.array(
+        [[fig.add_subplot(grid[r, c]) for c in range(len(idx))] for r in range(len(names))]
     )
     for c, k in enumerate(idx):
         frames = [runs[n][field].isel(t=k).values for n in names]
-        vmin = min(float(np.min(f)) for f in frames)
-        vmax = max(float(np.max(f)) for f in frames)
+        tops = [float(np.max(np.abs(f))) for f in frames]
+        shared = max(tops) <= 10 * max(min(tops), 1e-300)  # else each panel its own scale
+        vmin = min(float(np.min(f)) for f in frames) if shared else None
+        vmax = max(float(np.max(f)) for f in frames) if shared else None
         for r, (name, frame) in enumerate(zip(names, frames, strict=True)):
             ax = axes[r, c]
             if two_d:
@@ -200,9 +209,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     if not two_d:
         axes[0, 0].legend(fontsize=6)
     styles = ["-", "--", ":", "-."]
-    for c in range(len(idx)):
-        axes[-1, c].axis("off")
-    ax = fig.add_subplot(len(names) + 1, 1, len(names) + 1)
+    ax = fig.add_subplot(grid[-1, :])
     for r, name in enumerate(names):
         ds = runs[name]
         for f in ("n1", "N"):
@@ -220,7 +227,6 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     fig.suptitle(
         f"{first.attrs['scenario']} — {first.attrs['model']}: {what}, " + " vs ".join(names)
     )
-    fig.tight_layout()
     return save(fig, out / f"compare_{'_'.join(names)}.png")
 
 

@@ -244,6 +244,8 @@ def test_bifurcation_problem_rejects_bad_input():
         bifurcation_problem(p, "Q")
     with pytest.raises(InputError, match=r"'reduction'.*'self'"):
         bifurcation_problem(p, "A", "self")
+    with pytest.raises(InputError, match=r"'b22'.*b22 = b32"):
+        bifurcation_problem(named("kinetic-pc-window", b22=0.3), "B", "self")
 
 
 # ---- table ------------------------------------------------------------------------------------

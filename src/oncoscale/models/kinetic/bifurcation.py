@@ -67,6 +67,11 @@ def bifurcation_problem(
 ) -> BifurcationProblem:
     """A homogeneous reduction of ``params`` (default: ``params.reduction``) in ``param``."""
     key = reduction_of(params, reduction)
+    if key == "pc-self" and not math.isclose(params.b22, params.b32, rel_tol=1e-12):
+        raise InputError(
+            f"invalid value for 'b22': {params.b22!r} with reduction 'self'; "
+            f"allowed: b22 = b32 = {params.b32!r} (the self-diffusion closure needs F = E)"
+        )
     at = groups_at(params, param)
     f, jac = SYSTEMS[key]
 

@@ -191,12 +191,15 @@ class MacroProblem:
         n1, then n3 (CC: with the gain q n2 at the new n2) — exact, since the implicit part is
         triangular in this order."""
         p = self.params
-        n1 = self.helmholtz.solve(rhs[0], c, p.D1)
+        # DCT solves are exact M-matrix inverses only up to round-off spread over the whole
+        # grid (~1e-16 max|u|): with an escaping tumour (n1 ~ 1e30) that would seed negative
+        # tumour far away, which then grows. Those round-off negatives are set to 0.
+        n1 = np.maximum(self.helmholtz.solve(rhs[0], c, p.D1), 0.0)
         if self.key in ("cc-linear", "pc-linear"):
             q = self.loss_rate(n1)
             n2 = self.myopic.solve_linear(p.D2, rhs[1], c, q)
             rhs3 = rhs[2] + c * q * n2 if self.key == "cc-linear" else rhs[2]
-            n3 = self.helmholtz.solve(rhs3, c, p.D3)
+            n3 = np.maximum(self.helmholtz.solve(rhs3, c, p.D3), 0.0)
             return np.stack([n1, n2, n3])
         if self.key == "cc-cross":
             big_n = self.myopic.solve_linear(self.d_eff_cross(n1), rhs[1], c)
