@@ -89,7 +89,10 @@ class Scenario(BaseModel):
     def one_line(self) -> str:
         """Summary for ``oncoscale list``."""
         fig = f" [seed Fig. {self.figure}]" if self.figure else ""
-        return f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} h)"
+        unit = get_family(self.family).time_units
+        return (
+            f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} {unit})"
+        )
 
 
 def _scenario_dir():

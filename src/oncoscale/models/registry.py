@@ -25,6 +25,8 @@ class Family:
     description: str = ""
     #: "module:function" building a BifurcationProblem(params, param, reduction=None), or ""
     bifurcation: str = ""
+    #: unit of time of the family's parameters and scenario horizons
+    time_units: str = "h"
 
     def parameter_class(self) -> type[ParameterSet]:
         """The family's parameter set class."""
@@ -77,6 +79,7 @@ FAMILIES: dict[str, Family] = {
             "kinetic-2d": "oncoscale.models.kinetic.kinetic:Kinetic2D",
         },
         description="kinetic tumour-immune model and its macroscopic limits (seed 000)",
+        time_units="1/r",
         bifurcation="oncoscale.models.kinetic.bifurcation:bifurcation_problem",
     ),
     "invasion": Family(
@@ -88,6 +91,7 @@ FAMILIES: dict[str, Family] = {
         },
         description="continuous individual-based tumour invasion, IBM and age-structured PDE "
         "(seed 004)",
+        time_units="day",
     ),
 }
 
