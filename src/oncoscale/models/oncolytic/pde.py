@@ -384,6 +384,9 @@ class OncolyticPDE2D(OncolyticPDE):
         return 2
 
     def _initial_fractions(self, radius: float) -> np.ndarray:
+        """Indicator of the closed disc of ``radius`` at the sites (empty for radius 0)."""
+        if radius <= 0:
+            return np.zeros(self.grid.shape)
         return (self.grid.radius() <= radius + 1e-9).astype(float)
 
     def _geometry(self) -> obs.ProfileGeometry:
