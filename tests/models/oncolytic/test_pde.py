@@ -193,7 +193,7 @@ def test_numerics_validation():
 
 def test_2d_without_virus_has_no_infected_cells():
     """R_i = 0 means no injection: no infected site (the closed disc of radius 0 is empty)."""
-    rep = OncolyticPDE2D(OncolyticParameters(R_i=0.0, L=2.0))
+    rep = OncolyticPDE2D(OncolyticParameters(R_i=0.0, L=3.0))
     state = rep.initial_state()
     assert rep.observables(state)["total_i"] == 0.0
     assert rep.observables(state)["total_u"] > 0.0
