@@ -15,7 +15,9 @@ from oncoscale.analysis.compare import (
     compare,
     comparison_summary,
     divergence_time,
+    first_exceedance,
     outside_band,
+    peak_lags,
     relative_difference,
     relative_l2,
 )
@@ -47,6 +49,21 @@ def test_divergence_is_leaving_the_band_for_good():
     # a band collapsed at 0 (extinct in every run): a PDE below one cell is inside
     assert not outside_band(0.9, 0.0, 0.0)
     assert outside_band(1.1, 0.0, 0.0)
+
+
+def test_peak_lags_recover_a_known_delay_and_first_exceedance():
+    """Damped oscillations, the ABM one delayed by 40 h, plus an extra PDE bump: the lags
+    of mutually nearest peaks are the delay (to the 1 h sampling)."""
+    t = np.arange(0.0, 1500.0, 1.0)
+    pde = 1 + np.exp(-t / 800) * np.sin(2 * np.pi * t / 500)
+    abm = 1 + np.exp(-(t - 40) / 800) * np.sin(2 * np.pi * (t - 40) / 500)
+    lags = peak_lags(t, abm, pde)
+    assert len(lags["pde_h"]) == 3 and all(abs(v - 40) <= 1 for v in lags["lag_h"])
+    assert len(lags["lag_h"]) == 3
+    rel = relative_difference(pde, abm)
+    k = first_exceedance(t, rel, 0.25)
+    assert abs(rel[int(k)]) > 0.25 and np.all(np.abs(rel[: int(k)]) <= 0.25)
+    assert math.isnan(first_exceedance(t, 0 * t, 0.25))
 
 
 def _synthetic():

@@ -11,6 +11,9 @@ own grid, ``pde-radial``), all run with the same plan. Metrics (stated here once
   r = |x|): the relative L2 distance ``‖ABM mean − PDE‖₂ / max(‖ABM mean‖₂, ‖PDE‖₂)`` per
   field and snapshot time (0 when both vanish);
 * **fronts** — ``front_u``, ``front_i``: PDE front minus the ABM mean front (mm);
+* **first exceedance** — the first time the relative difference of a total exceeds 25 %;
+* **peak lag** — times of the maxima of the ABM mean and PDE totals and the lags (ABM − PDE)
+  of mutually nearest peaks;
 * **divergence** — the PDE total of a population is *outside the band* when it lies outside
   ``[q05 (1 − tol) − 1 cell, q95 (1 + tol) + 1 cell]`` of the ABM runs (``tol`` = 5 % by
   default: the O(δ²) discretisation and the small-number bias of a finite ensemble); the
@@ -34,6 +37,7 @@ from oncoscale.errors import InputError
 BAND = (0.05, 0.95)
 DEFAULT_TOLERANCE = 0.05
 ONE_CELL = 1.0
+EXCEEDANCE = 0.25
 
 
 def relative_difference(pde: np.ndarray, abm: np.ndarray, floor: float = ONE_CELL) -> np.ndarray:
@@ -72,6 +76,38 @@ def divergence_time(t: np.ndarray, outside: np.ndarray) -> float:
         return math.nan
     inside = np.nonzero(~outside)[0]
     return float(t[inside[-1] + 1]) if inside.size else float(t[0])
+
+
+def first_exceedance(t: np.ndarray, value: np.ndarray, threshold: float) -> float:
+    """First time at which |value| exceeds ``threshold``; NaN if it never does."""
+    k = np.flatnonzero(np.abs(np.asarray(value, float)) > threshold)
+    return float(t[k[0]]) if k.size else math.nan
+
+
+def peak_times(t: np.ndarray, x: np.ndarray, prominence: float = 0.1) -> np.ndarray:
+    """Times of the local maxima of ``x`` whose prominence exceeds ``prominence`` × max|x|."""
+    from scipy.signal import find_peaks
+
+    x = np.asarray(x, float)
+    scale = float(np.nanmax(np.abs(x))) if x.size else 0.0
+    if scale == 0:
+        return np.zeros(0)
+    k, _ = find_peaks(x, prominence=prominence * scale)
+    return np.asarray(t)[k]
+
+
+def peak_lags(t: np.ndarray, abm: np.ndarray, pde: np.ndarray) -> dict[str, list[float]]:
+    """Peak times of the ABM mean and the PDE, and the lags ABM − PDE (h) of the peaks that
+    are each other's nearest peak (the oscillation delay the seed reports for Fig. 6)."""
+    a, b = peak_times(t, abm), peak_times(t, pde)
+    pairs = []
+    for j, pb in enumerate(b):
+        if a.size == 0:
+            break
+        i = int(np.argmin(np.abs(a - pb)))
+        if int(np.argmin(np.abs(b - a[i]))) == j:
+            pairs.append(float(a[i] - pb))
+    return {"abm_h": [float(v) for v in a], "pde_h": [float(v) for v in b], "lag_h": pairs}
 
 
 def _section_of(ds: xr.Dataset, name: str, x: np.ndarray) -> np.ndarray:
@@ -200,8 +236,12 @@ def compare(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
-    """Divergence times and per-time discrepancy table (at most ``max_rows`` snapshot times)."""
+def comparison_summary(
+    cmp: xr.Dataset, max_rows: int = 21, threshold: float = EXCEEDANCE
+) -> dict[str, Any]:
+    """Divergence times, first exceedance of the relative difference of the totals over
+    ``threshold``, peak lags, and a per-time discrepancy table (at most ``max_rows`` snapshot
+    times)."""
     t_obs, t = cmp["t_obs"].values, cmp["t"].values
     pops = [
         str(n)[len("rel_diff_total_") :]
@@ -224,6 +264,9 @@ def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
             "> 1/delta^2",
             "divergence": "first time from which the PDE total stays outside "
             "[q05 (1 - tol) - 1, q95 (1 + tol) + 1] of the ABM runs until the end",
+            "first_exceedance": f"first time |rel_diff_total| > {threshold:g}",
+            "peak_lag": "times of the maxima (prominence > 10 % of the maximum) of the ABM mean "
+            "and PDE totals; lag = ABM - PDE (h) for mutually nearest peaks",
         },
         "continuum": {},
     }
@@ -244,9 +287,21 @@ def comparison_summary(cmp: xr.Dataset, max_rows: int = 21) -> dict[str, Any]:
             for name in fronts:
                 row[f"{name}_diff_mm"] = float(cmp[f"front_diff_{name}"].values[k, m])
             rows.append(row)
+        exceed = {
+            pop: first_exceedance(t_obs, cmp[f"rel_diff_total_{pop}"].values[k], threshold)
+            for pop in pops
+        }
+        lags = {
+            pop: peak_lags(
+                t_obs, cmp[f"abm_total_{pop}_mean"].values, cmp[f"pde_total_{pop}"].values[k]
+            )
+            for pop in pops
+        }
         out["continuum"][str(model)] = {
             "divergence_time_h": min(finite) if finite else math.nan,
             "divergence_time_by_population_h": div,
+            "first_exceedance_h": exceed,
+            "peaks": lags,
             "max_abs_rel_diff_total": {
                 pop: float(np.max(np.abs(cmp[f"rel_diff_total_{pop}"].values[k]))) for pop in pops
             },

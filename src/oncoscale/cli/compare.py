@@ -97,5 +97,6 @@ def compare_cmd(
         when = f"{td:g} h" if math.isfinite(td) else "none"
         click.echo(
             f"  vs {model}: divergence {when}; by population {v['divergence_time_by_population_h']}"
+            f"; first |rel. difference| > 25 %: {v['first_exceedance_h']}"
         )
     click.echo(f"report: {res.report}")

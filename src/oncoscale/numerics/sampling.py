@@ -145,7 +145,7 @@ def binomial_small(s, n, p):  # pragma: no cover - compiled
     return _binomial_gaps(s, n, p)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def binomial(s, n, p):  # pragma: no cover - compiled
     """Exact Bin(n, p) draw (any 0 <= p <= 1) from the stream ``s``."""
     if n <= 0 or p <= 0.0:
@@ -157,7 +157,7 @@ def binomial(s, n, p):  # pragma: no cover - compiled
     return binomial_small(s, n, p)
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True)
 def _binomial_at_least_one(s, u, n, p, f0):  # pragma: no cover - compiled
     """Inversion of Bin(n, p) (p <= 1/2, small mean) past k = 0: u = v − P(0) >= 0."""
     ratio = p / (1.0 - p)
@@ -170,6 +170,15 @@ def _binomial_at_least_one(s, u, n, p, f0):  # pragma: no cover - compiled
             return k
         u -= f
     while True:  # rounding left mass beyond k = n: exact conditional draw by rejection
+        k = binomial(s, n, p)
+        if k > 0:
+            return k
+
+
+@numba.njit(cache=True)
+def _binomial_positive(s, n, p):  # pragma: no cover - compiled
+    """Bin(n, p) conditioned on k >= 1, by rejection (used where P(0) is small)."""
+    while True:
         k = binomial(s, n, p)
         if k > 0:
             return k
@@ -212,10 +221,7 @@ def chain_binomial(s, v, n, p):  # pragma: no cover - compiled
             return 0, v / f
         if p <= 0.5 and a < INVERSION_MEAN:
             return _binomial_at_least_one(s, v - f, n, p, f), uniform(s)
-    while True:  # otherwise: Bin(n, p) conditioned on k >= 1 by rejection
-        k = binomial(s, n, p)
-        if k > 0:
-            return k, uniform(s)
+    return _binomial_positive(s, n, p), uniform(s)
 
 
 @numba.njit(cache=True, inline="always")

@@ -193,7 +193,9 @@ def write_comparison_report(scenario, cmp: xr.Dataset, summary: dict[str, Any], 
             report.section(
                 f"ABM vs {model}",
                 f"<p>divergence time: {v['divergence_time_h']:.6g} h "
-                f"(by population: {json.dumps(div)})</p>"
+                f"(by population: {json.dumps(div)}); first exceedance of the relative "
+                f"difference threshold: {json.dumps(v['first_exceedance_h'])}; peak lags ABM − "
+                f"PDE (h): {json.dumps({p: x['lag_h'] for p, x in v['peaks'].items()})}</p>"
                 + report.table([tuple(r.values()) for r in rows], header),
             )
         )
