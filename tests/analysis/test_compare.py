@@ -189,7 +189,8 @@ def test_central_zeta_half_ten_run_mean_totals_agree_with_pde_2d_at_500h(tmp_pat
     500 h against the 2D PDE on the lattice's grid. Measured (seed 0, 10 runs): (PDE - ABM
     mean)/max = -4.6 % (U), -9.2 % (I); with 5 runs -4.5 % and -10.7 %. The ABM's damped
     oscillation has a smaller amplitude and a slightly different phase (|difference| up to
-    16 % for U at 300 h), so the I tolerance is 15 % (U: the issue's 10 %)."""
+    16 % for U at 300 h); with the fixed seed the run is deterministic and both populations
+    meet the issue's 10 % (I with a margin of 0.8 points)."""
     res = execute_compare(
         load_scenario("oncolytic-central"),
         tmp_path,
@@ -201,7 +202,7 @@ def test_central_zeta_half_ten_run_mean_totals_agree_with_pde_2d_at_500h(tmp_pat
     cmp = xr.open_dataset(res.comparison).load()
     k = list(cmp["continuum"].values).index("pde-2d")
     assert abs(cmp["rel_diff_total_u"].values[k, -1]) < 0.10
-    assert abs(cmp["rel_diff_total_i"].values[k, -1]) < 0.15
+    assert abs(cmp["rel_diff_total_i"].values[k, -1]) < 0.10
 
 
 @pytest.mark.slow
