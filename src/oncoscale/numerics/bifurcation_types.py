@@ -69,8 +69,18 @@ class SpecialPoint:
         return out
 
 
+class _Branch:
+    """What equilibrium and cycle branches share: their list of special points."""
+
+    points: list[SpecialPoint]
+
+    def special(self, kind: str) -> list[SpecialPoint]:
+        """The special points of one kind, in branch order."""
+        return [pt for pt in self.points if pt.kind == kind]
+
+
 @dataclass
-class EquilibriumBranch:
+class EquilibriumBranch(_Branch):
     """A continued equilibrium branch, ordered along arclength.
 
     ``p`` (n,), ``x`` (n, dim), ``eigenvalues`` (n, dim) complex sorted by descending real part,
@@ -84,10 +94,6 @@ class EquilibriumBranch:
     points: list[SpecialPoint]
     param_name: str = "p"
 
-    def special(self, kind: str) -> list[SpecialPoint]:
-        """The special points of one kind, in branch order."""
-        return [pt for pt in self.points if pt.kind == kind]
-
     def to_dict(self) -> dict:
         """JSON-serialisable record {"param", "p", "x", "stable", "points"}."""
         return {
@@ -100,7 +106,7 @@ class EquilibriumBranch:
 
 
 @dataclass
-class CycleBranch:
+class CycleBranch(_Branch):
     """A continued branch of periodic orbits (limit cycles), ordered along arclength.
 
     ``p`` (n,), ``period`` (n,), ``x_min``/``x_max`` (n, dim) the extrema of each component over
@@ -118,10 +124,6 @@ class CycleBranch:
     points: list[SpecialPoint]
     orbits: list[tuple[np.ndarray, np.ndarray]]
     param_name: str = "p"
-
-    def special(self, kind: str) -> list[SpecialPoint]:
-        """The special points of one kind, in branch order."""
-        return [pt for pt in self.points if pt.kind == kind]
 
     def to_dict(self) -> dict:
         """JSON-serialisable record (orbits omitted: they go to the NetCDF/figures)."""

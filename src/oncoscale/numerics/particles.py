@@ -166,7 +166,8 @@ def compact_cell_list(cl: CellList, keep: np.ndarray) -> CellList:
 
 
 @numba.njit(cache=True)
-def _bin_coords(q, lo, width, nbins, out):
+def bin_coords(q, lo, width, nbins, out):
+    """Bin index per axis of point q, clamped to the grid of bins (written into ``out``)."""
     for k in range(q.size):
         b = int(np.floor((q[k] - lo) / width))
         if b < 0:
@@ -177,7 +178,7 @@ def _bin_coords(q, lo, width, nbins, out):
 
 
 @numba.njit(cache=True)
-def _neighbour_flat(b, o, nbins):
+def neighbour_flat(b, o, nbins):
     """Flat index of bin b + o, or −1 if outside the grid of bins."""
     f = 0
     for k in range(b.size):
@@ -199,12 +200,12 @@ def window_counts_kernel(query, spos, start, lo, width, nbins, offsets, half, we
     b = np.empty(d, dtype=np.int64)
     use_w = weights.size > 0
     for i in range(nq):
-        _bin_coords(query[i], lo, width, nbins, b)
+        bin_coords(query[i], lo, width, nbins, b)
         c = 0.0
         for k in range(d):
             diff[i, k] = 0.0
         for o in range(offsets.shape[0]):
-            f = _neighbour_flat(b, offsets[o], nbins)
+            f = neighbour_flat(b, offsets[o], nbins)
             if f < 0:
                 continue
             for j in range(start[f], start[f + 1]):

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 
 from oncoscale.models.invasion.params import QUIESCENT, InvasionParameters
+from oncoscale.numerics.particles import bin_coords, neighbour_flat
 
 # indices into the rate-constant array rc
 PR_A, PR_K, PR_Q, PR_AMIN, PR_AMAX, MU_MAX, C_N, C_Q, QP, C_R, T_M = range(11)
@@ -142,28 +143,6 @@ def demography(age, ctype, comp, c, rc, dt, n_types, rng):
 
 # ---- small helpers ------------------------------------------------------------------------------
 @numba.njit(cache=True)
-def _bin_of(x, lo, width, nbins, b):
-    for k in range(x.size):
-        j = math.floor((x[k] - lo) / width)
-        if j < 0:
-            j = 0
-        elif j >= nbins[k]:
-            j = nbins[k] - 1
-        b[k] = j
-
-
-@numba.njit(cache=True)
-def _flat(b, o, nbins):
-    f = 0
-    for k in range(b.size):
-        j = b[k] + o[k]
-        if j < 0 or j >= nbins[k]:
-            return -1
-        f = f * nbins[k] + j
-    return f
-
-
-@numba.njit(cache=True)
 def _in_window(spos, j, x, half):
     for k in range(x.size):
         if abs(spos[j, k] - x[k]) > half:
@@ -195,7 +174,7 @@ def degrade_matrix(mm, alive, mm_start, mde, mde_start, nbins, offsets, half, et
             continue
         _unravel(g, nbins, b)
         for o in range(offsets.shape[0]):
-            f = _flat(b, offsets[o], nbins)
+            f = neighbour_flat(b, offsets[o], nbins)
             if f >= 0:
                 ub[f] += cnt
     scratch = np.empty(0, dtype=np.int64)
@@ -222,7 +201,7 @@ def degrade_matrix(mm, alive, mm_start, mde, mde_start, nbins, offsets, half, et
                 continue
             cnt = 0
             for o in range(offsets.shape[0]):
-                g = _flat(b, offsets[o], nbins)
+                g = neighbour_flat(b, offsets[o], nbins)
                 if g < 0:
                     continue
                 for q in range(mde_start[g], mde_start[g + 1]):
@@ -294,10 +273,10 @@ def uptake(cells, rates, o2, o2_start, alive, lo, width, nbins, offsets, half, d
         k = rng.poisson(rates[i] * dt)
         if k == 0:
             continue
-        _bin_of(cells[i], lo, width, nbins, b)
+        bin_coords(cells[i], lo, width, nbins, b)
         m = 0
         for o in range(offsets.shape[0]):
-            g = _flat(b, offsets[o], nbins)
+            g = neighbour_flat(b, offsets[o], nbins)
             if g < 0:
                 continue
             for q in range(o2_start[g], o2_start[g + 1]):

@@ -56,6 +56,7 @@ import numpy as np
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.models.kinetic import kinetic_kernels as kk
+from oncoscale.models.kinetic.observables import totals_and_means
 from oncoscale.models.kinetic.params import KineticParameters
 from oncoscale.models.kinetic.velocity import ActivityBins, VelocitySet
 from oncoscale.models.parameters import ParameterSet, param
@@ -351,12 +352,7 @@ class KineticModel(Representation):
 
     def observables(self, state: KineticState) -> dict[str, float]:
         f = self.fields(state)
-        volume = self.params.length**self.dim
-        out: dict[str, float] = {}
-        for name, v in f.items():
-            total = float(self.grid.integrate(v))
-            out[f"total_{name}"] = total
-            out[f"mean_{name}"] = total / volume
+        out = totals_and_means(f, self.grid, self.params.length**self.dim)
         out["max_n1"] = float(f["n1"].max())
         out["min_density"] = float(state.M.min())
         return out

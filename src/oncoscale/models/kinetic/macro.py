@@ -36,6 +36,7 @@ from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.models.kinetic import macro_kernels
 from oncoscale.models.kinetic.equilibria import initial_levels
+from oncoscale.models.kinetic.observables import totals_and_means
 from oncoscale.models.kinetic.ode import reduction_of
 from oncoscale.models.kinetic.params import KineticParameters
 from oncoscale.models.parameters import ParameterSet, param
@@ -334,12 +335,7 @@ class MacroPDE(Representation):
 
     def observables(self, state: MacroState) -> dict[str, float]:
         f = self.fields(state)
-        volume = self.params.length**self.dim
-        out: dict[str, float] = {}
-        for name, v in f.items():
-            total = float(self.grid.integrate(v))
-            out[f"total_{name}"] = total
-            out[f"mean_{name}"] = total / volume
+        out = totals_and_means(f, self.grid, self.params.length**self.dim)
         out["max_n1"] = float(np.max(f["n1"]))
         out["n1_seed"] = float(f["n1"][self._seed_index()])
         out["min_density"] = float(min(np.min(state.y), np.min(f["n2"]), np.min(f["n3"])))
