@@ -106,3 +106,18 @@ class Representation(ABC):
         """Apply an instantaneous intervention (e.g. an injection); return the new state and
         a record of what was done (added to the event log)."""
         raise InputError(f"model '{self.model}' of family '{self.family}' has no action '{action}'")
+
+
+class HomogeneousRepresentation(Representation):
+    """A spatially homogeneous representation (an ODE): no fields, every quantity is a scalar
+    observable recorded on ``t_obs``."""
+
+    def fields(self, state: Any) -> dict[str, np.ndarray]:
+        return {}
+
+    @property
+    def field_dims(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def coords(self) -> dict[str, np.ndarray]:
+        return {}

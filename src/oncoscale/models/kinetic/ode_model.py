@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import HomogeneousRepresentation, VariableInfo
 from oncoscale.models.kinetic.equilibria import initial_levels
 from oncoscale.models.kinetic.ode import SYSTEMS, from_common, reduction_of, to_common
 from oncoscale.models.kinetic.params import KineticParameters
@@ -36,7 +36,7 @@ class ODENumerics(ParameterSet):
     atol: float = param(1e-12, "1", "absolute tolerance (scaled variables)", gt=0)
 
 
-class KineticODE(Representation):
+class KineticODE(HomogeneousRepresentation):
     """Spatially homogeneous reduction; state = common coordinates (n1, n2, n3)."""
 
     family = "kinetic"
@@ -78,16 +78,6 @@ class KineticODE(Representation):
             raise FloatingPointError(f"ODE integration failed at t = {t0}: {sol.message}")
         y1, y2, y3 = to_common(self.key, sol.y[:, -1], g)
         return np.array([y1 / s, y2, y3])
-
-    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
-        return {}
-
-    @property
-    def field_dims(self) -> dict[str, tuple[str, ...]]:
-        return {}
-
-    def coords(self) -> dict[str, np.ndarray]:
-        return {}
 
     def observables(self, state: np.ndarray) -> dict[str, float]:
         n1, n2, n3 = (float(v) for v in state)

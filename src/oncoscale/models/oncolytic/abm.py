@@ -31,6 +31,7 @@ from oncoscale.models.oncolytic import abm_kernels as kern
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic.abm_reference import reference_step
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
+from oncoscale.models.oncolytic.reactions import injection_fraction
 from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics.grids import CartesianGrid
 from oncoscale.numerics.sampling import stream_from_generator
@@ -249,11 +250,7 @@ class OncolyticABM(Representation):
         """``inject``: at every site floor(fraction·U) uninfected cells become infected."""
         if action != "inject":
             return super().apply_action(state, action, options)
-        fraction = float(options.get("fraction", 0.3))
-        if not 0 <= fraction <= 1:
-            raise InputError(
-                f"invalid value for 'fraction': {fraction!r}; allowed: 0 <= fraction <= 1"
-            )
+        fraction = injection_fraction(options)
         new = state.copy()
         moved = np.floor(fraction * new.counts[0]).astype(np.int32)
         new.counts[0] -= moved

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import HomogeneousRepresentation, VariableInfo
 from oncoscale.models.oncolytic import ode
 from oncoscale.models.oncolytic.observables import FIELD_INFO
 from oncoscale.models.oncolytic.params import OncolyticParameters
@@ -21,7 +21,7 @@ class ODENumerics(ParameterSet):
     atol: float = param(1e-6, "cells/mm^2", "absolute tolerance", gt=0)
 
 
-class OncolyticODE(Representation):
+class OncolyticODE(HomogeneousRepresentation):
     """Spatially homogeneous model: u, i, z (cells/mm²); initial state u0 = 0.9K,
     i0 = 0.1K (0 without virus, i.e. R_i = 0), z0 = 0."""
 
@@ -52,16 +52,6 @@ class OncolyticODE(Representation):
         if not sol.success:
             raise FloatingPointError(f"ODE integration failed at t = {t0}: {sol.message}")
         return sol.y[:, -1]
-
-    def fields(self, state: np.ndarray) -> dict[str, np.ndarray]:
-        return {}  # homogeneous: everything is a scalar observable on t_obs
-
-    @property
-    def field_dims(self) -> dict[str, tuple[str, ...]]:
-        return {}
-
-    def coords(self) -> dict[str, np.ndarray]:
-        return {}
 
     def observables(self, state: np.ndarray) -> dict[str, float]:
         u, i, z = (float(v) for v in state)

@@ -29,7 +29,11 @@ from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic import pde_kernels
 from oncoscale.models.oncolytic.params import OncolyticParameters
-from oncoscale.models.oncolytic.reactions import chemoattractant_production, tumour_reactions
+from oncoscale.models.oncolytic.reactions import (
+    chemoattractant_production,
+    injection_fraction,
+    tumour_reactions,
+)
 from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics import fv
 from oncoscale.numerics.grids import CartesianGrid, Grid1D
@@ -299,11 +303,7 @@ class OncolyticPDE(Representation):
     def apply_action(self, state: PDEState, action: str, options: dict[str, Any]):
         if action != "inject":
             return super().apply_action(state, action, options)
-        fraction = float(options.get("fraction", 0.3))
-        if not 0 <= fraction <= 1:
-            raise InputError(
-                f"invalid value for 'fraction': {fraction!r}; allowed: 0 <= fraction <= 1"
-            )
+        fraction = injection_fraction(options)
         y = state.y.copy()
         moved = fraction * y[0]
         y[0] -= moved

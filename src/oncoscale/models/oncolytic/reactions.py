@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from oncoscale.errors import InputError
 from oncoscale.models.oncolytic.params import OncolyticParameters
 
 
@@ -23,3 +24,11 @@ def chemoattractant_production(
 ) -> np.ndarray:
     """Saturating secretion (α_φ i + γ_φ u)(φ* − φ) (µg/(mm²·h)); decay is separate."""
     return (params.alpha_phi * i + params.gamma_phi * u) * (params.phi_star - phi)
+
+
+def injection_fraction(options: dict) -> float:
+    """The fraction of uninfected cells an ``inject`` action infects (default 0.3), validated."""
+    fraction = float(options.get("fraction", 0.3))
+    if not 0 <= fraction <= 1:
+        raise InputError(f"invalid value for 'fraction': {fraction!r}; allowed: 0 <= fraction <= 1")
+    return fraction
