@@ -4,16 +4,19 @@ Densities n_ip, n_iq (phenotype i = 0..4, proliferating / quiescent) on (x, age)
 x ∈ [0, L]^dim (dim = 2 or 3, cell-centred finite volumes with zero-flux walls), plus MM f,
 MDE m and O2 c on the same grid (:mod:`oncoscale.models.invasion.fields`).
 
-Age by characteristics with Δa = Δt: ageing is an exact shift of the age bins (a ring-buffer
-index in the compiled path). Ages ≥ A = pr_age_max (rounded up to a multiple of Δt), where no
-division occurs, are lumped in one "plus" bin per compartment; this lumping is exact because
-every rate is age-independent there. Births enter through the age-0 bin. The space–age update
-is in :mod:`oncoscale.models.invasion.pde_kernels` (Numba kernels; ``kernel = "numpy"`` runs
-the NumPy references instead, in plain age order).
+Age by characteristics. With the default age-bin width Δa = Δt (the seed's choice) ageing is
+an exact shift of the age bins (a ring-buffer index in the compiled path). With Δa = kΔt
+(numerics ``da``) each bin holds the cohorts born during k consecutive steps: newborns join
+bin 0 for k steps, then every bin shifts by one — still exact transport along the
+characteristics, the only approximation being the division rate of a bin, averaged over the
+ages of its k cohorts (second order in Δa). Ages where no division occurs any more are lumped
+in one "plus" bin per compartment; this lumping is exact because every rate is
+age-independent there. The space–age update is in :mod:`oncoscale.models.invasion.pde_kernels`
+(Numba kernels; ``kernel = "numpy"`` runs the NumPy references instead, in plain age order).
 
-Memory: the state holds 2·5·(A/Δt + 1) values per grid cell: 2D at the seed's resolution
-(Δx = 1/8, Δt = 0.01) is 0.3 GB; 3D at the seed's (Δx = 1/12, Δt = 0.005) would need 166 GB,
-so 3D runs use coarser grids (``dx``, ``dt``); ``max_state_gb`` guards against the rest.
+Memory: the state holds 2·5·(A/Δa + 1) values per grid cell (A = pr_age_max): 2D at the seed's
+resolution (Δx = 1/8, Δt = Δa = 0.01) is 0.3 GB; 3D at the seed's (Δx = 1/12, Δt = 0.005)
+would need 166 GB with Δa = Δt and 3.6 GB with Δa = 0.25; ``max_state_gb`` guards the rest.
 """
 
 from __future__ import annotations
@@ -52,7 +55,10 @@ class InvasionPDENumerics(ParameterSet):
         None, "len", "grid spacing (default: dx_2d or dx_3d of the parameters)", gt=0
     )
     dt: float | None = param(
-        None, "day", "time step = age step (default: dt in 2D, dt_pde_3d in 3D)", gt=0
+        None, "day", "time step (default: dt in 2D, dt_pde_3d in 3D)", gt=0
+    )
+    da: float | None = param(
+        None, "day", "age-bin width, an integer multiple of dt (default: dt, exact shift)", gt=0
     )
     kernel: str = param(
         "numba", "", "space-age update: 'numba' (compiled kernels) or 'numpy' (references)"
@@ -135,6 +141,14 @@ class InvasionPDE(Representation):
         s = self.settings
         self.dim = int(s.dim)
         self.dt = float(s.dt if s.dt is not None else params.pde_time_step(self.dim))
+        da = self.dt if s.da is None else float(s.da)
+        self.age_steps = round(da / self.dt)
+        if self.age_steps < 1 or abs(self.age_steps * self.dt - da) > 1e-9 * da:
+            raise InputError(
+                f"invalid value for 'da': {da!r} day; allowed: an integer multiple of "
+                f"dt = {self.dt} day (the age bins must move with the characteristics)"
+            )
+        self.da = self.age_steps * self.dt
         self.grid: CartesianGrid = domain_grid(params, self.dim, s.dx)
         self._n_steps = 0
         self._max_substeps = 1
@@ -148,24 +162,52 @@ class InvasionPDE(Representation):
                 f"invalid value for 'a_max': {p.a_max!r} day; the PDE lumps ages beyond the "
                 f"division window, allowed: a_max >= pr_age_max = {p.pr_age_max}"
             )
-        n_age = math.ceil(p.pr_age_max / self.dt - 1e-9)
+        k = self.age_steps
+        # the plus bin receives cohorts from ((n_age − 1)k + 2)Δt on: one more bin when k > 1
+        n_age = math.ceil(p.pr_age_max / self.da - 1e-9) + (1 if k > 1 else 0)
         if hasattr(self, "n_age") and n_age != self.n_age:
             raise InputError("pr_age_max cannot change during a run (it sets the age grid)")
         self.n_age = n_age
         self._check_memory()
-        ages_mid = (np.arange(n_age) + 1.0) * self.dt
-        g = np.asarray(division_rate(ages_mid, 1.0, p), dtype=float)
+        self.g_table = self._division_table(k, n_age)
         for c in (0.37, 2.9):
-            if not np.allclose(division_rate(ages_mid, c, p), c * g, rtol=1e-12, atol=0):
+            g_c = self._division_table(k, n_age, c)
+            if not np.allclose(g_c, c * self.g_table, rtol=1e-12, atol=0):
                 raise InputError(
                     "the PDE kernel needs a division rate linear in oxygen, pr(a, c) = c pr(a, 1)"
                 )
-        if np.any(division_rate(np.array([n_age * self.dt, n_age * self.dt + 1.0]), 1.0, p)):
+        self.plus_from = ((n_age - 1) * k + 2) * self.dt  # youngest mid-step age in the plus bin
+        if np.any(division_rate(self.plus_from + np.linspace(0.0, 1.0, 11), 1.0, p)):
             raise InputError("the division rate must vanish beyond pr_age_max")
-        self.g_mid = g
         self.diff = p.D_n * p.w
         self.rho = p.rho * p.w
         self.solver = FieldSolver(self.grid, p)
+
+    def _division_table(self, k: int, n_age: int, c: float = 1.0) -> np.ndarray:
+        """pr at the mid-step ages, averaged over the cohorts of each bin: table (k, n_age),
+        row m − 1 for the m-th step after a shift (m = 1..k).
+
+        Bin j ≥ 1 holds the cohorts born in k consecutive steps, r = 0..k − 1 steps apart:
+        mid-step ages (jk + m − r)Δt. Bin 0 holds the m cohorts born since the shift: ages
+        (m − r)Δt, r < m. With k = 1 this is pr((j + 1)Δt), the seed's scheme.
+        """
+        p, dt = self.params, self.dt
+        m = np.arange(1, k + 1)[:, None, None]
+        j = np.arange(n_age)[None, :, None]
+        r = np.arange(k)[None, None, :]
+        ages = (j * k + m - r) * dt
+        present = (j > 0) | (r < m)
+        rate = np.where(present, division_rate(np.maximum(ages, 0.0), c, p), 0.0)
+        return rate.sum(axis=2) / present.sum(axis=2)
+
+    def _phase(self, steps: int) -> int:
+        """Row of the division table for the step with index ``steps`` (0-based): the
+        initial bins are complete, so step 0 is the last of its cycle."""
+        return (steps - 1) % self.age_steps
+
+    def _shifts_after(self, steps: int) -> bool:
+        """Whether the age bins shift at the end of step ``steps`` (every k-th step)."""
+        return steps % self.age_steps == 0
 
     def _check_memory(self) -> None:
         cells = int(np.prod(self.grid.shape))
@@ -173,9 +215,10 @@ class InvasionPDE(Representation):
         if gb > self.settings.max_state_gb:
             raise InputError(
                 f"the age-structured state needs {gb:.3g} GB (dim={self.dim}, "
-                f"dx={self.grid.spacing:.4g}, dt={self.dt:.4g}, {self.n_age} age bins x "
-                f"{cells} cells); allowed: max_state_gb = {self.settings.max_state_gb} — "
-                "use a coarser 'dx' or 'dt' or raise 'max_state_gb'"
+                f"dx={self.grid.spacing:.4g}, dt={self.dt:.4g}, da={self.da:.4g}, {self.n_age} "
+                f"age bins x {cells} cells); allowed: max_state_gb = "
+                f"{self.settings.max_state_gb} — use wider age bins 'da' (a multiple of dt), a "
+                "coarser 'dx' or raise 'max_state_gb'"
             )
 
     @property
@@ -189,7 +232,7 @@ class InvasionPDE(Representation):
         mass = float(g.integrate(cells))
         if mass > 0:
             cells = cells * (p.cell_mass0 / mass)  # the discrete mass is exactly cell_mass0
-        centres = (np.arange(self.n_age) + 0.5) * self.dt
+        centres = (np.arange(self.n_age) + 0.5) * self.da
         weights = np.zeros(self.n_age)
         if p.cell_age_max0 > 0:
             weights = np.asarray(initial_age_profile(centres, p), dtype=float)
@@ -269,7 +312,7 @@ class InvasionPDE(Representation):
             s.p_old.reshape(n_ph, *shape3),
             s.q_old.reshape(n_ph, *shape3),
             s.head,
-            self.g_mid,
+            self.g_table[self._phase(s.steps)],
             s.o2.reshape(shape3),
             mu.reshape(shape3),
             tpq.reshape(shape3),
@@ -289,9 +332,12 @@ class InvasionPDE(Representation):
         load = np.tensordot(self.params.w, totals.reshape(n_ph, *g.shape) + nb, axes=(0, 0))
         moved = nb.reshape(n_ph, 1, *shape3)
         kern.move_bins(moved, mm_start.reshape(shape3), self.diff, self.rho, dt, g.spacing, n_sub)
-        head = kern.age_ring(s.p, s.p_old, s.head, nb)
-        kern.age_ring(s.q, s.q_old, s.head, 0.0)
-        s.head = head
+        if self._shifts_after(s.steps):
+            head = kern.age_ring(s.p, s.p_old, s.head, nb)
+            kern.age_ring(s.q, s.q_old, s.head, 0.0)
+            s.head = head
+        else:  # the newborns join the cohorts of age bin 0
+            s.p[:, s.head] += nb
         self._bookkeep(s, births, raw, dead.reshape(n_ph, *g.shape) + dead_nb)
         s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
 
@@ -301,11 +347,16 @@ class InvasionPDE(Representation):
             s.head = 0
         mu, tpq, tqp = self._rates(s.o2)
         p, q, p_old, q_old, births, dead = kern.demography_reference(
-            s.p, s.q, s.p_old, s.q_old, self.g_mid, s.o2, mu, tpq, tqp, self.dt
+            s.p, s.q, s.p_old, s.q_old, self.g_table[self._phase(s.steps)], s.o2, mu, tpq, tqp,
+            self.dt,
         )
         nb, dead_nb, raw = self._newborns(births, mu)
-        s.p, s.p_old = kern.age_shift_reference(p, p_old, nb)
-        s.q, s.q_old = kern.age_shift_reference(q, q_old, np.zeros_like(nb))
+        if self._shifts_after(s.steps):
+            s.p, s.p_old = kern.age_shift_reference(p, p_old, nb)
+            s.q, s.q_old = kern.age_shift_reference(q, q_old, np.zeros_like(nb))
+        else:
+            p[:, 0] += nb
+            s.p, s.p_old, s.q, s.q_old = p, p_old, q, q_old
         self._bookkeep(s, births, raw, dead + dead_nb)
         self._fields_and_motion(s, s.cells_p() + s.cells_q())
 
@@ -387,6 +438,7 @@ class InvasionPDE(Representation):
             "dx": self.grid.spacing,
             "dt": self.dt,
             "age_bins": self.n_age,
-            "age_plus_from": self.n_age * self.dt,
+            "age_bin_width": self.da,
+            "age_plus_from": self.n_age * self.da,
             "kernel": self.settings.kernel,
         }
