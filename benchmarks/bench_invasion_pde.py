@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for da in (0.1, 0.25):
         num = {"dx": 0.125, "da": da}
-        t_da, n_da, gb_da = _time_steps(num, steps, _warm_state(num, warm))
+        t_da, _, gb_da = _time_steps(num, steps, _warm_state(num, warm))
         print(
             f"  da = {da:g}: state {gb_da:.3f} GB, {t_da * 1e3:.1f} ms/step; speed-up over "
             f"da = dt {fast / t_da:.1f}x"

@@ -59,6 +59,27 @@ def test_compare_end_to_end_tiny(tmp_path):
     assert np.all(np.isfinite(ds["distance_mm"]))
 
 
+def test_compare_command_routes_the_invasion_family(tmp_path):
+    """``oncoscale compare`` finds the invasion comparison through the family registry."""
+    from click.testing import CliRunner
+
+    from oncoscale.cli import main
+
+    out = tmp_path / "cmp"
+    args = ["compare", "invasion-homogeneous", "--runs", "1", "--t-end", "0.05", "--quiet"]
+    args += ["--set", "numerics.dx=2.0", "--set", "output.observe_interval=0.05"]
+    res = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "total mass_cells: final relative difference IBM vs PDE" in res.output
+    assert (out / "compare_summary.json").exists()
+    for extra, msg in [(["--resume"], "'--resume'"), (["--tolerance", "0.1"], "'--tolerance'")]:
+        res = CliRunner().invoke(main, [*args, *extra, "--out", str(tmp_path / "x")])
+        assert res.exit_code == 2 and msg in res.output, res.output
+    res = CliRunner().invoke(main, ["compare", "kinetic-cc-escape", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 2 and "no stochastic model" in res.output, res.output
+    assert not (tmp_path / "x").exists()
+
+
 def test_compare_rejects_bad_input(tmp_path):
     with pytest.raises(InputError, match="runs"):
         compare_ibm_pde("invasion-homogeneous", 0, 1.0, tmp_path)

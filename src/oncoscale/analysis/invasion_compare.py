@@ -239,6 +239,37 @@ def compare_ibm_pde(
     return _compare(scenario, runs, t_end, out, **options)[0]
 
 
+def compare_report(
+    scenario: str,
+    out_dir: Path,
+    runs: int,
+    *,
+    t_end: float | None = None,
+    resume: bool = False,
+    tolerance: float | None = None,
+    **options: Any,
+) -> list[str]:
+    """``oncoscale compare`` for the invasion family: :func:`compare_ibm_pde` (the scenario's
+    horizon unless ``t_end``); returns the lines to report."""
+    if resume:
+        raise InputError("invalid option '--resume': the IBM-vs-PDE comparison reruns all runs")
+    if tolerance is not None:
+        raise InputError(
+            "invalid option '--tolerance': it widens the oncolytic ABM band; the invasion "
+            "comparison reports distances, not a divergence time"
+        )
+    horizon = t_end if t_end is not None else load_scenario(scenario).t_end
+    summary = compare_ibm_pde(scenario, runs, horizon, out_dir, **options)
+    lines = [f"wrote {out_dir}"]
+    for name, v in summary["totals"].items():
+        rel = v["rel_diff_final"]
+        lines.append(f"  total {name}: final relative difference IBM vs PDE {rel:.3g}")
+    for name, v in summary["profiles"].items():
+        dist = v["rel_l2_mean_vs_pde"][-1]
+        lines.append(f"  radial profile {name}: relative L2 distance {dist:.3g}")
+    return lines
+
+
 def _assemble(
     pde: dict[str, Any], reps: list[dict[str, Any]], r: np.ndarray, dim: int, width: float
 ) -> tuple[xr.Dataset, dict[str, Any]]:

@@ -27,6 +27,10 @@ class Family:
     bifurcation: str = ""
     #: unit of time of the family's parameters and scenario horizons
     time_units: str = "h"
+    #: "module:function" comparing a scenario's stochastic model with its continuum limit:
+    #: f(scenario name or path, out_dir, runs, *, overrides, t_end, seed, workers, scheduler,
+    #: resume, progress, tolerance) -> lines to report; or ""
+    compare: str = ""
 
     def parameter_class(self) -> type[ParameterSet]:
         """The family's parameter set class."""
@@ -48,6 +52,16 @@ class Family:
             raise InputError(f"family '{self.name}' has no homogeneous ODE to continue")
         return _load(self.bifurcation)
 
+    def compare_builder(self):
+        """The family's stochastic-vs-continuum comparison (InputError if it has none)."""
+        if not self.compare:
+            raise InputError(
+                f"family '{self.name}' has no stochastic model to compare with its continuum "
+                "limit; families with one: "
+                + ", ".join(f.name for f in FAMILIES.values() if f.compare)
+            )
+        return _load(self.compare)
+
 
 def _load(path: str):
     module, _, name = path.partition(":")
@@ -67,6 +81,7 @@ FAMILIES: dict[str, Family] = {
         },
         description="oncolytic virus + immune system (seed 003)",
         bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
+        compare="oncoscale.run.compare:compare_report",
     ),
     "kinetic": Family(
         name="kinetic",
@@ -92,6 +107,7 @@ FAMILIES: dict[str, Family] = {
         description="continuous individual-based tumour invasion, IBM and age-structured PDE "
         "(seed 004)",
         time_units="day",
+        compare="oncoscale.analysis.invasion_compare:compare_report",
     ),
 }
 

@@ -19,7 +19,7 @@ from oncoscale.analysis.compare import DEFAULT_TOLERANCE, compare, comparison_su
 from oncoscale.errors import InputError
 from oncoscale.io.atomic import atomic_json
 from oncoscale.io.results import open_result, write_netcdf
-from oncoscale.io.scenario import ResolvedRun, Scenario, resolve
+from oncoscale.io.scenario import ResolvedRun, Scenario, load_scenario, resolve
 from oncoscale.run.ensemble import execute_ensemble
 from oncoscale.run.pipeline import execute_run
 
@@ -139,3 +139,34 @@ def execute_compare(
     figs = comparison_figures(cmp, out_dir / "figures", summary)
     html = write_comparison_report(scenario, cmp, summary, figs, out_dir)
     return CompareOutput(out_dir, path, summary, figs, html)
+
+
+def compare_report(
+    scenario: str,
+    out_dir: Path,
+    runs: int,
+    *,
+    tolerance: float | None = None,
+    **options: Any,
+) -> list[str]:
+    """``oncoscale compare`` for the oncolytic family: :func:`execute_compare` on the scenario
+    (name or path); returns the lines to report (divergence times, output paths)."""
+    import math
+
+    res = execute_compare(
+        load_scenario(scenario),
+        out_dir,
+        runs,
+        tolerance=DEFAULT_TOLERANCE if tolerance is None else tolerance,
+        **options,
+    )
+    lines = [f"wrote {res.comparison}"]
+    for model, v in res.summary["continuum"].items():
+        td = v["divergence_time_h"]
+        when = f"{td:g} h" if math.isfinite(td) else "none"
+        lines.append(
+            f"  vs {model}: divergence {when}; by population {v['divergence_time_by_population_h']}"
+            f"; first |rel. difference| > 25 %: {v['first_exceedance_h']}"
+        )
+    lines.append(f"report: {res.report}")
+    return lines

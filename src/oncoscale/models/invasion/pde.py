@@ -54,9 +54,7 @@ class InvasionPDENumerics(ParameterSet):
     dx: float | None = param(
         None, "len", "grid spacing (default: dx_2d or dx_3d of the parameters)", gt=0
     )
-    dt: float | None = param(
-        None, "day", "time step (default: dt in 2D, dt_pde_3d in 3D)", gt=0
-    )
+    dt: float | None = param(None, "day", "time step (default: dt in 2D, dt_pde_3d in 3D)", gt=0)
     da: float | None = param(
         None, "day", "age-bin width, an integer multiple of dt (default: dt, exact shift)", gt=0
     )
@@ -347,7 +345,15 @@ class InvasionPDE(Representation):
             s.head = 0
         mu, tpq, tqp = self._rates(s.o2)
         p, q, p_old, q_old, births, dead = kern.demography_reference(
-            s.p, s.q, s.p_old, s.q_old, self.g_table[self._phase(s.steps)], s.o2, mu, tpq, tqp,
+            s.p,
+            s.q,
+            s.p_old,
+            s.q_old,
+            self.g_table[self._phase(s.steps)],
+            s.o2,
+            mu,
+            tpq,
+            tqp,
             self.dt,
         )
         nb, dead_nb, raw = self._newborns(births, mu)
