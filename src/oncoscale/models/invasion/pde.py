@@ -16,7 +16,8 @@ age-independent there. The space–age update is in :mod:`oncoscale.models.invas
 
 Memory: the state holds 2·5·(A/Δa + 1) values per grid cell (A = pr_age_max): 2D at the seed's
 resolution (Δx = 1/8, Δt = Δa = 0.01) is 0.3 GB; 3D at the seed's (Δx = 1/12, Δt = 0.005)
-would need 166 GB with Δa = Δt and 3.6 GB with Δa = 0.25; ``max_state_gb`` guards the rest.
+needs 166 GB with Δa = Δt, 4.7 GB with Δa = 0.125 and pr_age_max = 4 (scenario
+``invasion-3d-seed-resolution``); ``max_state_gb`` guards against the rest.
 """
 
 from __future__ import annotations
