@@ -304,5 +304,20 @@ def test_comparison_of_ensembles_counts_zero_finals(tmp_path):
         [a.directory, b.directory], tmp_path / "cmp", observable="total_c"
     )
     assert [r["fraction_zero"] for r in comp["ensembles"]] == [0.0, 1.0]
+    # Wilson interval for 0 of 5 and 5 of 5: [0, z²/(n + z²)] and its mirror
+    z2 = 1.959963984540054**2
+    np.testing.assert_allclose(comp["ensembles"][0]["fraction_zero_ci95"], [0.0, z2 / (5 + z2)])
+    np.testing.assert_allclose(comp["ensembles"][1]["fraction_zero_ci95"], [5 / (5 + z2), 1.0])
     assert comp["ensembles"][0]["values"] == [7.0] * 5
     assert figs[0].exists()
+
+
+def test_zero_fraction_interval_matches_the_wilson_formula():
+    from oncoscale.analysis.ensemble_stats import zero_fraction_interval
+
+    z = 1.959963984540054
+    for k, n in ((15, 100), (70, 100), (1, 7)):
+        p = k / n
+        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
+        half = z / (1 + z**2 / n) * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+        np.testing.assert_allclose(zero_fraction_interval(k, n), [centre - half, centre + half])

@@ -276,12 +276,22 @@ def final_values(ens: xr.Dataset, observable: str = "total_tumour") -> np.ndarra
     return np.asarray(ens[observable].values[:, -1], dtype=float)
 
 
+def zero_fraction_interval(zeros: int, runs: int) -> list[float]:
+    """95 % Wilson score interval of a fraction ``zeros``/``runs`` (binomial sampling of the
+    runs; sensible also at 0 and at ``runs``)."""
+    from scipy.stats import binomtest
+
+    ci = binomtest(zeros, runs).proportion_ci(confidence_level=0.95, method="wilson")
+    return [float(ci.low), float(ci.high)]
+
+
 def compare_ensembles(
     ensembles: Sequence[xr.Dataset], labels: Sequence[str], observable: str = "total_tumour"
 ) -> dict[str, Any]:
     """Across several ensembles (e.g. the three secretion settings of seed Fig. 10): per
     ensemble the final values of ``observable``, their mean, median and quartiles, and the
-    fraction of runs in which it is 0 at the end (eradication when it is the tumour total)."""
+    fraction of runs in which it is 0 at the end (eradication when it is the tumour total)
+    with its 95 % Wilson score interval."""
     if len(ensembles) != len(labels):
         raise InputError(f"got {len(ensembles)} ensembles but {len(labels)} labels")
     rows = []
@@ -295,6 +305,7 @@ def compare_ensembles(
                 "runs": int(x.size),
                 "t_end_h": float(ens["t_obs"].values[-1]),
                 "fraction_zero": float(np.mean(x == 0)),
+                "fraction_zero_ci95": zero_fraction_interval(int(np.sum(x == 0)), int(x.size)),
                 "mean": float(np.mean(x)),
                 "median": float(np.median(x)),
                 "q25": float(np.quantile(x, 0.25)),

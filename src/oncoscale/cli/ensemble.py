@@ -99,8 +99,10 @@ def ensemble_compare_cmd(directories, out, labels, observable) -> None:
         [Path(d) for d in directories], Path(out), labels=names, observable=observable
     )
     for row in comparison["ensembles"]:
+        lo, hi = row["fraction_zero_ci95"]
         click.echo(
             f"{row['label']}: {row['runs']} runs, {100 * row['fraction_zero']:.0f} % with "
-            f"{observable} = 0, mean {row['mean']:.4g}, median {row['median']:.4g}"
+            f"{observable} = 0 (95 % CI {100 * lo:.0f}-{100 * hi:.0f} %), mean "
+            f"{row['mean']:.4g}, median {row['median']:.4g}"
         )
     click.echo(f"report: {html}")

@@ -193,8 +193,10 @@ def violin_figure(comparison: dict[str, Any], out: Path) -> Path:
         ax.scatter(k + rng.uniform(-0.15, 0.15, nz.size), nz, s=6, color="tab:blue", zorder=3)
         ax.scatter([k], [row["median"]], color="white", edgecolor="k", s=30, zorder=4)
         ax.hlines(row["mean"], k - 0.25, k + 0.25, color="tab:blue", lw=1.5, zorder=4)
+        lo, hi = row["fraction_zero_ci95"]
         ax.annotate(
-            f"{100 * row['fraction_zero']:.0f} % at 0\n({row['runs']} runs)",
+            f"{100 * row['fraction_zero']:.0f} % at 0\n(95 % CI {100 * lo:.0f}-{100 * hi:.0f} %,"
+            f"\n{row['runs']} runs)",
             (k, 1.0),
             xycoords=("data", "axes fraction"),
             ha="center",
@@ -211,10 +213,18 @@ def violin_figure(comparison: dict[str, Any], out: Path) -> Path:
 def write_comparison_report(comparison: dict[str, Any], figs: list[Path], out_dir: Path) -> Path:
     """report.html across several ensembles."""
     rows = [
-        (r["label"], r["scenario"], r["runs"], r["fraction_zero"], r["mean"], r["median"])
+        (
+            r["label"],
+            r["scenario"],
+            r["runs"],
+            r["fraction_zero"],
+            "{:.3f}-{:.3f}".format(*r["fraction_zero_ci95"]),
+            r["mean"],
+            r["median"],
+        )
         for r in comparison["ensembles"]
     ]
-    header = ("ensemble", "scenario", "runs", "fraction at 0", "mean", "median")
+    header = ("ensemble", "scenario", "runs", "fraction at 0", "95 % CI", "mean", "median")
     varied = _varied_parameters([r["parameters"] for r in comparison["ensembles"]])
     prow = [
         (r["label"], *[r["parameters"].get(p) for p in varied]) for r in comparison["ensembles"]
