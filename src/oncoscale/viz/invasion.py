@@ -157,7 +157,9 @@ def measures_figure(ds: xr.Dataset, out: Path) -> Path:
 
 def shell_figure(ds: xr.Dataset, out: Path) -> Path:
     """3D, last snapshot: shell-averaged densities vs distance from the centre, proliferating
-    by phenotype, quiescent, and (IBM) necrotic cells."""
+    by phenotype and quiescent; right, the shell around the core: P (all and type 4), Q and
+    necrotic cells (IBM particles, or the PDE's ``cells_necrotic`` field) and, for the PDE,
+    the plane z = L/2 of P type 4 with the necrotic core outlined."""
     p = parameters_of(ds)
     k = ds.sizes["t"] - 1
     axes_xyz = [ds[d].values for d in ("x", "y", "z")]
@@ -168,32 +170,54 @@ def shell_figure(ds: xr.Dataset, out: Path) -> Path:
     cp = ds["cells_p"].isel(t=k).values
     cq = ds["cells_q"].isel(t=k).values
     width = max(dx, 0.5)  # shells thick enough to hold several IBM cells
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    parts = _particles_at(ds, k)
+    field_core = parts is None and "cells_necrotic" in ds
+    fig, axes = plt.subplots(1, 3 if field_core else 2, figsize=(16 if field_core else 11, 3.8))
     for i, col in enumerate(PHENOTYPE_COLORS):
         radii, prof = radial_profile(cp[i], r, width, c)
         axes[0].plot(radii, prof, color=col, label=f"P type {i}")
     radii, prof = radial_profile(cq.sum(axis=0), r, width, c)
     axes[0].plot(radii, prof, color="0.4", ls="--", label="Q (all types)")
-    parts = _particles_at(ds, k)
+    necro = axes[1].twinx()
+    necro.set_ylabel("necrotic (cumulative, mass/len^3)", color="0.5")
     if parts is not None:
         rp = np.sqrt(sum((parts[a] - c) ** 2 for a in ("x", "y", "z")))
         edges = np.arange(0, c + width, width)
         shells = 4 / 3 * np.pi * np.diff(edges**3)
         mid = 0.5 * (edges[1:] + edges[:-1])
-        necro = axes[1].twinx()
         for comp, style in ((0, "-"), (1, "--"), (2, ":")):
             h, _ = np.histogram(rp[parts["compartment"] == comp], edges)
             ax = necro if comp == 2 else axes[1]
             ax.plot(mid, p["M_cell"] * h / shells, ls=style, color="k" if comp < 2 else "0.5",
                     label=COMPARTMENT_NAMES[comp])  # fmt: skip
-        necro.set_ylabel("necrotic (cumulative), mass/len^3", color="0.5")
         h4, _ = np.histogram(rp[(parts["compartment"] == 0) & (parts["phenotype"] == 4)], edges)
         axes[1].plot(mid, p["M_cell"] * h4 / shells, color=PHENOTYPE_COLORS[4], label="P type 4")
         axes[1].set_title("IBM cells: P, Q (black), necrotic (grey, right)")
-        axes[1].legend(fontsize=7, loc="upper left")
+    elif field_core:
+        dead = ds["cells_necrotic"].isel(t=k).values.sum(axis=0)
+        width = dx  # fields: shells one cell thick
+        for values, style, label in ((cp.sum(axis=0), "-", "P"), (cq.sum(axis=0), "--", "Q")):
+            radii, prof = radial_profile(values, r, width, c)
+            axes[1].plot(radii, prof, ls=style, color="k", label=label)
+        radii, prof = radial_profile(cp[4], r, width, c)
+        axes[1].plot(radii, prof, color=PHENOTYPE_COLORS[4], label="P type 4")
+        radii, prof = radial_profile(dead, r, width, c)
+        necro.plot(radii, prof, ls=":", color="0.5", label="necrotic")
+        axes[1].set_title("PDE: P, Q (black), necrotic (grey, right)")
+        ext = _extent(ds, dx)
+        im = axes[2].imshow(_plane(cp[4], 3).T, origin="lower", extent=ext, cmap="RdPu")
+        fig.colorbar(im, ax=axes[2], label="P type 4 (mass/len^3)")
+        plane_dead = _plane(dead, 3)
+        if plane_dead.max() > 0:
+            axes[2].contour(axes_xyz[0], axes_xyz[1], plane_dead.T, levels=[0.5 * dead.max()],
+                            colors="0.3", linewidths=1.0)  # fmt: skip
+        axes[2].set_title("z = L/2: P type 4 (grey: necrotic, half max.)")
+        axes[2].set_xlabel("x")
+        axes[2].set_ylabel("y")
+    axes[1].legend(fontsize=7, loc="upper left")
     axes[0].set_title(f"shell-averaged density, t = {ds['t'].values[k]:g} d")
     axes[0].legend(fontsize=7)
-    for ax in axes:
+    for ax in axes[:2]:
         ax.set_xlabel("distance from centre (len)")
         ax.set_ylabel("density (mass/len^3)")
     return save(fig, out / "shells.png")
