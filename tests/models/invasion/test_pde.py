@@ -462,3 +462,22 @@ def test_seed_resolution_3d_scenario_fits_in_memory():
     assert 4.5 < gb < model.settings.max_state_gb
     with pytest.raises(InputError, match="max_state_gb"):
         InvasionPDE(model.params, {**model.numerics, "da": None})
+
+
+def test_3d_run_writes_the_shell_figure_with_the_necrotic_field(tmp_path):
+    """A short 3D PDE run through the CLI: result, report and the shell figure with its third
+    panel (plane z = L/2 of type 4 and the necrotic core), which only the PDE has."""
+    from click.testing import CliRunner
+
+    from oncoscale.cli import main
+
+    args = ["run", "invasion-3d", "--model", "pde", "--t-end", "1", "--quiet", "--out"]
+    args += [str(tmp_path), "--set", "numerics.dx=1.0", "--set", "numerics.dt=0.02"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    png = tmp_path / "figures" / "shells.png"
+    import matplotlib.image as mpimg
+
+    height, width = mpimg.imread(png).shape[:2]
+    assert width / height > 3.5  # three panels (the IBM version has two)
+    assert (tmp_path / "report.html").exists()
