@@ -69,7 +69,7 @@ def snapshots_figure(ds: xr.Dataset, out: Path) -> Path:
         else:
             cp = ds["cells_p"].isel(t=k).values
             dens = _plane(cp.sum(axis=0), dim)
-            dominant = np.argmax(_plane(np.moveaxis(cp, 0, -1), dim), axis=-1)
+            dominant = np.argmax(_plane(cp, dim), axis=0)  # (phenotype, x, y) in the plane
             rgb = np.array([plt.matplotlib.colors.to_rgb(c) for c in PHENOTYPE_COLORS])[dominant]
             alpha = np.clip(dens / (float(dens.max()) or 1.0), 0, 1)[..., None]
             img = rgb * alpha + (1 - alpha)

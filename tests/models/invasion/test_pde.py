@@ -464,15 +464,17 @@ def test_seed_resolution_3d_scenario_fits_in_memory():
         InvasionPDE(model.params, {**model.numerics, "da": None})
 
 
-def test_3d_run_writes_the_shell_figure_with_the_necrotic_field(tmp_path):
-    """A short 3D PDE run through the CLI: result, report and the shell figure with its third
-    panel (plane z = L/2 of type 4 and the necrotic core), which only the PDE has."""
+def test_3d_run_writes_its_figures(tmp_path):
+    """A short 3D PDE run through the CLI: result, report, the snapshots (dominant phenotype
+    in the plane z = L/2: a regression, the argmax once ran along z) and the shell figure with
+    its third panel (plane z = L/2 of type 4 and the necrotic core), which only the PDE has."""
     from click.testing import CliRunner
 
     from oncoscale.cli import main
 
     args = ["run", "invasion-3d", "--model", "pde", "--t-end", "1", "--quiet", "--out"]
-    args += [str(tmp_path), "--set", "numerics.dx=1.0", "--set", "numerics.dt=0.02"]
+    args += [str(tmp_path), "--set", "numerics.dx=0.5", "--set", "numerics.dt=0.02"]
+    args += ["--set", "numerics.da=0.1"]  # 20 cells per axis: planes and phenotypes differ
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     png = tmp_path / "figures" / "shells.png"
