@@ -150,33 +150,17 @@ def test_positivity_with_strong_haptotaxis_and_uptake():
     assert _mass(model, s).sum() > 0
 
 
-def test_ageing_is_an_exact_shift():
+@pytest.mark.parametrize(
+    ("da", "steps_and_shifts"),
+    [(None, ((17, 17),)), (0.25, ((1, 1), (5, 1), (6, 2), (17, 4)))],
+    ids=["da=dt", "da=5dt"],
+)
+def test_ageing_is_an_exact_shift(da, steps_and_shifts):
     """No division, death, switching or motion: after n steps the age profile is the initial
-    one shifted by n bins (bit for bit), the oldest bins collect in the plus bin."""
+    one shifted bit for bit, by n bins (Δa = Δt) or by one bin per k = 5 steps (Δa = 5Δt, at
+    the end of steps 0, 5, 10, ...); the oldest bins collect in the plus bin."""
     model = _model(
-        {"dx": 2.0, "dt": 0.05},
-        pr_amplitude=0.0,
-        mu_max=0.0,
-        qp_rate=0.0,
-        D_n=0.0,
-        rho=0.0,
-        cell_age_max0=6.0,
-    )
-    s0 = model.initial_state()
-    n = 17
-    s = model.advance(s0, 0.0, n * model.dt)
-    before, after = s0.p_by_age(), s.p_by_age()
-    np.testing.assert_array_equal(after[:, n:], before[:, :-n])
-    np.testing.assert_array_equal(after[:, :n], 0.0)
-    np.testing.assert_allclose(s.p_old, before[:, -n:].sum(axis=1), rtol=1e-14)
-    assert s.head != 0  # the ring buffer really rotated
-
-
-def test_coarse_age_bins_shift_every_k_steps():
-    """Δa = 5Δt: newborn-free ageing shifts the bins once per 5 steps (at the end of steps
-    0, 5, 10, ...), bit for bit; the plus bin collects the bins that left."""
-    model = _model(
-        {"dx": 2.0, "dt": 0.05, "da": 0.25},
+        {"dx": 2.0, "dt": 0.05, "da": da},
         pr_amplitude=0.0,
         mu_max=0.0,
         qp_rate=0.0,
@@ -186,12 +170,13 @@ def test_coarse_age_bins_shift_every_k_steps():
     )
     s0 = model.initial_state()
     before = s0.p_by_age()
-    for n, shifts in ((1, 1), (5, 1), (6, 2), (17, 4)):
+    for n, shifts in steps_and_shifts:
         s = model.advance(s0, 0.0, n * model.dt)
         after = s.p_by_age()
         np.testing.assert_array_equal(after[:, shifts:], before[:, :-shifts])
         np.testing.assert_array_equal(after[:, :shifts], 0.0)
         np.testing.assert_allclose(s.p_old, before[:, -shifts:].sum(axis=1), rtol=1e-14)
+        assert s.head != 0  # the ring buffer really rotated
 
 
 def test_division_table_averages_the_cohorts_of_a_bin():
