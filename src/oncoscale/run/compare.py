@@ -9,6 +9,7 @@ continuum model (``pde-2d/``, ``pde-radial/`` with result.nc), ``comparison.nc``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,8 +152,6 @@ def compare_report(
 ) -> list[str]:
     """``oncoscale compare`` for the oncolytic family: :func:`execute_compare` on the scenario
     (name or path); returns the lines to report (divergence times, output paths)."""
-    import math
-
     res = execute_compare(
         load_scenario(scenario),
         out_dir,
