@@ -87,8 +87,9 @@ def main(argv: list[str] | None = None) -> None:
         t3s, n3s, gb3s = _time_steps(num, 3, _warm_state(num, 0.25))
         print(
             f"  seed grid dx = 1/12, dt = 0.005, da = 0.25: state {gb3s:.2f} GB, "
-            f"{t3s:.2f} s/step, {t3s / n3s * 1e9:.2f} ns per unknown per step; "
-            f"t = 20 extrapolated {t3s * 4000 / 60:.0f} min"
+            f"{t3s:.2f} s/step, {t3s / n3s * 1e9:.2f} ns per unknown per step; t = 20 at "
+            f"this early-state cost {t3s * 4000 / 60:.0f} min (a lower bound: the cost grows "
+            "~2.5x once all five phenotypes fill the age bins)"
         )
     num = {"dim": 3, "dx": 1.0, "dt": 0.01}
     w3 = _warm_state(num, warm)
