@@ -77,3 +77,17 @@ def test_run_writes_result_summary_figures_report(tmp_path):
     assert summary["final"]["total_tumour"] > 0
     assert (out / "report.html").read_text().count("<img") >= 4
     assert not (out / "checkpoint.pkl").exists()
+
+
+def test_figures_redraws_a_run_made_without_figures(tmp_path):
+    out = tmp_path / "run"
+    args = ["run", "oncolytic-central", "--t-end", "20", "--set", "numerics.dr=0.1"]
+    res = CliRunner().invoke(main, [*args, "--no-figures", "--quiet", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not (out / "report.html").exists() and not (out / "figures").exists()
+    res = CliRunner().invoke(main, ["figures", str(out)])
+    assert res.exit_code == 0, res.output
+    assert (out / "report.html").read_text().count("<img") >= 4
+    assert "numerics.dr" in (out / "report.html").read_text()  # re-resolved with the overrides
+    res = CliRunner().invoke(main, ["figures", str(tmp_path)])
+    assert res.exit_code == 2 and "holds no result.nc" in res.output, res.output

@@ -89,3 +89,18 @@ def run_cmd(
     click.echo(f"wrote {result.result} ({time.perf_counter() - t0:.1f} s)")
     if result.report is not None:
         click.echo(f"report: {result.report}")
+
+
+@main.command("figures")
+@click.argument("directory", type=click.Path(file_okay=False))
+@friendly_errors
+def figures_cmd(directory) -> None:
+    """Redraw the figures and report.html of the finished run in DIRECTORY from its
+    result.nc, without rerunning (e.g. after 'oncoscale run --no-figures')."""
+    from pathlib import Path
+
+    from oncoscale.run.pipeline import redraw_run
+
+    out = redraw_run(Path(directory))
+    click.echo(f"wrote {len(out.figures)} figures")
+    click.echo(f"report: {out.report}")

@@ -1,11 +1,13 @@
 """From a resolved scenario to files on disk: result.nc, summary.json, figures, report.html.
 
-``execute_run`` does one run; ``execute_study`` runs a scenario's study (a sweep over one
-parameter or protocol entry), reusing finished runs on resume.
+``execute_run`` does one run; ``redraw_run`` redraws the figures and report of a finished run;
+``execute_study`` runs a scenario's study (a sweep over one parameter or protocol entry),
+reusing finished runs on resume.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import sys
 from dataclasses import dataclass
@@ -19,7 +21,7 @@ from oncoscale.analysis.summary import METRICS, summarise
 from oncoscale.errors import InputError
 from oncoscale.io.atomic import atomic_json
 from oncoscale.io.results import build_dataset, open_result, write_netcdf
-from oncoscale.io.scenario import ResolvedRun, SweepStudy
+from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
 from oncoscale.viz import report
@@ -76,6 +78,38 @@ def execute_run(
         figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
         html = write_run_report(resolved, ds, summary, figs, out_dir)
     return RunOutput(out_dir, result, summary, figs, html)
+
+
+def redraw_run(out_dir: Path) -> RunOutput:
+    """Figures and report.html of a finished run in ``out_dir`` again, from its result.nc (and
+    summary.json), without rerunning: after a change of the figure code, or for a run made
+    with ``--no-figures``. The run is re-resolved from the provenance stored in result.nc."""
+    result = Path(out_dir) / "result.nc"
+    if not result.is_file():
+        raise InputError(
+            f"invalid value for 'DIR': {str(out_dir)!r} holds no result.nc; allowed: the output "
+            "folder of a finished 'oncoscale run'"
+        )
+    ds = open_result(result).load()
+    fields = {}
+    for line in ds.attrs.get("scenario_resolved", "").splitlines():
+        key, _, value = line.partition(" = ")
+        if key in ("scenario", "model", "t_end", "seed", "overrides"):
+            fields[key] = ast.literal_eval(value)
+    if len(fields) < 5:
+        raise InputError(f"{result} has no run provenance (attribute 'scenario_resolved')")
+    resolved = resolve(
+        load_scenario(fields["scenario"]),
+        fields["model"],
+        fields["overrides"],
+        fields["t_end"],
+        fields["seed"],
+    )
+    summary_path = Path(out_dir) / "summary.json"
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else summarise(ds)
+    figs = run_figures(ds, Path(out_dir) / "figures", movie=resolved.output.movie)
+    html = write_run_report(resolved, ds, summary, figs, Path(out_dir))
+    return RunOutput(Path(out_dir), result, summary, figs, html)
 
 
 def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
