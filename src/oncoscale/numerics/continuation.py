@@ -29,6 +29,7 @@ from scipy.optimize import brentq
 
 from oncoscale.errors import InputError, out_of_range
 from oncoscale.numerics.bifurcation_types import EquilibriumBranch, SpecialPoint
+from oncoscale.numerics.newton import newton_iterate
 
 RHS = Callable[[np.ndarray, float], np.ndarray]
 JAC = Callable[[np.ndarray, float], np.ndarray]
@@ -235,21 +236,17 @@ def _newton_section(
     max_iter: int,
 ) -> tuple[np.ndarray, int, bool]:
     """Solve f(z) = 0, normal·(z − anchor) = 0 by Newton from z0."""
-    z = z0.copy()
-    for it in range(1, max_iter + 1):
+
+    def step(z: np.ndarray) -> np.ndarray:
         f, big, _ = prob.residual_and_jac(z)
         mat = np.vstack([big, normal])
         rhs = -np.append(f, normal @ (z - anchor))
         try:
-            dz = np.linalg.solve(mat, rhs)
+            return np.linalg.solve(mat, rhs)
         except np.linalg.LinAlgError:  # exactly singular (e.g. on a branch point): least squares
-            dz = np.linalg.lstsq(mat, rhs, rcond=None)[0]
-        z = z + dz
-        if not np.all(np.isfinite(z)):
-            return z, it, False
-        if np.max(np.abs(dz)) < tol:
-            return z, it, True
-    return z, max_iter, False
+            return np.linalg.lstsq(mat, rhs, rcond=None)[0]
+
+    return newton_iterate(z0, step, tol, max_iter)
 
 
 def _tangent(big: np.ndarray, ref: np.ndarray | None) -> np.ndarray:

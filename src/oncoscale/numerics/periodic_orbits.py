@@ -29,6 +29,7 @@ from scipy.optimize import brentq
 
 from oncoscale.errors import out_of_range
 from oncoscale.numerics.bifurcation_types import CycleBranch, SpecialPoint
+from oncoscale.numerics.newton import newton_iterate
 
 RHS = Callable[[np.ndarray, float], np.ndarray]
 
@@ -258,20 +259,16 @@ def _newton(
     max_iter: int,
 ) -> tuple[np.ndarray, int, bool]:
     """Newton on collocation + phase (row ``phase``) + normal·(z − anchor) = 0."""
-    z = z0.copy()
-    for it in range(1, max_iter + 1):
+
+    def step(z: np.ndarray) -> np.ndarray | None:
         res, mat, _ = sysm.jacobian(z)
         rhs = -np.concatenate([res, [phase @ z, normal @ (z - anchor)]])
         try:
-            dz = _solve_bordered(mat, [phase, normal], rhs)
+            return _solve_bordered(mat, [phase, normal], rhs)
         except RuntimeError:  # singular factor
-            return z, it, False
-        z = z + dz
-        if not np.all(np.isfinite(z)) or z[-2] <= 0:
-            return z, it, False
-        if np.max(np.abs(dz)) < tol:
-            return z, it, True
-    return z, max_iter, False
+            return None
+
+    return newton_iterate(z0, step, tol, max_iter, admissible=lambda z: z[-2] > 0)
 
 
 def _tangent(sysm: _System, z: np.ndarray, phase: np.ndarray, ref: np.ndarray) -> np.ndarray:

@@ -40,6 +40,15 @@ from oncoscale.numerics.grids import CartesianGrid
 # =============================================================================================
 # demography (NumPy references; the compiled version is fused with motion in step_cells)
 # =============================================================================================
+def _competing_risks(dt: float, *rates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Competing exponential risks over dt: the staying fraction e^{−λΔt}, λ = Σ rates, and
+    the share (1 − e^{−λΔt})·rate/λ leaving by each rate (0 where λ = 0)."""
+    lam = sum(rates)
+    stay = np.exp(-lam * dt)
+    safe = np.where(lam > 0, lam, 1.0)
+    return stay, [np.where(lam > 0, (1.0 - stay) * rate / safe, 0.0) for rate in rates]
+
+
 def demography_reference(
     p: np.ndarray,
     q: np.ndarray,
@@ -59,18 +68,8 @@ def demography_reference(
     qa = np.concatenate([q, q_old[:, None]], axis=1)
     shape = (len(g_all),) + (1,) * c.ndim
     r = g_all.reshape(shape) * np.maximum(c, 0.0)
-    lam = mu + r
-    stay = np.exp(-lam * dt)
-    e = 1.0 - stay
-    safe = np.where(lam > 0, lam, 1.0)
-    f_die = np.where(lam > 0, e * mu / safe, 0.0)
-    f_div = np.where(lam > 0, e * r / safe, 0.0)
-    lam_q = mu + tqp
-    stay_q = np.exp(-lam_q * dt)
-    e_q = 1.0 - stay_q
-    safe_q = np.where(lam_q > 0, lam_q, 1.0)
-    q_die = np.where(lam_q > 0, e_q * mu / safe_q, 0.0)
-    q_wake = np.where(lam_q > 0, e_q * tqp / safe_q, 0.0)
+    stay, (f_die, f_div) = _competing_risks(dt, mu, r)
+    stay_q, (q_die, q_wake) = _competing_risks(dt, mu, tqp)
     div = pa * f_div
     wake = qa * q_wake
     new_p = pa * stay + wake
