@@ -14,9 +14,9 @@ import time
 
 import numpy as np
 
-from oncoscale.analysis.fronts import front_speed
 from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.models.oncolytic.pde import OncolyticPDEPlanar, OncolyticPDERadial
+from oncoscale.numerics.profiles import front_speed
 
 
 def _track(rep, name: str, t_end: float, every: float) -> tuple[np.ndarray, np.ndarray]:

@@ -89,8 +89,8 @@ def python_ratio(steps: int) -> float:
     """Compiled step vs the same kernels as plain Python (coarse particles)."""
     p = InvasionParameters(M_MM=0.005, M_O2=0.1, M_MDE=0.05)
     out = []
-    for kernels in ("numba", "python"):
-        rep = InvasionIBM(p, {"kernels": kernels, "dx": 0.25})
+    for kernels in ("numba", "numpy"):
+        rep = InvasionIBM(p, {"kernel": kernels, "dx": 0.25})
         state = rep.advance(rep.initial_state(np.random.default_rng(3)), 0.0, 2 * p.dt)
         n = _n_particles(state)
         t0 = time.perf_counter()

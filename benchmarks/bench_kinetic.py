@@ -80,7 +80,7 @@ def numba_vs_numpy(steps: int) -> None:
     for label, cls, num in cases:
         times = {}
         for backend in ("numba", "numpy"):
-            rep = cls(p, {**num, "backend": backend})
+            rep = cls(p, {**num, "kernel": backend})
             state = rep.initial_state()
             dt = rep.solver.max_step()
             state = rep.solver.step(state, dt)  # warm-up

@@ -70,8 +70,7 @@ def time_radial(t_end: float) -> None:
     p = PARAMS.updated(zeta=5.0)
 
     def run(h):
-        rep = OncolyticPDERadial(p, {"dr": 0.02})
-        rep.integrator.fixed_step = h
+        rep = OncolyticPDERadial(p, {"dr": 0.02, "solver": "ark3-fixed", "dt": h})
         return rep.advance(rep.initial_state(), 0.0, t_end).y
 
     ref = run(0.005)

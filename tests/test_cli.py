@@ -25,7 +25,7 @@ def test_list_shows_every_scenario_on_one_line():
         (["run", "oncolytic-central", "--set", "numerics.rtol=5"], "'rtol'"),
         (
             ["run", "oncolytic-central", "--set", "numerics.solver=rk4"],
-            "'rk4'; allowed: 'imex' or 'euler'",
+            "'rk4'; allowed: imex, ark3-fixed, imex-euler, euler",
         ),
         (["run", "oncolytic-central", "--model", "pde-3d"], "invalid model 'pde-3d'"),
         (["run", "oncolytic-central", "--t-end", "0"], "--t-end"),
@@ -76,7 +76,7 @@ def test_run_writes_result_summary_figures_report(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["final"]["total_tumour"] > 0
     assert (out / "report.html").read_text().count("<img") >= 4
-    assert not (out / "checkpoint.pkl").exists()
+    assert not (out / ".partial").exists()
 
 
 def test_figures_redraws_a_run_made_without_figures(tmp_path):

@@ -23,7 +23,7 @@ from oncoscale.analysis.compare import (
 )
 from oncoscale.errors import InputError
 from oncoscale.io.scenario import load_scenario
-from oncoscale.run.compare import execute_compare, split_overrides
+from oncoscale.workflows.oncolytic_compare import execute_compare, split_overrides
 
 
 def test_relative_difference_and_l2():

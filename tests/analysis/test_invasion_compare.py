@@ -8,12 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from oncoscale.analysis.invasion_compare import (
-    compare_ibm_pde,
-    profile_distances,
-    totals_statistics,
-)
+from oncoscale.analysis.invasion_compare import profile_distances, totals_statistics
 from oncoscale.errors import InputError
+from oncoscale.workflows.invasion_compare import compare_ibm_pde
 
 
 def test_totals_statistics_known_values():
@@ -89,7 +86,7 @@ def test_compare_rejects_bad_input(tmp_path):
 
 def test_particle_mass_limit_study_tiny(tmp_path):
     """Two cell masses, one replicate each, a few steps: per-mass rows, exponents, files."""
-    from oncoscale.analysis.invasion_compare import compare_particle_mass_limit
+    from oncoscale.workflows.invasion_compare import compare_particle_mass_limit
 
     out = compare_particle_mass_limit(
         "invasion-homogeneous", (0.05, 0.025), 1, 0.04, tmp_path, dx=1.0,

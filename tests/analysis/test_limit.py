@@ -9,11 +9,12 @@ import pytest
 from click.testing import CliRunner
 from scipy.integrate import solve_ivp
 
-from oncoscale.analysis.limit import distances, fit_slope, limit_study
+from oncoscale.analysis.limit import distances, fit_slope
 from oncoscale.cli import main
 from oncoscale.errors import InputError
 from oncoscale.models.kinetic.kinetic import Kinetic1D
 from oncoscale.models.kinetic.params import named
+from oncoscale.workflows.limit import limit_study
 
 EPS = [0.2, 0.1, 0.05, 0.025]
 QUICK = {"kinetic_numerics": {"dt": 0.005}, "pde_numerics": {"dx": 1 / 50, "rtol": 1e-8}}

@@ -1,6 +1,7 @@
 """The shared run loop: time control, protocols, triggers, records, checkpoints and resume."""
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def test_injection_equals_manual_split_run():
     rec = run(rep, plan)
     rep2 = _rep(R_i=0.0)
     s = rep2.advance(rep2.initial_state(), 0.0, 10.0)
-    s, _ = rep2.apply_action(s, "inject", {"fraction": 0.5})
+    rep2.apply_action(s, "inject", {"fraction": 0.5})
     s = rep2.advance(s, 10.0, 30.0)
     np.testing.assert_allclose(rec.snapshots["u"][-1], s.y[0], rtol=1e-6, atol=1e-6)
 
@@ -92,11 +93,11 @@ def test_killed_run_resumes_to_the_identical_result(tmp_path):
         observe_interval=2.0,
         snapshot_interval=50.0,
         progress=False,
-        checkpoint_path=tmp_path / "ck.pkl",
+        work_dir=tmp_path / "work",
         checkpoint_every=1e-9,
         events=(SetParameter(kind="set_parameter", time=60.0, parameter="zeta", value=5.0),),
     )
-    full = run(_rep(R_i=1.0), plan)
+    full = run(_rep(R_i=1.0), replace(plan, work_dir=tmp_path / "full"))
 
     class Dying(OncolyticPDERadial):
         calls = 0
@@ -110,7 +111,7 @@ def test_killed_run_resumes_to_the_identical_result(tmp_path):
     rep = Dying(OncolyticParameters(R_i=1.0), {"dr": 0.05})
     with pytest.raises(Interrupt):
         run(rep, plan)
-    assert (tmp_path / "ck.pkl").exists()
+    assert (tmp_path / "work" / "checkpoint.npz").exists()
     resumed = run(_rep(R_i=1.0), plan, resume=True)
     assert resumed.resumed_from is not None and 100 < resumed.resumed_from < 200
     assert resumed.obs_times == full.obs_times
@@ -126,7 +127,7 @@ def test_resume_refuses_a_different_run(tmp_path):
         observe_interval=1.0,
         snapshot_interval=5.0,
         progress=False,
-        checkpoint_path=tmp_path / "ck.pkl",
+        work_dir=tmp_path / "work",
         checkpoint_every=1e-9,
     )
     run(_rep(), plan)

@@ -246,8 +246,8 @@ def ensemble_summary(ens: xr.Dataset, wall: np.ndarray | None = None) -> dict[st
         extinction[pop] = {
             "fraction_extinct": float(np.mean(ok)),
             "runs_extinct": int(ok.sum()),
-            "mean_extinction_time_h": float(np.mean(times[ok])) if ok.any() else math.nan,
-            "first_extinction_time_h": float(np.min(times[ok])) if ok.any() else math.nan,
+            "mean_extinction_time": float(np.mean(times[ok])) if ok.any() else math.nan,
+            "first_extinction_time": float(np.min(times[ok])) if ok.any() else math.nan,
         }
     wall = np.full(ens.sizes["run"], np.nan) if wall is None else np.asarray(wall, float)
     return {
@@ -256,7 +256,8 @@ def ensemble_summary(ens: xr.Dataset, wall: np.ndarray | None = None) -> dict[st
         "scenario": ens.attrs["scenario"],
         "seed": ens.attrs["seed"],
         "runs": int(ens.sizes["run"]),
-        "t_end_h": float(ens["t_obs"].values[-1]),
+        "time_units": ens["t_obs"].attrs.get("units", ""),
+        "t_end": float(ens["t_obs"].values[-1]),
         "final_totals": final,
         "extinction": extinction,
         "run_wall_time_s": {
@@ -303,7 +304,8 @@ def compare_ensembles(
                 "label": label,
                 "scenario": ens.attrs.get("scenario", ""),
                 "runs": int(x.size),
-                "t_end_h": float(ens["t_obs"].values[-1]),
+                "t_end": float(ens["t_obs"].values[-1]),
+                "time_label": ens.attrs.get("time_label", ens["t_obs"].attrs.get("units", "")),
                 "fraction_zero": float(np.mean(x == 0)),
                 "fraction_zero_ci95": zero_fraction_interval(int(np.sum(x == 0)), int(x.size)),
                 "mean": float(np.mean(x)),

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from oncoscale.numerics.profiles import radial_profile
+
 N_SECTORS = 16  # angular sectors of the front (22.5° each)
 SHELL_WIDTH = 0.5  # len: radial shells of the ring profile (smooths the IBM's sampling noise)
 FRONT_QUANTILE = 0.9  # the front radius of a sector holds this fraction of its P mass
@@ -45,20 +47,6 @@ def _mesh(axes: list[np.ndarray], center: float) -> tuple[np.ndarray, np.ndarray
     r = np.sqrt(sum((m - center) ** 2 for m in mesh))
     theta = np.arctan2(mesh[1] - center, mesh[0] - center)
     return r, theta
-
-
-def radial_profile(
-    density: np.ndarray, r: np.ndarray, dx: float, r_max: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Shell-averaged density in shells of width dx about the centre: (radii, profile)."""
-    edges = np.arange(0.0, r_max + dx, dx)
-    idx = np.digitize(r.ravel(), edges) - 1
-    ok = (idx >= 0) & (idx < edges.size - 1)
-    n = edges.size - 1
-    sums = np.bincount(idx[ok], weights=density.ravel()[ok], minlength=n)
-    counts = np.bincount(idx[ok], minlength=n)
-    prof = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return 0.5 * (edges[1:] + edges[:-1]), prof
 
 
 def ring_measures(p_density: np.ndarray, r: np.ndarray, r_max: float) -> dict:

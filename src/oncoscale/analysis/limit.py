@@ -1,4 +1,5 @@
-"""Kinetic → macroscopic limit study: distance between the kinetic densities at Knudsen number
+"""Kinetic → macroscopic limit study, the measures (the runs are made by
+:mod:`oncoscale.workflows.limit`): distance between the kinetic densities at Knudsen number
 ε and the macroscopic PDE of the same regime, as ε → 0 (spec §2, §5).
 
 For each ε the kinetic model (``kinetic-1d``/``kinetic-2d``) and the macroscopic PDE of the
@@ -25,7 +26,6 @@ kinetic densities at ε to those at ``floor_eps`` (the kinetic model's own limit
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -33,8 +33,6 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.kinetic.params import REGIMES, KineticParameters
-from oncoscale.models.registry import family
 
 POPULATIONS = ("n1", "n2", "n3")
 
@@ -96,7 +94,7 @@ def distances(
     return num1 / den1, math.sqrt(num2 / den2), per
 
 
-def _check_eps(eps: Sequence[float]) -> list[float]:
+def check_eps(eps: Sequence[float]) -> list[float]:
     values = [float(e) for e in eps]
     if len(values) < 2:
         raise InputError(f"invalid value for '--eps': {values!r}; allowed: at least 2 values")
@@ -104,89 +102,3 @@ def _check_eps(eps: Sequence[float]) -> list[float]:
         if not 0 < e <= 1:
             raise InputError(f"invalid value for '--eps': {e!r}; allowed: 0 < eps <= 1")
     return sorted(values, reverse=True)
-
-
-def limit_study(
-    params: KineticParameters,
-    regime: str,
-    eps: Sequence[float],
-    t_end: float,
-    dim: int = 1,
-    kinetic_numerics: dict[str, Any] | None = None,
-    pde_numerics: dict[str, Any] | None = None,
-    floor_eps: float = 1e-6,
-    extrapolate: bool = True,
-) -> LimitResult:
-    """Run the kinetic model at each ε and the regime's PDE; return their distances.
-
-    ``extrapolate``: Richardson extrapolation in time of the (first-order) kinetic scheme,
-    2 n(Δt/2) − n(Δt), so that its time error stays below the modelling error.
-    """
-    if regime not in REGIMES:
-        raise InputError(f"invalid value for '--regime': {regime!r}; allowed: {', '.join(REGIMES)}")
-    if dim not in (1, 2):
-        raise InputError(f"invalid dimension {dim!r}; allowed: 1, 2")
-    if not t_end > 0:
-        raise InputError(f"invalid value for 't_end': {t_end!r}; allowed: > 0")
-    eps_list = _check_eps(eps)
-    p = params.updated(reduction=regime)
-    fam = family("kinetic")
-    pde_num = dict(pde_numerics or {})
-    kin_num = dict(kinetic_numerics or {})
-    pde = fam.representation_class(f"pde-{dim}d")(p, pde_num)
-    # the same grid for both
-    kin_num["dx"] = pde.grid.spacing
-    t0 = time.perf_counter()
-    pde_state = pde.initial_state()
-    n0 = np.stack([np.asarray(pde.fields(pde_state)[k], dtype=float) for k in POPULATIONS])
-    pde_final = pde.fields(pde.advance(pde_state, 0.0, t_end))
-    pde_time = time.perf_counter() - t0
-    ref = {k: np.asarray(pde_final[k], dtype=float) for k in POPULATIONS}
-    volume = pde.grid.cell_volume
-    kin_cls = fam.representation_class(f"kinetic-{dim}d")
-
-    kin_num["time_extrapolation"] = extrapolate
-
-    def run_kinetic(e: float) -> tuple[dict[str, np.ndarray], float, Any]:
-        start = time.perf_counter()
-        rep = kin_cls(p.updated(epsilon=e), kin_num)
-        fields = rep.fields(rep.advance(rep.solver.state_from_densities(n0), 0.0, t_end))
-        return fields, time.perf_counter() - start, rep
-
-    errors, errors2, runtimes = [], [], []
-    per: dict[str, list[float]] = {k: [] for k in POPULATIONS}
-    kin_profiles = {}
-    rep = None
-    for e in eps_list:
-        fields, seconds, rep = run_kinetic(e)
-        l1, l2, by_pop = distances(fields, ref, volume)
-        errors.append(l1)
-        errors2.append(l2)
-        runtimes.append(seconds)
-        for k in POPULATIONS:
-            per[k].append(by_pop[k])
-        kin_profiles[e] = {k: fields[k] for k in POPULATIONS}
-    floor_fields, _, _ = run_kinetic(floor_eps)
-    floor, _, _ = distances(floor_fields, ref, volume)
-    own = [distances(kin_profiles[e], floor_fields, volume)[0] for e in eps_list]
-    return LimitResult(
-        regime=regime,
-        eps=eps_list,
-        error=errors,
-        error_l2=errors2,
-        error_by_population=per,
-        slope=fit_slope(eps_list, errors),
-        slope_l2=fit_slope(eps_list, errors2),
-        floor=floor,
-        floor_eps=floor_eps,
-        error_to_kinetic_limit=own,
-        slope_to_kinetic_limit=fit_slope(eps_list, own),
-        extrapolated=extrapolate,
-        t_end=t_end,
-        dim=dim,
-        runtimes_s=runtimes,
-        pde_runtime_s=pde_time,
-        kinetic_numerics=rep.describe_numerics() if rep is not None else {},
-        pde_numerics=pde.describe_numerics(),
-        profiles={"coords": pde.coords(), "pde": ref, "kinetic": kin_profiles},
-    )

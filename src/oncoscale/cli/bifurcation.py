@@ -9,43 +9,7 @@ import click
 
 from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir, set_option
-
-
-def bifurcation_diagram(
-    scenario: str,
-    param: str,
-    p_from: float,
-    p_to: float,
-    *,
-    sets: tuple[str, ...] = (),
-    reduction: str | None = None,
-    out: Path,
-    json_path: Path | None = None,
-    cycles: bool = True,
-) -> dict:
-    """Compute, draw and report the diagram; return its JSON record (also used by ``demo``)."""
-    from oncoscale.analysis.bifurcation import compute_diagram
-    from oncoscale.io.atomic import atomic_json
-    from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
-    from oncoscale.models.registry import family
-    from oncoscale.viz.bifurcation import diagram_figure, diagram_report
-
-    sc = load_scenario(scenario)
-    resolved = resolve(sc, None, parse_overrides(sets))
-    params = resolved.params
-    problem = family(sc.family).bifurcation_builder()(params, param, reduction=reduction)
-    if param in type(params).names():  # both ends must be admissible values (sign, range)
-        for value in (p_from, p_to):
-            params.updated(**{param: value})
-    diagram = compute_diagram(problem, p_from, p_to, cycles=cycles)
-    record = {"scenario": sc.name, **diagram.to_dict()}
-    out.mkdir(parents=True, exist_ok=True)
-    figure = diagram_figure(diagram, out / f"bifurcation-{param}.png")
-    atomic_json(record, out / "diagram.json")
-    if json_path is not None:
-        atomic_json(record, json_path)
-    diagram_report(diagram, figure, out)
-    return record
+from oncoscale.workflows.bifurcation import bifurcation_diagram
 
 
 @main.command("bifurcation")

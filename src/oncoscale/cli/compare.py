@@ -20,7 +20,9 @@ from oncoscale.cli.common import friendly_errors, out_dir
     metavar="NAME=VALUE",
     help="override a parameter or output.NAME (all models), or MODEL.numerics.NAME; repeatable",
 )
-@click.option("--t-end", type=float, help="simulated horizon (h)")
+@click.option(
+    "--t-end", type=float, help="simulated horizon, in the family's time unit (h, day or 1/r)"
+)
 @click.option("--seed", type=int, help="root seed of the ABM replicates")
 @click.option(
     "--out", type=click.Path(file_okay=False), help="output folder (default runs/SCENARIO/compare)"
@@ -52,7 +54,9 @@ def compare_cmd(
     if scheduler is not None and workers != 1:
         raise InputError("give either --workers or --scheduler, not both")
     sc = load_scenario(scenario)
-    report = family(sc.family).compare_builder()
+    report = family(sc.family).require(
+        "compare", "stochastic model to compare with its continuum limit"
+    )
     t0 = time.perf_counter()
     lines = report(
         scenario,

@@ -17,7 +17,9 @@ from oncoscale.cli.common import friendly_errors, out_dir, set_option
 @click.option("--model", help="stochastic representation (default: the scenario's, e.g. abm)")
 @click.option("--seed", type=int, help="root seed S; replicate k uses SeedSequence(S).spawn(N)[k]")
 @set_option
-@click.option("--t-end", type=float, help="simulated horizon (h)")
+@click.option(
+    "--t-end", type=float, help="simulated horizon, in the family's time unit (h, day or 1/r)"
+)
 @click.option(
     "--out",
     type=click.Path(file_okay=False),
@@ -39,7 +41,11 @@ def ensemble_cmd(
     totals and of the sections along y = 0; extinction per run), figures and report.html."""
     from oncoscale.errors import InputError
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
-    from oncoscale.run.ensemble import default_runs, default_stochastic_model, execute_ensemble
+    from oncoscale.workflows.ensemble import (
+        default_runs,
+        default_stochastic_model,
+        execute_ensemble,
+    )
 
     if scheduler is not None and workers != 1:
         raise InputError("give either --workers or --scheduler, not both")
@@ -88,7 +94,7 @@ def ensemble_compare_cmd(directories, out, labels, observable) -> None:
     from pathlib import Path
 
     from oncoscale.errors import InputError
-    from oncoscale.run.ensemble import execute_ensemble_comparison
+    from oncoscale.workflows.ensemble import execute_ensemble_comparison
 
     names = [s.strip() for s in labels.split(",")] if labels else None
     if names is not None and len(names) != len(directories):

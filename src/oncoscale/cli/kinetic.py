@@ -10,7 +10,6 @@ import click
 
 from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir, set_option
-from oncoscale.errors import InputError
 
 
 @main.group("kinetic")
@@ -25,7 +24,7 @@ def kinetic_group() -> None:
 def table_cmd(json_path, md_path) -> None:
     """Equilibria and stability of every named parameter set under both reductions of its
     case (linear vs cross / self), and the PC windows B̄ < B < B̃."""
-    from oncoscale.io.atomic import atomic_json, atomic_write
+    from oncoscale.atomic import atomic_json, atomic_write
     from oncoscale.models.kinetic.table import table_markdown, table_records
 
     text = table_markdown()
@@ -34,42 +33,6 @@ def table_cmd(json_path, md_path) -> None:
         atomic_json(table_records(), Path(json_path))
     if md_path:
         atomic_write(Path(md_path), lambda tmp: Path(tmp).write_text(text + "\n"))
-
-
-def compare_reductions(
-    scenario: str,
-    model: str | None,
-    overrides: dict,
-    t_end: float | None,
-    directory: Path,
-    progress: bool = True,
-) -> tuple[dict[str, Path], Path]:
-    """Run ``scenario`` with the linear and the case's nonlinear reduction (same initial
-    data, same numerics) and draw them side by side. Returns (result files, figure)."""
-    from oncoscale.io.results import open_result
-    from oncoscale.io.scenario import load_scenario, resolve
-    from oncoscale.models.kinetic.table import CASE_REDUCTIONS
-    from oncoscale.run.pipeline import execute_run
-    from oncoscale.viz.kinetic import comparison_figure
-
-    sc = load_scenario(scenario)
-    if sc.family != "kinetic":
-        raise InputError(
-            f"invalid scenario '{scenario}': family '{sc.family}'; allowed: a kinetic scenario"
-        )
-    if "reduction" in overrides:
-        raise InputError("invalid --set 'reduction': compare runs both reductions itself")
-    base = resolve(sc, model, overrides, t_end, None)
-    if base.model == "ode" or base.model not in ("pde-1d", "pde-2d"):
-        raise InputError(f"invalid value for '--model': {base.model!r}; allowed: pde-1d, pde-2d")
-    results: dict[str, Path] = {}
-    for red in CASE_REDUCTIONS[base.params.case]:
-        resolved = resolve(sc, base.model, {**overrides, "reduction": red}, t_end, None)
-        run_out = execute_run(resolved, directory / red, progress=progress, figures=True)
-        results[red] = run_out.result
-    runs = {red: open_result(path) for red, path in results.items()}
-    fig = comparison_figure(runs, directory)
-    return results, fig
 
 
 @kinetic_group.command("compare")
@@ -86,6 +49,7 @@ def compare_cmd(scenario, model, sets, t_end, out, quiet) -> None:
     """Run SCENARIO with linear diffusion and with the cross- (CC) or self-diffusion (PC)
     closure from the same initial data; write both runs and a side-by-side figure."""
     from oncoscale.io.scenario import parse_overrides
+    from oncoscale.workflows.kinetic_compare import compare_reductions
 
     t0 = time.perf_counter()
     directory = out_dir(out, scenario, f"compare-{model or 'default'}")

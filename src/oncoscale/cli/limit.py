@@ -65,10 +65,10 @@ def limit_cmd(
     --set NAME=VALUE changes a parameter or (numerics.NAME) a kinetic numerical setting;
     --pde-set NAME=VALUE a numerical setting of the PDE (default: adaptive IMEX, rtol = 1e-8,
     on the scenario's grid)."""
-    from oncoscale.analysis.limit import limit_study
-    from oncoscale.io.atomic import atomic_json
+    from oncoscale.atomic import atomic_json
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
     from oncoscale.viz.limit import write_limit_report
+    from oncoscale.workflows.limit import limit_study
 
     sc = load_scenario(scenario)
     if sc.family != "kinetic":

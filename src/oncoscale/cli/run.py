@@ -31,7 +31,9 @@ def list_cmd() -> None:
     metavar="NAME=VALUE",
     help="override a parameter (NAME), numerics.NAME or output.NAME; repeatable",
 )
-@click.option("--t-end", type=float, help="simulated horizon (h)")
+@click.option(
+    "--t-end", type=float, help="simulated horizon, in the family's time unit (h, day or 1/r)"
+)
 @click.option(
     "--dim", type=click.IntRange(2, 3), help="space dimension of the model (sets numerics.dim)"
 )
@@ -64,7 +66,7 @@ def run_cmd(
     """Run SCENARIO (a shipped name or a .toml file) and write result.nc, summary.json,
     figures and report.html."""
     from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
-    from oncoscale.run.pipeline import execute_run, execute_study
+    from oncoscale.workflows.pipeline import execute_run, execute_study
 
     sc = load_scenario(scenario)
     overrides = parse_overrides(sets)
@@ -99,7 +101,7 @@ def figures_cmd(directory) -> None:
     result.nc, without rerunning (e.g. after 'oncoscale run --no-figures')."""
     from pathlib import Path
 
-    from oncoscale.run.pipeline import redraw_run
+    from oncoscale.workflows.pipeline import redraw_run
 
     out = redraw_run(Path(directory))
     click.echo(f"wrote {len(out.figures)} figures")

@@ -1,105 +1,309 @@
-"""Run records → labelled ``xarray.Dataset`` → NetCDF (atomically), and back.
+"""Run records → labelled, CF-conforming ``xarray.Dataset`` → NetCDF (atomically), and back.
 
-Layout of a result:
-* fields on (``t``, space dims...) — snapshot times ``t`` (h);
-* scalar observables on ``t_obs`` (h), the finer observation times;
-* the event log on ``event`` (``event_time``, ``event_kind``, ``event_description``,
-  ``event_details`` as JSON);
-* particle snapshots (particle models) concatenated on ``particle`` with
-  ``particle_offset``/``particle_count`` per snapshot time;
-* attrs: family, model, scenario, parameters with units (JSON), numerics (JSON), seed,
-  package version, solver statistics, and the full resolved scenario, so that the file alone
-  says how to reproduce it.
+Layout of a result (CF-1.11; checked with the IOOS compliance-checker in the tests):
+
+* fields on (``t``, space dims...) at the snapshot times ``t``; scalar observables on the
+  finer observation times ``t_obs``; both in the family's time unit (h, day, or "1" for the
+  kinetic family's dimensionless time — ``long_name`` says which);
+* every variable has UDUNITS ``units`` (``mm-2`` for cell densities, ``1`` for counts and for
+  dimensionless quantities), a ``long_name`` and, where people write the unit differently, a
+  ``units_label`` (e.g. ``cells/mm^2``); counts are stored as integers;
+* the event log on ``event`` (``event_time``, ``event_kind``, ``event_action``,
+  ``event_description``, ``event_details`` as JSON);
+* particle snapshots (particle models) as a CF contiguous ragged array: ``particle_count(t)``
+  with ``sample_dimension = "particle"`` (and ``particle_offset(t)``), attributes
+  ``particle_NAME(particle)``;
+* global attributes: ``Conventions``, ``title``, ``history``, ``source``, family, model,
+  scenario, parameters with units (JSON), numerics (JSON), seed (stochastic models only),
+  solver statistics and the full resolved scenario, so the file alone says how to reproduce it.
+
+Time coordinates carry no ``axis``/``standard_name``: CF reserves those for calendar time
+("hours since <date>"), which model time is not (and dimensionless time cannot be); space
+coordinates carry none either, since CF's axis semantics (longitude/latitude, ``positive``,
+T-Z-Y-X order) do not describe model space. Coordinates never have a ``_FillValue``.
+
+:func:`write_result` streams the snapshots from the run's store into the file one at a time,
+so writing a result needs the memory of one snapshot, not of the whole run.
 """
 
 from __future__ import annotations
 
 import json
 import platform
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import netCDF4
 import numpy as np
 import xarray as xr
 
 import oncoscale
-from oncoscale.io.atomic import atomic_write
-from oncoscale.models.base import Representation
-from oncoscale.run.runner import RunRecord
+from oncoscale.atomic import atomic_write
+from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.run.protocols import EventRecord
+from oncoscale.run.record import RunRecord
+
+#: the CF version result files follow
+CONVENTIONS = "CF-1.11"
 
 
-def build_dataset(rep: Representation, record: RunRecord, meta: dict[str, Any]) -> xr.Dataset:
-    """Assemble the labelled result of one run."""
-    info = rep.variable_info()
-    coords: dict[str, Any] = {
-        "t": ("t", np.asarray(record.snap_times), {"units": "h", "long_name": "time"}),
-        "t_obs": ("t_obs", np.asarray(record.obs_times), {"units": "h", "long_name": "time"}),
+# ---- variable attributes ------------------------------------------------------------------
+def variable_attrs(info: VariableInfo | None, name: str) -> dict[str, str]:
+    """CF attributes of a variable from its :class:`VariableInfo` (a fallback long_name)."""
+    if info is None:
+        return {"long_name": name.replace("_", " ")}
+    long_name = info.long_name
+    if info.units == "1" and info.label not in ("", "1", "cells", "particles"):
+        long_name = f"{long_name} (in {info.label})"
+    attrs = {"units": info.units, "long_name": long_name}
+    if info.label and info.label != info.units:
+        attrs["units_label"] = info.label
+    return attrs
+
+
+def time_attrs(rep_or_units: Representation | str, what: str, long_name: str = "time") -> dict:
+    """Attributes of a time variable: the family's unit and a long_name saying what it is."""
+    if isinstance(rep_or_units, Representation):
+        params = type(rep_or_units.params)
+        units, long_name = params.time_units, params.time_long_name
+    else:
+        units = rep_or_units
+    return {"units": units, "long_name": f"{long_name} of {what}"}
+
+
+def _values(values: np.ndarray, info: VariableInfo | None) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if info is not None and info.integer and np.all(np.isfinite(values)):
+        return np.rint(values).astype(np.int64)
+    return values
+
+
+def _events(events: list[EventRecord], time: dict) -> dict[str, Any]:
+    return {
+        "event_time": ("event", np.array([e.time for e in events], dtype=float), time),
+        "event_kind": (
+            "event",
+            np.array([e.kind for e in events], dtype=str),
+            {"long_name": "kind of protocol event"},
+        ),
+        "event_action": (
+            "event",
+            np.array([e.action for e in events], dtype=str),
+            {"long_name": "what the event did to the model (set_parameter, inject, ...)"},
+        ),
+        "event_description": (
+            "event",
+            np.array([e.description for e in events], dtype=str),
+            {"long_name": "description of the event"},
+        ),
+        "event_details": (
+            "event",
+            np.array([e.details_json() for e in events], dtype=str),
+            {"long_name": "details of the event (JSON)"},
+        ),
     }
-    for name, values in rep.coords().items():
-        attrs = _attrs(info, name)
-        coords[name] = (name, np.asarray(values), attrs)
-    data: dict[str, Any] = {}
-    dims = rep.field_dims
-    for name, arrays in record.snapshots.items():
-        data[name] = (("t", *dims[name]), np.stack(arrays), _attrs(info, name))
-    for name, values in record.observables.items():
-        data[name] = ("t_obs", np.asarray(values, dtype=float), _attrs(info, name))
-    ev = record.events
-    data["event_time"] = ("event", np.array([e.time for e in ev], dtype=float), {"units": "h"})
-    data["event_kind"] = ("event", np.array([e.kind for e in ev], dtype=str))
-    data["event_description"] = ("event", np.array([e.description for e in ev], dtype=str))
-    data["event_details"] = ("event", np.array([e.details_json() for e in ev], dtype=str))
-    if record.particles:
-        _add_particles(data, record.particles)
-    params = rep.params
-    attrs = {
-        "title": f"oncoscale {rep.family}/{rep.model} run of scenario {meta.get('scenario', '?')}",
-        "family": rep.family,
-        "model": rep.model,
-        "scenario": meta.get("scenario", ""),
-        "parameters": json.dumps(params.model_dump(), default=str),
-        "parameter_units": json.dumps({n: type(params).units_of(n) for n in type(params).names()}),
-        "numerics": json.dumps(rep.describe_numerics(), default=str),
-        "seed": meta.get("seed", -1) if meta.get("seed") is not None else -1,
+
+
+def global_attrs(title: str, history: str = "", **extra: Any) -> dict[str, Any]:
+    """The CF global attributes every oncoscale file carries (``history``: the command that
+    made it), plus ``extra`` (None values left out)."""
+    created = datetime.now(UTC).isoformat(timespec="seconds")
+    return {
+        "Conventions": CONVENTIONS,
+        "title": title,
+        "history": f"{created} {history or 'oncoscale'}",
+        "source": f"oncoscale {oncoscale.__version__} (Python {platform.python_version()})",
         "oncoscale_version": oncoscale.__version__,
         "python": platform.python_version(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "wall_time_s": float(record.wall_time),
-        "solver_stats": json.dumps(record.solver_stats),
-        "scenario_resolved": meta.get("scenario_resolved", ""),
-        "command": meta.get("command", ""),
-        "resumed_from_h": record.resumed_from if record.resumed_from is not None else -1.0,
+        "created": created,
+        **{k: v for k, v in extra.items() if v is not None},
     }
+
+
+# ---- one run ------------------------------------------------------------------------------
+def _skeleton(rep: Representation, record: RunRecord, meta: Mapping[str, Any]) -> xr.Dataset:
+    """Coordinates, observables, events and attributes of a result (no fields/particles)."""
+    info = rep.variable_info()
+    obs_t, obs = record.store.observable_table()
+    coords: dict[str, Any] = {
+        "t": ("t", np.asarray(record.snap_times, float), time_attrs(rep, "field snapshot")),
+        "t_obs": ("t_obs", np.asarray(obs_t, float), time_attrs(rep, "observation")),
+    }
+    for name, values in rep.coords().items():
+        coords[name] = (name, np.asarray(values), variable_attrs(info.get(name), name))
+    data: dict[str, Any] = {}
+    for name, values in obs.items():
+        data[name] = (
+            "t_obs",
+            _values(values, info.get(name)),
+            variable_attrs(info.get(name), name),
+        )
+    data.update(_events(record.events, time_attrs(rep, "event")))
+    params = rep.params
+    stochastic = rep.stochastic and meta.get("seed") is not None
+    attrs = global_attrs(
+        f"oncoscale {rep.family}/{rep.model} run of scenario {meta.get('scenario', '?')}",
+        str(meta.get("command", "")),
+        family=rep.family,
+        model=rep.model,
+        scenario=meta.get("scenario", ""),
+        time_label=rep.time_label,
+        parameters=json.dumps(params.model_dump(), default=str),
+        parameter_units=json.dumps({n: type(params).units_of(n) for n in type(params).names()}),
+        numerics=json.dumps(rep.describe_numerics(), default=str),
+        seed=int(meta["seed"]) if stochastic else None,
+        replicate=meta.get("replicate"),
+        seeding=meta.get("seeding"),
+        wall_time_s=float(record.wall_time),
+        solver_stats=json.dumps(record.solver_stats),
+        scenario_resolved=meta.get("scenario_resolved", ""),
+        command=meta.get("command", ""),
+        resumed_from=record.resumed_from,
+    )
+    attrs["stochastic"] = int(rep.stochastic)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
-def _attrs(info: dict, name: str) -> dict[str, str]:
-    v = info.get(name)
-    return {"units": v.units, "long_name": v.long_name} if v is not None else {}
+def _particle_attrs(rep: Representation, name: str) -> dict[str, str]:
+    info = rep.variable_info()
+    attrs = variable_attrs(info.get(f"particle_{name}") or info.get(name), f"particle {name}")
+    if name in rep.coords():
+        attrs["long_name"] = f"particle {attrs['long_name']}"
+    return attrs
 
 
-def _add_particles(data: dict[str, Any], snaps: list[dict[str, np.ndarray]]) -> None:
-    counts = np.array([len(next(iter(s.values()))) if s else 0 for s in snaps])
-    data["particle_count"] = ("t", counts)
-    data["particle_offset"] = ("t", np.concatenate([[0], np.cumsum(counts)[:-1]]))
-    for name in snaps[0]:
-        data[f"particle_{name}"] = ("particle", np.concatenate([s[name] for s in snaps]))
+def build_dataset(rep: Representation, record: RunRecord, meta: Mapping[str, Any]) -> xr.Dataset:
+    """The labelled result of one run, in memory (see :func:`write_result` for large runs)."""
+    ds = _skeleton(rep, record, meta)
+    info = rep.variable_info()
+    dims = rep.field_dims
+    snaps = list(record.iter_snapshots())
+    if snaps and snaps[0][0]:
+        for name in snaps[0][0]:
+            stacked = np.stack([f[name] for f, _ in snaps])
+            ds[name] = (("t", *dims[name]), stacked, variable_attrs(info.get(name), name))
+    parts = [p for _, p in snaps]
+    if any(p is not None for p in parts):
+        counts = np.array([len(next(iter(p.values()))) if p else 0 for p in parts])
+        ds["particle_count"] = ("t", counts, _COUNT_ATTRS)
+        ds["particle_offset"] = ("t", np.concatenate([[0], np.cumsum(counts)[:-1]]), _OFFSET)
+        for name in next(p for p in parts if p):
+            values = np.concatenate([p[name] for p in parts if p])
+            ds[f"particle_{name}"] = ("particle", values, _particle_attrs(rep, name))
+    return ds
 
 
-def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write ``ds`` to NetCDF atomically (compressed numeric variables)."""
-    encoding = {
+_COUNT_ATTRS = {"long_name": "number of particles in the snapshot", "sample_dimension": "particle"}
+_OFFSET = {"long_name": "index of the snapshot's first particle on dimension particle"}
+
+
+def write_result(
+    rep: Representation, record: RunRecord, meta: Mapping[str, Any], path: str | Path
+) -> Path:
+    """Write the result of one run to ``path`` atomically, streaming the snapshots from the
+    record's store one at a time (compressed, one chunk per snapshot)."""
+    skeleton = _skeleton(rep, record, meta)
+    info = rep.variable_info()
+    dims = rep.field_dims
+    n_snap = len(record.snap_times)
+
+    def writer(tmp: Path) -> None:
+        skeleton.to_netcdf(tmp, engine="netcdf4", encoding=cf_encoding(skeleton))
+        with netCDF4.Dataset(tmp, "a") as nc:
+            offset = 0
+            created: dict[str, Any] = {}
+            for k, (fields, parts) in enumerate(record.iter_snapshots()):
+                for name, arr in fields.items():
+                    var = created.get(name)
+                    if var is None:
+                        for dim, size in zip(dims[name], np.shape(arr), strict=True):
+                            if dim not in nc.dimensions:
+                                nc.createDimension(dim, size)
+                        var = created[name] = nc.createVariable(
+                            name,
+                            np.asarray(arr).dtype,
+                            ("t", *dims[name]),
+                            zlib=True,
+                            complevel=4,
+                            chunksizes=(1, *np.shape(arr)),
+                            fill_value=False,
+                        )
+                        var.setncatts(variable_attrs(info.get(name), name))
+                    var[k] = arr
+                if parts is not None:
+                    offset = _append_particles(nc, rep, k, n_snap, parts, offset, created)
+
+    return atomic_write(path, writer)
+
+
+def _append_particles(nc, rep, k: int, n_snap: int, parts, offset: int, created) -> int:
+    if "particle_count" not in created:
+        nc.createDimension("particle", None)
+        for name, attrs in (("particle_count", _COUNT_ATTRS), ("particle_offset", _OFFSET)):
+            var = created[name] = nc.createVariable(name, "i8", ("t",), fill_value=False)
+            var.setncatts(attrs)
+            var[:] = np.zeros(n_snap, dtype=np.int64)
+    n = len(next(iter(parts.values()))) if parts else 0
+    created["particle_count"][k] = n
+    created["particle_offset"][k] = offset
+    for name, values in parts.items():
+        key = f"particle_{name}"
+        if key not in created:
+            created[key] = nc.createVariable(
+                key, np.asarray(values).dtype, ("particle",), zlib=True, fill_value=False
+            )
+            created[key].setncatts(_particle_attrs(rep, name))
+        if n:
+            created[key][offset : offset + n] = values
+    return offset + n
+
+
+# ---- any dataset ----------------------------------------------------------------------------
+def cf_encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    """NetCDF encoding: compressed numeric data variables, no _FillValue on coordinates."""
+    encoding: dict[str, dict[str, Any]] = {
         name: {"zlib": True, "complevel": 4}
         for name, var in ds.data_vars.items()
         if var.dtype.kind in "fiu" and var.ndim > 0
     }
-    return atomic_write(path, lambda tmp: ds.to_netcdf(tmp, encoding=encoding, engine="netcdf4"))
+    for name in ds.coords:
+        encoding.setdefault(str(name), {})["_FillValue"] = None
+    for name, var in ds.data_vars.items():
+        if var.dtype.kind in "iu":  # counts are complete: no fill value either
+            encoding.setdefault(str(name), {})["_FillValue"] = None
+    return encoding
 
 
-def open_result(path: str | Path) -> xr.Dataset:
-    """Open a result file (loads it into memory and closes the file)."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write ``ds`` to NetCDF atomically (compressed, CF encoding, CF global attributes added
+    where missing)."""
+    ds = ds.copy()
+    for key, value in global_attrs(str(ds.attrs.get("title") or Path(path).stem)).items():
+        ds.attrs.setdefault(key, value)
+    return atomic_write(
+        path, lambda tmp: ds.to_netcdf(tmp, encoding=cf_encoding(ds), engine="netcdf4")
+    )
+
+
+@contextmanager
+def _lazy(path: Path) -> Iterator[xr.Dataset]:
+    ds = xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False)
+    try:
+        yield ds
+    finally:
+        ds.close()
+
+
+def open_result(path: str | Path, lazy: bool = False):
+    """Open a result file. Default: loaded into memory, file closed. ``lazy=True``: a context
+    manager yielding the file-backed Dataset (large runs: snapshots are read when used)."""
+    path = Path(path)
+    if lazy:
+        return _lazy(path)
+    with xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False) as ds:
         return ds.load()
 
 
@@ -112,13 +316,15 @@ def events_of(ds: xr.Dataset) -> list[dict[str, Any]]:
     """The event log of a result as a list of dicts."""
     if "event" not in ds.dims or ds.sizes["event"] == 0:
         return []
+    actions = ds["event_action"].values if "event_action" in ds else [""] * ds.sizes["event"]
     return [
-        {"time": float(t), "kind": str(k), "description": str(d), "details": json.loads(str(x))}
-        for t, k, d, x in zip(
+        EventRecord(float(t), str(k), str(d), json.loads(str(x)), str(a)).to_dict()
+        for t, k, d, x, a in zip(
             ds["event_time"].values,
             ds["event_kind"].values,
             ds["event_description"].values,
             ds["event_details"].values,
+            actions,
             strict=True,
         )
     ]

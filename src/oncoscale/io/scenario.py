@@ -8,29 +8,37 @@ load; errors name the file, the entry, the value and the allowed range.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation
 from oncoscale.models.parameters import ParameterSet, suggest
+from oncoscale.models.registry import families
 from oncoscale.models.registry import family as get_family
-from oncoscale.run.protocols import EventSpec
+from oncoscale.run.protocols import Event, parse_event
 from oncoscale.run.runner import RunPlan
 
 
 class OutputSpec(BaseModel):
-    """Output cadence (h) and checkpoint interval (s of wall time)."""
+    """Output cadence (family time unit) and checkpoint interval (s of wall time)."""
 
     model_config = ConfigDict(extra="forbid")
-    observe_interval: float = Field(1.0, gt=0)
-    snapshot_interval: float = Field(10.0, gt=0)
-    checkpoint_every: float = Field(60.0, gt=0)
+    observe_interval: float = Field(1.0, gt=0, allow_inf_nan=False)
+    snapshot_interval: float = Field(10.0, gt=0, allow_inf_nan=False)
+    checkpoint_every: float = Field(60.0, gt=0, allow_inf_nan=False)
     movie: bool = True
 
 
@@ -67,13 +75,26 @@ class Scenario(BaseModel):
     figure: str = ""
     models: list[str] = Field(min_length=1)
     default_model: str
-    t_end: float = Field(gt=0)
+    t_end: float = Field(gt=0, allow_inf_nan=False)
     seed: int = Field(0, ge=0)
     parameters: dict[str, Any] = Field(default_factory=dict)
     numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
-    protocol: list[EventSpec] = Field(default_factory=list)
+    protocol: list[Event] = Field(default_factory=list)
     study: SweepStudy | EnsembleStudy | None = Field(None, discriminator="kind")
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _events(cls, value: Any) -> list[Event]:
+        if not isinstance(value, list):
+            raise ValueError("expected a list of event tables ([[protocol]] entries)")
+        try:
+            return [
+                v if isinstance(v, Event) else parse_event(v, f"protocol.{k}")
+                for k, v in enumerate(value)
+            ]
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
@@ -89,22 +110,26 @@ class Scenario(BaseModel):
     def one_line(self) -> str:
         """Summary for ``oncoscale list``."""
         fig = f" [seed Fig. {self.figure}]" if self.figure else ""
-        unit = get_family(self.family).time_units
+        unit = get_family(self.family).time_label
         return (
             f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} {unit})"
         )
 
 
-def _scenario_dir():
-    return resources.files("oncoscale") / "scenarios"
-
-
 def available_scenarios() -> dict[str, Scenario]:
-    """All shipped scenarios, validated, by name."""
+    """Every family's shipped scenarios, validated, by name."""
     out = {}
-    for entry in sorted(_scenario_dir().iterdir(), key=lambda p: p.name):
-        if entry.name.endswith(".toml"):
+    for fam in families().values():
+        folder = fam.scenario_folder()
+        if folder is None or not folder.is_dir():
+            continue
+        for entry in sorted(folder.glob("*.toml")):
             sc = parse_scenario(entry.read_text(), source=entry.name)
+            if sc.family != fam.name:
+                raise InputError(
+                    f"scenario file {entry} declares family '{sc.family}' but is shipped with "
+                    f"family '{fam.name}'"
+                )
             out[sc.name] = sc
     return out
 
@@ -193,15 +218,15 @@ class ResolvedRun:
         cls = get_family(self.scenario.family).representation_class(self.model)
         return cls(self.params, self.numerics)
 
-    def plan(self, checkpoint_path: Path | None = None, progress: bool = True) -> RunPlan:
-        """The run plan for the shared runner."""
+    def plan(self, work_dir: Path | None = None, progress: bool = True) -> RunPlan:
+        """The run plan for the shared runner (``work_dir``: checkpoints and partial record)."""
         events = tuple(e for e in self.scenario.protocol)
         return RunPlan(
             t_end=self.t_end,
             observe_interval=self.output.observe_interval,
             snapshot_interval=self.output.snapshot_interval,
             events=events,
-            checkpoint_path=checkpoint_path,
+            work_dir=work_dir,
             checkpoint_every=self.output.checkpoint_every,
             progress=progress,
             description=f"{self.scenario.name} ({self.model})",
@@ -264,8 +289,10 @@ def resolve(
             output[name] = value
         else:
             raise InputError(f"invalid --set '{key}': sections are numerics and output")
-    if t_end is not None and not t_end > 0:
-        raise InputError(f"invalid value for '--t-end': {t_end!r} h; allowed: > 0")
+    if t_end is not None and not (math.isfinite(t_end) and t_end > 0):
+        raise InputError(
+            f"invalid value for '--t-end': {t_end!r} {fam.time_label}; allowed: > 0, finite"
+        )
     if seed is not None and seed < 0:
         raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
     try:

@@ -1,12 +1,15 @@
 """The small interface every model representation exposes to the shared run loop.
 
 A representation (an ODE, a PDE on some grid, an agent-based model, ...) is physics only: it
-builds an initial state, advances a state from t0 to t1, and reports fields and scalar
-observables. Time control, protocols (parameter changes, injections, triggers), trackers,
-checkpoints and progress belong to :mod:`oncoscale.run`.
+builds an initial state, advances a state from t0 to t1 (in place), and reports fields and
+scalar observables. Time control, protocols (parameter changes, injections, triggers),
+trackers, checkpoints and progress belong to :mod:`oncoscale.run`.
 
-States must be picklable (checkpoints pickle them); a stochastic representation keeps its
-``numpy.random.Generator`` inside the state so that a resumed run continues the same stream.
+States are data: NumPy arrays, numbers, strings, ``None``, tuples/lists/dicts of these,
+``numpy.random.Generator`` and dataclasses registered with :func:`state_class`
+(:mod:`oncoscale.numerics.checkpointable`). Checkpoints
+store exactly that (never pickle), so a stochastic representation keeps its Generator inside
+the state and a resumed run continues the same stream.
 """
 
 from __future__ import annotations
@@ -20,14 +23,30 @@ import numpy as np
 
 from oncoscale.errors import InputError
 from oncoscale.models.parameters import ParameterSet
+from oncoscale.numerics.checkpointable import state_class
+
+__all__ = ["HomogeneousRepresentation", "Representation", "VariableInfo", "state_class"]
 
 
 @dataclass(frozen=True)
 class VariableInfo:
-    """Units and a human-readable name of a field, observable or coordinate."""
+    """Units and a human-readable name of a field, observable or coordinate.
+
+    ``units`` is a UDUNITS string (CF result files): "mm-2", "ug/mm^2", "mm", "1" for counts
+    and dimensionless quantities. ``label`` is how people write the unit where it differs
+    (figure axes, reports): e.g. "cells/mm^2", or the model unit a dimensionless quantity is
+    measured in ("n_ref"). ``integer``: a count, stored and reported as an integer.
+    """
 
     units: str
     long_name: str
+    label: str = ""
+    integer: bool = False
+
+    @property
+    def display_units(self) -> str:
+        """The unit as people write it."""
+        return self.label or self.units
 
 
 class Representation(ABC):
@@ -43,8 +62,19 @@ class Representation(ABC):
 
     # ---- time ---------------------------------------------------------------------------
     @property
+    def time_units(self) -> str:
+        """UDUNITS unit of the family's time (e.g. "h", "day", "1")."""
+        return type(self.params).time_units
+
+    @property
+    def time_label(self) -> str:
+        """How the family's time unit is written for people (e.g. "h", "day", "1/r")."""
+        return type(self.params).time_label
+
+    @property
     def time_step(self) -> float | None:
-        """Fixed internal step (h) if the model only stops on multiples of it, else None."""
+        """Fixed internal step (in :attr:`time_units`) if the model only stops on multiples of
+        it, else None."""
         return None
 
     # ---- state --------------------------------------------------------------------------
@@ -54,7 +84,9 @@ class Representation(ABC):
 
     @abstractmethod
     def advance(self, state: Any, t0: float, t1: float) -> Any:
-        """Return the state at time t1, starting from ``state`` at time t0 (t1 > t0)."""
+        """Advance ``state`` from t0 to t1 (t1 > t0) and return the state at t1: the same object
+        updated in place, or one that reuses its arrays (never a copy of the whole state).
+        Callers use the returned state, not the old reference."""
 
     # ---- outputs ------------------------------------------------------------------------
     @abstractmethod
@@ -100,11 +132,9 @@ class Representation(ABC):
     def parameters_changed(self) -> None:  # noqa: B027 (optional hook)
         """Hook: recompute anything derived from :attr:`params`."""
 
-    def apply_action(
-        self, state: Any, action: str, options: Mapping[str, Any]
-    ) -> tuple[Any, dict[str, Any]]:
-        """Apply an instantaneous intervention (e.g. an injection); return the new state and
-        a record of what was done (added to the event log)."""
+    def apply_action(self, state: Any, action: str, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Apply an instantaneous intervention (e.g. an injection) to ``state`` in place;
+        return a record of what was done (added to the event log)."""
         raise InputError(f"model '{self.model}' of family '{self.family}' has no action '{action}'")
 
 

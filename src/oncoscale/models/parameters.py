@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -51,6 +51,12 @@ class ParameterSet(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     family: ClassVar[str] = ""
+    #: UDUNITS unit of the family's time (rates, horizons, event times; CF result files)
+    time_units: ClassVar[str] = "h"
+    #: how people write that unit (figure axes, progress bars, messages)
+    time_label: ClassVar[str] = "h"
+    #: what the time coordinate is, for files (e.g. dimensionless time in units of 1/r)
+    time_long_name: ClassVar[str] = "time"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], context: str = "") -> ParameterSet:
@@ -90,6 +96,16 @@ class ParameterSet(BaseModel):
                 }
             )
         return out
+
+
+#: the one option for the compiled-or-reference choice of every representation with kernels
+KernelChoice = Literal["numba", "numpy"]
+
+
+def kernel_param(what: str = "kernels") -> Any:
+    """The ``kernel`` numerical setting: "numba" (compiled, default) or "numpy" (the readable
+    reference implementation that the compiled one is tested against)."""
+    return param("numba", "", f"{what}: 'numba' (compiled) or 'numpy' (the reference)")
 
 
 def suggest(name: str, known: list[str]) -> str:

@@ -1,40 +1,76 @@
-"""Model families and their representations, looked up by name.
+"""Model families, found through Python entry points: core code never lists them.
 
-A family is registered with its parameter class and a table of representation builders
-(``model name -> "module:Class"``); modules are imported lazily so that listing scenarios
-does not compile any kernel.
+A family is declared once, as a :class:`Family`, in a plugin module at the top of the house
+(``oncoscale.families.<name>`` for the shipped families) and registered under the entry-point
+group :data:`ENTRY_POINT_GROUP` in its distribution's metadata (``[project.entry-points]`` in
+pyproject.toml). The declaration names each part in the layer it belongs to as a
+``"module:attribute"`` string, imported only when used (listing scenarios compiles no kernel):
+physics in ``models``, summaries in ``analysis``, figures in ``viz``, comparisons in
+``workflows``. :func:`register_family` adds one at run time (notebooks, tests).
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation
 from oncoscale.models.parameters import ParameterSet, suggest
 
+#: the entry-point group a family declaration is registered under
+ENTRY_POINT_GROUP = "oncoscale.families"
+
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: one parameter set, several representations."""
+    """A model family: one parameter set, several representations, and where its parts live.
+
+    Every part is a ``"module:attribute"`` path (``"module"`` for ``figures``), or ``""`` if
+    the family has none:
+
+    * ``parameters`` — the :class:`ParameterSet` subclass (it also fixes the time unit);
+    * ``representations`` — model name → :class:`Representation` subclass;
+    * ``scenarios`` — ``"package:folder"``: the folder of the family's scenario files;
+    * ``bifurcation`` — ``f(params, param, reduction=None) -> BifurcationProblem``;
+    * ``summary`` — ``f(ds) -> dict`` of family key numbers merged into summary.json;
+    * ``figures`` — a module with ``run_figures(ds, out, movie) -> [paths]`` and optionally
+      ``STUDY_FIGURES`` (metric name → ``f(study, runs, out) -> path``);
+    * ``compare`` — ``f(scenario, out_dir, runs, **options) -> [lines]`` (``oncoscale compare``);
+    * ``extensions`` — modules imported when the family is first used (they register
+      protocol kinds, study metrics or time schemes by defining them).
+    """
 
     name: str
-    parameters: str  # "module:Class" of the ParameterSet subclass
-    representations: dict[str, str] = field(default_factory=dict)  # model -> "module:Class"
-    description: str = ""
-    #: "module:function" building a BifurcationProblem(params, param, reduction=None), or ""
+    description: str
+    parameters: str
+    representations: Mapping[str, str] = field(default_factory=dict)
+    scenarios: str = ""
     bifurcation: str = ""
-    #: unit of time of the family's parameters and scenario horizons
-    time_units: str = "h"
-    #: "module:function" comparing a scenario's stochastic model with its continuum limit:
-    #: f(scenario name or path, out_dir, runs, *, overrides, t_end, seed, workers, scheduler,
-    #: resume, progress, tolerance) -> lines to report; or ""
+    summary: str = ""
+    figures: str = ""
     compare: str = ""
+    extensions: tuple[str, ...] = ()
 
+    # ---- physics --------------------------------------------------------------------------
     def parameter_class(self) -> type[ParameterSet]:
         """The family's parameter set class."""
-        return _load(self.parameters)
+        self._load_extensions()
+        return load(self.parameters)
+
+    @property
+    def time_units(self) -> str:
+        """UDUNITS unit of the family's time."""
+        return self.parameter_class().time_units
+
+    @property
+    def time_label(self) -> str:
+        """The family's time unit as people write it."""
+        return self.parameter_class().time_label
 
     def representation_class(self, model: str) -> type[Representation]:
         """The representation class for ``model``."""
@@ -44,79 +80,98 @@ class Family:
                 f"{suggest(model, list(self.representations))}; "
                 f"allowed: {', '.join(self.representations)}"
             )
-        return _load(self.representations[model])
+        self._load_extensions()
+        return load(self.representations[model])
 
-    def bifurcation_builder(self):
-        """The family's ``bifurcation_problem`` builder (InputError if it has none)."""
-        if not self.bifurcation:
-            raise InputError(f"family '{self.name}' has no homogeneous ODE to continue")
-        return _load(self.bifurcation)
+    def scenario_folder(self) -> Path | None:
+        """The folder holding the family's scenario files, if it declares one."""
+        if not self.scenarios:
+            return None
+        package, _, folder = self.scenarios.partition(":")
+        return Path(str(resources.files(package).joinpath(folder)))
 
-    def compare_builder(self):
-        """The family's stochastic-vs-continuum comparison (InputError if it has none)."""
-        if not self.compare:
+    # ---- parts in the upper layers ---------------------------------------------------------
+    def part(self, name: str) -> Any:
+        """The part ``name`` (e.g. "summary", "figures") loaded, or None if not declared."""
+        path = getattr(self, name)
+        if not path:
+            return None
+        self._load_extensions()
+        return load(path)
+
+    def require(self, name: str, what: str) -> Any:
+        """The part ``name`` loaded; InputError naming the families that have one if not."""
+        value = self.part(name)
+        if value is None:
+            having = [f.name for f in families().values() if getattr(f, name)]
             raise InputError(
-                f"family '{self.name}' has no stochastic model to compare with its continuum "
-                "limit; families with one: "
-                + ", ".join(f.name for f in FAMILIES.values() if f.compare)
+                f"family '{self.name}' has no {what}; families with one: "
+                f"{', '.join(having) or 'none'}"
             )
-        return _load(self.compare)
+        return value
+
+    def _load_extensions(self) -> None:
+        for module in self.extensions:
+            importlib.import_module(module)
 
 
-def _load(path: str):
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+def load(path: str) -> Any:
+    """Import ``"module:attribute"`` (or ``"module"``) and return the object."""
+    module, _, attribute = path.partition(":")
+    mod = importlib.import_module(module)
+    return getattr(mod, attribute) if attribute else mod
 
 
-FAMILIES: dict[str, Family] = {
-    "oncolytic": Family(
-        name="oncolytic",
-        parameters="oncoscale.models.oncolytic.params:OncolyticParameters",
-        representations={
-            "ode": "oncoscale.models.oncolytic.ode_model:OncolyticODE",
-            "pde-radial": "oncoscale.models.oncolytic.pde:OncolyticPDERadial",
-            "pde-1d": "oncoscale.models.oncolytic.pde:OncolyticPDEPlanar",
-            "pde-2d": "oncoscale.models.oncolytic.pde:OncolyticPDE2D",
-            "abm": "oncoscale.models.oncolytic.abm:OncolyticABM",
-        },
-        description="oncolytic virus + immune system (seed 003)",
-        bifurcation="oncoscale.models.oncolytic.ode:bifurcation_problem",
-        compare="oncoscale.run.compare:compare_report",
-    ),
-    "kinetic": Family(
-        name="kinetic",
-        parameters="oncoscale.models.kinetic.params:KineticParameters",
-        representations={
-            "ode": "oncoscale.models.kinetic.ode_model:KineticODE",
-            "pde-1d": "oncoscale.models.kinetic.macro:MacroPDE1D",
-            "pde-2d": "oncoscale.models.kinetic.macro:MacroPDE2D",
-            "kinetic-1d": "oncoscale.models.kinetic.kinetic:Kinetic1D",
-            "kinetic-2d": "oncoscale.models.kinetic.kinetic:Kinetic2D",
-        },
-        description="kinetic tumour-immune model and its macroscopic limits (seed 000)",
-        time_units="1/r",
-        bifurcation="oncoscale.models.kinetic.bifurcation:bifurcation_problem",
-    ),
-    "invasion": Family(
-        name="invasion",
-        parameters="oncoscale.models.invasion.params:InvasionParameters",
-        representations={
-            "ibm": "oncoscale.models.invasion.ibm:InvasionIBM",
-            "pde": "oncoscale.models.invasion.pde:InvasionPDE",
-        },
-        description="continuous individual-based tumour invasion, IBM and age-structured PDE "
-        "(seed 004)",
-        time_units="day",
-        compare="oncoscale.analysis.invasion_compare:compare_report",
-    ),
-}
+_DISCOVERED: dict[str, Family] | None = None
+_REGISTERED: dict[str, Family] = {}
+
+
+def _discover() -> dict[str, Family]:
+    found: dict[str, Family] = {}
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        declared = entry.load()
+        if not isinstance(declared, Family):
+            raise TypeError(
+                f"entry point '{entry.name}' in group {ENTRY_POINT_GROUP} is "
+                f"{type(declared).__name__}, not a Family declaration"
+            )
+        found[declared.name] = declared
+    return found
+
+
+def families() -> dict[str, Family]:
+    """Every family: the entry-point declarations, then those added by :func:`register_family`."""
+    global _DISCOVERED
+    if _DISCOVERED is None:
+        _DISCOVERED = _discover()
+    return {**_DISCOVERED, **_REGISTERED}
+
+
+def register_family(declaration: Family) -> Family:
+    """Add (or replace) a family at run time, without an entry point."""
+    _REGISTERED[declaration.name] = declaration
+    return declaration
+
+
+def refresh() -> None:
+    """Forget the discovered entry points (after installing a plugin in this process)."""
+    global _DISCOVERED
+    _DISCOVERED = None
 
 
 def family(name: str) -> Family:
     """Look up a family by name."""
-    if name not in FAMILIES:
+    known = families()
+    if name not in known:
+        hint = "" if known else " (no family is registered: is oncoscale installed?)"
         raise InputError(
-            f"unknown model family '{name}'{suggest(name, list(FAMILIES))}; "
-            f"allowed: {', '.join(FAMILIES)}"
+            f"unknown model family '{name}'{suggest(name, list(known))}; "
+            f"allowed: {', '.join(known)}{hint}"
         )
-    return FAMILIES[name]
+    return known[name]
+
+
+def family_of(params_or_rep: ParameterSet | Representation) -> Family:
+    """The family of a parameter set or representation."""
+    name = getattr(params_or_rep, "family", "") or type(params_or_rep).family
+    return family(name)

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from oncoscale.errors import InputError
+from oncoscale.numerics.checkpointable import state_class
 
 
 class SplitProblem(Protocol):
@@ -141,12 +142,25 @@ class IntegratorStats:
         return {k: float(v) for k, v in self.__dict__.items()}
 
 
+@state_class
+@dataclass
+class StepMemory:
+    """What an adaptive integrator carries from one call to the next: the proposed next step
+    and the previous error norm (PI controller). A representation keeps it in its state, so a
+    resumed run continues with the same steps (bit-identical)."""
+
+    step: float | None = None
+    err_prev: float = 1.0
+
+
 @dataclass
 class IMEXIntegrator:
-    """Adaptive (or fixed-step) IMEX-ARK integrator; keeps its step size between calls.
+    """Adaptive (or fixed-step) IMEX-ARK integrator.
 
     ``atol`` may be a scalar or an array broadcastable to the state (per-component scales).
     ``fixed_step`` disables error control (the step is still shortened to hit t1 exactly).
+    The step-size memory is :attr:`memory` unless :meth:`advance` is given one (the caller's
+    state then owns it).
     """
 
     problem: SplitProblem
@@ -159,8 +173,7 @@ class IMEXIntegrator:
     negative_tolerance: float | np.ndarray | None = None
     safety: float = 0.9
     stats: IntegratorStats = field(default_factory=IntegratorStats)
-    _h: float | None = field(default=None, init=False, repr=False)
-    _err_prev: float = field(default=1.0, init=False, repr=False)
+    memory: StepMemory = field(default_factory=lambda: StepMemory())
 
     def __post_init__(self) -> None:
         if self.tableau not in TABLEAUX:
@@ -226,8 +239,12 @@ class IMEXIntegrator:
             return False
         return bool(np.any(y < -np.asarray(self.negative_tolerance)))
 
-    def advance(self, y: np.ndarray, t0: float, t1: float) -> np.ndarray:
-        """Integrate from t0 to exactly t1 and return y(t1)."""
+    def advance(
+        self, y: np.ndarray, t0: float, t1: float, memory: StepMemory | None = None
+    ) -> np.ndarray:
+        """Integrate from t0 to exactly t1 and return y(t1); ``memory`` (default
+        :attr:`memory`) is updated in place."""
+        mem = self.memory if memory is None else memory
         if t1 <= t0:
             return y
         t = t0
@@ -242,7 +259,7 @@ class IMEXIntegrator:
                 t, y = t + h, y_new
                 self._record(h)
                 continue
-            proposal = self._h if self._h is not None else (self.first_step or 1e-3 * (t1 - t0))
+            proposal = mem.step if mem.step is not None else (self.first_step or 1e-3 * (t1 - t0))
             h = min(proposal, limit)
             truncated = h < proposal  # shortened to land on t1 or by the stability limit
             while True:
@@ -270,10 +287,10 @@ class IMEXIntegrator:
             self._record(h)
             # PI step-size controller (Gustafsson), exponents for an embedded order-2 error
             norm = max(norm, 1e-10)
-            factor = self.safety * norm ** (-0.7 / 3) * self._err_prev ** (0.4 / 3)
-            self._err_prev = norm
+            factor = self.safety * norm ** (-0.7 / 3) * mem.err_prev ** (0.4 / 3)
+            mem.err_prev = norm
             h_next = h * min(5.0, max(0.2, factor))
-            self._h = max(h_next, proposal) if truncated else h_next
+            mem.step = max(h_next, proposal) if truncated else h_next
             t, y = t_next, y_new
         return y
 

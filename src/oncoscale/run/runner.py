@@ -1,10 +1,10 @@
 """The one run loop shared by every representation.
 
-It owns time: it advances the representation between stop times (observation times,
-snapshot times, scheduled events), applies protocols, evaluates triggers, records
-observables, field snapshots and particle snapshots, writes periodic checkpoints and shows
-progress. A killed run resumes from its last checkpoint and gives the same result as an
-uninterrupted one.
+It owns time: it advances the representation between stop times (tracker times, scheduled
+events), fires protocol events, lets the trackers record observables and snapshots into the
+run's store, writes periodic checkpoints (data, see :mod:`oncoscale.run.checkpoint`) and shows
+progress. The state is advanced in place, never copied per stop. A killed run resumes from
+its last checkpoint and gives the same result as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,29 +21,27 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from oncoscale.errors import InputError
-from oncoscale.io.atomic import atomic_pickle, load_pickle
 from oncoscale.models.base import Representation
-from oncoscale.run.protocols import (
-    EventRecord,
-    EventSpec,
-    ThresholdInjection,
-    TriggerState,
-    apply_scheduled,
-    evaluate_triggers,
-    scheduled_times,
-    validate_protocol,
-)
+from oncoscale.run.checkpoint import read_checkpoint, write_checkpoint
+from oncoscale.run.protocols import Event, EventRecord
+from oncoscale.run.record import DirectoryStore, MemoryStore, RecordStore, RunRecord
+from oncoscale.run.trackers import ObservableTracker, SnapshotTracker, Tracker
+
+#: name of the checkpoint file inside a run's work folder
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 @dataclass(frozen=True)
 class RunPlan:
-    """What to run: horizon, output cadence, protocol, checkpointing."""
+    """What to run: horizon and output cadence (in the family's time unit), protocol, and the
+    work folder for checkpoints and the partial record (None: everything in memory, no
+    checkpoints)."""
 
     t_end: float
     observe_interval: float
     snapshot_interval: float
-    events: tuple[EventSpec, ...] = ()
-    checkpoint_path: Path | None = None
+    events: tuple[Event, ...] = ()
+    work_dir: Path | None = None
     checkpoint_every: float = 60.0  # seconds of wall time
     progress: bool = True
     description: str = ""
@@ -50,45 +49,37 @@ class RunPlan:
     def __post_init__(self) -> None:
         for name in ("t_end", "observe_interval", "snapshot_interval"):
             value = getattr(self, name)
-            if not (np.isfinite(value) and value > 0):
-                raise InputError(f"invalid value for '{name}': {value!r} h; allowed: > 0")
-        if self.checkpoint_every <= 0:
+            if not (isinstance(value, int | float) and np.isfinite(value) and value > 0):
+                raise InputError(f"invalid value for '{name}': {value!r}; allowed: > 0, finite")
+        if not (np.isfinite(self.checkpoint_every) and self.checkpoint_every > 0):
             raise InputError(
-                f"invalid value for 'checkpoint_every': {self.checkpoint_every!r} s; allowed: > 0"
+                f"invalid value for 'checkpoint_every': {self.checkpoint_every!r} s; "
+                "allowed: > 0, finite"
             )
+        for e in self.events:
+            if not isinstance(e, Event):
+                raise InputError(f"invalid protocol event {e!r}: not an Event")
+
+    @property
+    def checkpoint_path(self) -> Path | None:
+        """The checkpoint file (in :attr:`work_dir`), or None."""
+        return None if self.work_dir is None else Path(self.work_dir) / CHECKPOINT_FILE
+
+    def trackers(self) -> list[Tracker]:
+        """The standard trackers: observables and snapshots at the plan's intervals."""
+        return [ObservableTracker(self.observe_interval), SnapshotTracker(self.snapshot_interval)]
 
 
-@dataclass
-class RunRecord:
-    """Everything a run produced, ready to become an xarray Dataset."""
-
-    obs_times: list[float] = field(default_factory=list)
-    observables: dict[str, list[float]] = field(default_factory=dict)
-    snap_times: list[float] = field(default_factory=list)
-    snapshots: dict[str, list[np.ndarray]] = field(default_factory=dict)
-    particles: list[dict[str, np.ndarray]] = field(default_factory=list)
-    events: list[EventRecord] = field(default_factory=list)
-    wall_time: float = 0.0
-    solver_stats: dict[str, float] = field(default_factory=dict)
-    resumed_from: float | None = None
+def _key(t: float) -> float:
+    return round(float(t), 12)
 
 
-_BAR = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} h [{elapsed}<{remaining}]"
-
-
-def _grid(interval: float, t_end: float) -> np.ndarray:
-    n = int(np.floor(t_end / interval + 1e-9))
-    times = interval * np.arange(n + 1)
-    return times if np.isclose(times[-1], t_end) else np.append(times, t_end)
-
-
-def stop_times(plan: RunPlan) -> tuple[np.ndarray, set[float], set[float]]:
-    """Sorted stop times, and which of them are observation / snapshot times."""
-    obs = _grid(plan.observe_interval, plan.t_end)
-    snap = _grid(plan.snapshot_interval, plan.t_end)
-    events = [t for t in scheduled_times(list(plan.events)) if t <= plan.t_end]
-    allt = np.unique(np.round(np.concatenate([obs, snap, events]), 12))
-    return allt, set(np.round(obs, 12)), set(np.round(snap, 12))
+def stop_times(plan: RunPlan, trackers: Sequence[Tracker]) -> np.ndarray:
+    """Sorted stop times: every tracker's times, the scheduled events' times, t_end."""
+    parts = [tr.times(plan.t_end) for tr in trackers]
+    parts.append(np.array([t for e in plan.events for t in e.stop_times() if t <= plan.t_end]))
+    parts.append(np.array([0.0, plan.t_end]))
+    return np.unique(np.round(np.concatenate(parts), 12))
 
 
 def _check_time_grid(rep: Representation, times: np.ndarray) -> None:
@@ -98,9 +89,10 @@ def _check_time_grid(rep: Representation, times: np.ndarray) -> None:
     k = times / step
     bad = np.abs(k - np.round(k)) > 1e-6
     if np.any(bad):
+        unit = rep.time_label
         raise InputError(
-            f"time {times[bad][0]:g} h is not a multiple of the model's time step {step:g} h; "
-            "choose output intervals and event times that are multiples of it"
+            f"time {times[bad][0]:g} {unit} is not a multiple of the model's time step "
+            f"{step:g} {unit}; choose output intervals and event times that are multiples of it"
         )
 
 
@@ -131,106 +123,123 @@ def run(
     rng: np.random.Generator | None = None,
     resume: bool = False,
     fingerprint_extra: Any = None,
+    trackers: Sequence[Tracker] = (),
 ) -> RunRecord:
     """Run ``rep`` according to ``plan`` and return the record.
 
-    With ``resume=True`` and an existing checkpoint of the same run (same fingerprint), the
-    run continues from the checkpoint instead of starting again.
+    With ``resume=True`` and a checkpoint of the same run (same fingerprint) in the plan's
+    work folder, the run continues from the checkpoint instead of starting again. Extra
+    ``trackers`` record alongside the standard ones.
     """
-    times, obs_set, snap_set = stop_times(plan)
+    all_trackers = [*plan.trackers(), *trackers]
+    times = stop_times(plan, all_trackers)
     _check_time_grid(rep, times)
+    tracked = [{_key(t) for t in tr.times(plan.t_end)} for tr in all_trackers]
     events = list(plan.events)
     tol = 1e-9 * max(1.0, plan.t_end)
     key = fingerprint(rep, plan, fingerprint_extra)
+    store: RecordStore = MemoryStore() if plan.work_dir is None else DirectoryStore(plan.work_dir)
 
-    start = _load_checkpoint(plan, key) if resume else None
-    if start is not None:
-        k0, state, record, triggers, params = start
-        rep.params = params
+    saved = None
+    if resume and plan.checkpoint_path is not None and plan.checkpoint_path.exists():
+        saved = read_checkpoint(plan.checkpoint_path, key)
+    if saved is not None:
+        k0, state, memories = saved["k"], saved["state"], saved["memories"]
+        rep.params = type(rep.params).from_mapping(saved["params"])
         rep.parameters_changed()
-        record.resumed_from = float(times[k0])
+        store.truncate(saved["store"])
+        record = RunRecord(
+            store,
+            [EventRecord.from_dict(e) for e in saved["events"]],
+            wall_time=float(saved["wall_time"]),
+            resumed_from=float(times[k0]),
+        )
     else:
+        store.reset()
         state = rep.initial_state(rng)
-        record = RunRecord()
-        triggers = [TriggerState() for e in events if isinstance(e, ThresholdInjection)]
-        k0 = 0
-        validate_protocol(rep, events, set(rep.observables(state)))
+        record = RunRecord(store)
+        memories = [e.new_memory() for e in events]
+        k0 = -1
+        observables = set(rep.observables(state))
+        for e in events:
+            e.check(rep, observables)
 
+    scheduled = [(e, m) for e, m in zip(events, memories, strict=True) if not e.triggered]
+    triggers = [(e, m) for e, m in zip(events, memories, strict=True) if e.triggered]
     t_wall0 = time.perf_counter()
     last_checkpoint = t_wall0
     bar = tqdm(
         total=float(plan.t_end),
-        initial=float(times[k0]),
-        unit="h",
+        initial=float(times[max(k0, 0)]),
         disable=not plan.progress,
         desc=plan.description or f"{rep.family}/{rep.model}",
-        bar_format=_BAR,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.4g}/{total:.4g} "
+        + rep.time_label
+        + " [{elapsed}<{remaining}]",
         leave=False,
     )
     try:
-        for k in range(k0, len(times)):
+        for k in range(k0 + 1, len(times)):
             t = float(times[k])
-            if k > 0 and (start is None or k > k0):
+            if k > 0:
                 state = rep.advance(state, float(times[k - 1]), t)
                 bar.update(t - float(times[k - 1]))
-            if start is not None and k == k0:
-                continue  # the checkpoint already holds the records of this stop time
-            state, fired = apply_scheduled(rep, state, events, t, tol)
-            record.events.extend(fired)
-            key_t = round(t, 12)
-            if key_t in obs_set or key_t in snap_set or triggers:
-                values = rep.observables(state)
-                if triggers:
-                    state, fired = evaluate_triggers(rep, state, events, triggers, values, t)
-                    if fired:
-                        record.events.extend(fired)
-                        values = rep.observables(state)
-                if key_t in obs_set:
-                    record.obs_times.append(t)
-                    for name, v in values.items():
-                        record.observables.setdefault(name, []).append(float(v))
-            if key_t in snap_set:
-                record.snap_times.append(t)
-                for name, arr in rep.fields(state).items():
-                    record.snapshots.setdefault(name, []).append(np.array(arr, copy=True))
-                parts = rep.particles(state)
-                if parts is not None:
-                    record.particles.append({n: np.array(a, copy=True) for n, a in parts.items()})
+            for e, memory in scheduled:
+                record.events.extend(e.fire(rep, state, t, None, memory, tol))
+            observables = _Observables(rep, state)
+            if triggers:
+                values = observables()
+                fired: list[EventRecord] = []
+                for e, memory in triggers:
+                    fired.extend(e.fire(rep, state, t, values, memory, tol))
+                if fired:
+                    record.events.extend(fired)
+                    observables.invalidate()
+            for tracker, at in zip(all_trackers, tracked, strict=True):
+                if _key(t) in at:
+                    tracker.record(t, rep, state, observables, store)
             now = time.perf_counter()
-            if plan.checkpoint_path is not None and now - last_checkpoint >= plan.checkpoint_every:
+            if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
                 record.wall_time += now - t_wall0
                 t_wall0 = now
-                _save_checkpoint(plan, key, k, state, record, triggers, rep)
-                last_checkpoint = now
+                _save_checkpoint(plan, key, k, state, memories, record, rep)
+                last_checkpoint = time.perf_counter()
     finally:
         bar.close()
+    store.flush()
     record.wall_time += time.perf_counter() - t_wall0
     record.solver_stats = rep.solver_stats()
     return record
 
 
-def _save_checkpoint(plan, key, k, state, record, triggers, rep) -> None:
-    atomic_pickle(
+class _Observables:
+    """The observables of one state, computed at most once per stop (shared by the trackers)."""
+
+    def __init__(self, rep: Representation, state: Any) -> None:
+        self.rep, self.state, self.values = rep, state, None
+
+    def __call__(self) -> dict[str, float]:
+        if self.values is None:
+            self.values = self.rep.observables(self.state)
+        return self.values
+
+    def invalidate(self) -> None:
+        """Forget the values (an event changed the state)."""
+        self.values = None
+
+
+def _save_checkpoint(plan, key, k, state, memories, record: RunRecord, rep) -> None:
+    record.store.flush()
+    write_checkpoint(
+        plan.checkpoint_path,
+        key,
         {
-            "fingerprint": key,
             "k": k,
             "state": state,
-            "record": record,
-            "triggers": triggers,
-            "params": rep.params,
+            "memories": memories,
+            "params": rep.params.model_dump(),
+            "events": [e.to_dict() for e in record.events],
+            "store": record.store.position(),
+            "wall_time": record.wall_time,
         },
-        plan.checkpoint_path,
     )
-
-
-def _load_checkpoint(plan: RunPlan, key: str):
-    path = plan.checkpoint_path
-    if path is None or not Path(path).exists():
-        return None
-    data = load_pickle(path)
-    if data.get("fingerprint") != key:
-        raise InputError(
-            f"cannot resume: the checkpoint {path} belongs to a different run (other parameters, "
-            "numerics or protocol); remove it or run without --resume"
-        )
-    return data["k"], data["state"], data["record"], data["triggers"], data["params"]

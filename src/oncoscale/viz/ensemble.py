@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from oncoscale.viz import report
-from oncoscale.viz.style import COLORS, plt, save, units_label
+from oncoscale.viz.style import COLORS, plt, save, time_axis_label, time_label, units_label
 
 
 def _band(q: np.ndarray, lo: float, hi: float) -> tuple[int, int] | None:
@@ -72,7 +72,7 @@ def fan_chart(ens: xr.Dataset, out: Path) -> Path:
         if f"extinct_{pop}" in ens:
             title += f"\nextinct in {100 * float(ens[f'extinct_{pop}'].mean()):.0f} %"
         ax.set_title(title)
-        ax.set_xlabel("t (h)")
+        ax.set_xlabel(time_axis_label(ens))
         ax.set_ylabel(ens[name].attrs.get("units", ""))
     for ax in list(axes.flat)[len(panels) :]:
         ax.axis("off")
@@ -132,8 +132,8 @@ def write_ensemble_report(resolved, ens: xr.Dataset, summary: dict[str, Any], fi
             pop,
             e["runs_extinct"],
             e["fraction_extinct"],
-            e["mean_extinction_time_h"],
-            e["first_extinction_time_h"],
+            e["mean_extinction_time"],
+            e["first_extinction_time"],
             summary["final_totals"][pop]["mean"],
             summary["final_totals"][pop].get("q50", float("nan")),
         )
@@ -143,8 +143,8 @@ def write_ensemble_report(resolved, ens: xr.Dataset, summary: dict[str, Any], fi
         "population",
         "runs extinct",
         "fraction extinct",
-        "mean extinction time (h)",
-        "first extinction (h)",
+        f"mean extinction time ({time_label(ens)})",
+        f"first extinction ({time_label(ens)})",
         "final total: mean",
         "final total: median",
     )
@@ -204,8 +204,9 @@ def violin_figure(comparison: dict[str, Any], out: Path) -> Path:
             fontsize=8,
         )
     ax.set_xticks(range(len(rows)), [r["label"] for r in rows])
-    t_end = rows[0]["t_end_h"] if rows else float("nan")
-    ax.set_ylabel(f"{comparison['observable']} at t = {t_end:g} h (cells)")
+    t_end = rows[0]["t_end"] if rows else float("nan")
+    unit = rows[0]["time_label"] if rows else ""
+    ax.set_ylabel(f"{comparison['observable']} at t = {t_end:g} {unit}")
     fig.tight_layout()
     return save(fig, out / "violin_final.png")
 

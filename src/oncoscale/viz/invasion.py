@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from oncoscale.analysis.invasion_metrics import invasion_summary, radial_profile
+from oncoscale.analysis.invasion_metrics import invasion_summary
 from oncoscale.io.results import parameters_of
+from oncoscale.numerics.profiles import radial_profile
 from oncoscale.viz.style import plt, save
 
 PHENOTYPE_COLORS = ("#1b9e77", "#7570b3", "#e6ab02", "#d95f02", "#e7298a")

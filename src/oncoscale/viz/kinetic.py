@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from oncoscale.viz.movie import field_movie
-from oncoscale.viz.style import plt, save, units_label
+from oncoscale.viz.style import plt, save, time_axis_label, units_label
 
 FIELDS = ("n1", "n2", "n3", "N")
 LABELS = {
@@ -46,7 +46,7 @@ def ode_figure(ds: xr.Dataset, out: Path) -> Path:
     for name in names:
         ax.plot(ds["t_obs"], ds[name], color=COLORS[name], label=LABELS[name])
     _yscale(ax, np.concatenate([ds[n].values for n in names]))
-    ax.set_xlabel("t")
+    ax.set_xlabel(time_axis_label(ds))
     ax.set_ylabel("density (n)")
     ax.legend(fontsize=8)
     red = _reduction(ds)
@@ -65,7 +65,7 @@ def totals_figure(ds: xr.Dataset, out: Path) -> Path:
             plotted.append(ds[key].values)
     if plotted:
         _yscale(ax, np.concatenate(plotted))
-    ax.set_xlabel("t")
+    ax.set_xlabel(time_axis_label(ds))
     ax.set_ylabel("domain mean (n)")
     ax.legend(fontsize=8)
     ax.set_title(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)}): means")
@@ -81,7 +81,7 @@ def kymograph_figure(ds: xr.Dataset, out: Path) -> Path:
         fig.colorbar(im, ax=ax)
         ax.set_title(LABELS[name])
         ax.set_xlabel("x")
-    np.atleast_1d(axes)[0].set_ylabel("t")
+    np.atleast_1d(axes)[0].set_ylabel(time_axis_label(ds))
     fig.suptitle(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)})")
     return save(fig, out / "kymograph.png")
 
@@ -219,7 +219,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                     ds["t_obs"], ds[key], color=COLORS[f], ls=styles[r % 4],
                     label=f"{LABELS[f]} ({name})",
                 )  # fmt: skip
-    ax.set_xlabel("t")
+    ax.set_xlabel(time_axis_label(ds))
     ax.set_ylabel("domain mean (n)")
     _yscale(ax, np.concatenate([runs[n]["mean_n1"].values for n in names]))
     ax.legend(fontsize=7, ncol=2)

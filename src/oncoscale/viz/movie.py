@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 from matplotlib import animation
 
-from oncoscale.io.atomic import atomic_path
+from oncoscale.atomic import atomic_path
 from oncoscale.viz.style import plt
 
 

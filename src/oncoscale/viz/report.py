@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from oncoscale.io.atomic import atomic_write
+from oncoscale.atomic import atomic_write
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:1150px;margin:2em auto;padding:0 1em;color:#222}

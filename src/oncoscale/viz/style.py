@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from oncoscale.io.atomic import atomic_write
+from oncoscale.atomic import atomic_write
 
 COLORS = {
     "u": "tab:blue",
@@ -50,3 +50,14 @@ def units_label(da) -> str:
     name = da.attrs.get("long_name", da.name)
     units = da.attrs.get("units", "")
     return f"{name} ({units})" if units else str(name)
+
+
+def time_label(ds) -> str:
+    """The time unit of a result as people write it (h, day, 1/r)."""
+    return str(ds.attrs.get("time_label") or ds["t_obs"].attrs.get("units", ""))
+
+
+def time_axis_label(ds) -> str:
+    """'t (unit)' for a result's time axis."""
+    unit = time_label(ds)
+    return f"t ({unit})" if unit else "t"

@@ -231,7 +231,7 @@ def test_walls_reflect_or_let_particles_leave():
 def test_same_seed_same_run_and_python_reference_identical():
     p = InvasionParameters(**COARSE)
     a = InvasionIBM(p, {"dim": 2})
-    b = InvasionIBM(p, {"dim": 2, "kernels": "python"})
+    b = InvasionIBM(p, {"dim": 2, "kernel": "numpy"})
     sa = a.advance(a.initial_state(np.random.default_rng(7)), 0.0, 0.03)
     sb = b.advance(b.initial_state(np.random.default_rng(7)), 0.0, 0.03)
     sc = a.advance(a.initial_state(np.random.default_rng(8)), 0.0, 0.03)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -12,7 +14,7 @@ from click.testing import CliRunner
 from oncoscale.cli import main
 from oncoscale.io.results import open_result
 from oncoscale.io.scenario import load_scenario, resolve
-from oncoscale.run.pipeline import execute_run
+from oncoscale.workflows.pipeline import execute_run
 
 COARSE = {"M_MM": 0.01, "M_O2": 0.2, "M_MDE": 0.05}
 
@@ -84,8 +86,9 @@ def test_killed_ibm_run_resumes_to_the_identical_result(tmp_path):
 
     params = InvasionParameters(**COARSE)
     plan = RunPlan(t_end=0.1, observe_interval=0.01, snapshot_interval=0.05, progress=False,
-                   checkpoint_path=tmp_path / "ck.pkl", checkpoint_every=1e-9)  # fmt: skip
-    full = run(InvasionIBM(params, {}), plan, rng=np.random.default_rng(7))
+                   work_dir=tmp_path / "work", checkpoint_every=1e-9)  # fmt: skip
+    full_plan = replace(plan, work_dir=tmp_path / "full")
+    full = run(InvasionIBM(params, {}), full_plan, rng=np.random.default_rng(7))
 
     class Dying(InvasionIBM):
         calls = 0

@@ -5,6 +5,7 @@ the motion operator."""
 
 from __future__ import annotations
 
+import copy
 import numpy as np
 import pytest
 from scipy.optimize import brentq
@@ -76,7 +77,7 @@ def test_mm_decays_exponentially_for_frozen_mde():
     """D_m = κ = σ_m = 0 freeze the MDE at its initial density m: f(t) = f0 e^{−η m t}."""
     model = _model({"dx": 0.5, "dt": 0.02}, D_m=0.0, kappa=0.0, sigma_m=0.0, eta=2.0)
     s0 = model.initial_state()
-    s = model.advance(s0, 0.0, 1.0)
+    s = model.advance(copy.deepcopy(s0), 0.0, 1.0)
     np.testing.assert_allclose(s.mde, s0.mde, rtol=0, atol=1e-14)
     np.testing.assert_allclose(s.mm, s0.mm * np.exp(-2.0 * s0.mde * 1.0), rtol=1e-12)
     assert np.min(s.mm / s0.mm) < 0.5  # the test probes real decay
@@ -110,7 +111,7 @@ def test_mass_bookkeeping_of_divisions_deaths_and_mutations(kernel, da):
     model = _stressed(kernel, da)
     p = model.params
     s0 = model.initial_state()
-    s = model.advance(s0, 0.0, 3.0)
+    s = model.advance(copy.deepcopy(s0), 0.0, 3.0)
     led = s.ledger
     m0, m1 = _mass(model, s0), _mass(model, s)
     # each division removes a parent and adds two daughters: net + daughters/2
@@ -171,7 +172,7 @@ def test_ageing_is_an_exact_shift(da, steps_and_shifts):
     s0 = model.initial_state()
     before = s0.p_by_age()
     for n, shifts in steps_and_shifts:
-        s = model.advance(s0, 0.0, n * model.dt)
+        s = model.advance(copy.deepcopy(s0), 0.0, n * model.dt)
         after = s.p_by_age()
         np.testing.assert_array_equal(after[:, shifts:], before[:, :-shifts])
         np.testing.assert_array_equal(after[:, :shifts], 0.0)

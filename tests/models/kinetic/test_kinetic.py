@@ -92,7 +92,7 @@ def test_transport_kernel_2d_matches_reference(implicit):
 def test_numpy_backend_reproduces_numba_run(cls):
     p = named("kinetic-pc-tumour-free", epsilon=0.1, seed_amplitude=1.0)
     num = {"dx": 1 / 16, "velocities": 8, "activity_bins": 4}
-    a, b = cls(p, num), cls(p, {**num, "backend": "numpy"})
+    a, b = cls(p, num), cls(p, {**num, "kernel": "numpy"})
     sa = a.advance(a.initial_state(), 0.0, 1.0)
     sb = b.advance(b.initial_state(), 0.0, 1.0)
     np.testing.assert_allclose(sa.M, sb.M, rtol=1e-11, atol=1e-14)

@@ -59,7 +59,7 @@ def test_jacobian_matches_finite_differences():
 def test_ode_converges_to_stable_coexistence():
     p = OncolyticParameters(alpha=1e-3)  # below the Hopf point in alpha: E* stable
     estar = next(e for e in ode.equilibria(p) if e.name.startswith("E*"))
-    assert estar.stable and estar.biologically_feasible
+    assert estar.stable and estar.feasible
     rep = OncolyticODE(p)
     y = rep.advance(rep.initial_state(), 0.0, 40000.0)  # slowest decay rate 5e-4 1/h
     np.testing.assert_allclose(y, estar.state, rtol=1e-4)

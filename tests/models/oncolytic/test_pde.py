@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pytest
 
-from oncoscale.analysis.fronts import front_speed
 from oncoscale.errors import InputError
 from oncoscale.models.oncolytic import ode
 from oncoscale.models.oncolytic.params import OncolyticParameters
@@ -16,6 +15,7 @@ from oncoscale.models.oncolytic.pde import (
     PDEState,
 )
 from oncoscale.models.oncolytic.pde_kernels import explicit_rhs_2d, explicit_rhs_2d_reference
+from oncoscale.numerics.profiles import front_speed
 
 
 def _homogeneous(rep, u, i, z, phi):
@@ -85,7 +85,7 @@ def test_2d_numba_kernel_matches_numpy_reference():
     src = rng.uniform(0, 1, rep.grid.shape)
     for sg in (True, False):
         out = np.empty_like(y)
-        explicit_rhs_2d(y, src, rep.problem._coeff, rep.grid.spacing, sg, out)
+        explicit_rhs_2d(y, src, rep.problem.coeffs, rep.grid.spacing, sg, out)
         ref = explicit_rhs_2d_reference(y, src, p, rep.grid, sg)
         np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-8 * np.abs(ref).max())
 
@@ -119,8 +119,7 @@ def test_time_convergence_third_order():
     p = OncolyticParameters(L=4.0, R_u=1.5, R_i=0.6, zeta=5.0)
 
     def run(h):
-        rep = OncolyticPDERadial(p, {"dr": 0.02})
-        rep.integrator.fixed_step = h
+        rep = OncolyticPDERadial(p, {"dr": 0.02, "solver": "ark3-fixed", "dt": h})
         return rep.advance(rep.initial_state(), 0.0, 20.0).y
 
     ref = run(0.005)
@@ -170,8 +169,8 @@ def test_injection_action_conserves_tumour_and_validates():
     rep = OncolyticPDERadial(p, {"dr": 0.05})
     s = rep.initial_state()
     before = rep.observables(s)
-    s2, info = rep.apply_action(s, "inject", {"fraction": 0.3})
-    after = rep.observables(s2)
+    info = rep.apply_action(s, "inject", {"fraction": 0.3})  # in place
+    after = rep.observables(s)
     assert after["total_tumour"] == pytest.approx(before["total_tumour"], rel=1e-12)
     assert after["total_i"] == pytest.approx(0.3 * before["total_u"], rel=1e-12)
     assert info["cells_infected"] == pytest.approx(0.3 * before["total_u"], rel=1e-12)

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import field_validator
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
 from oncoscale.models.invasion import observables as obs
@@ -26,9 +25,8 @@ from oncoscale.models.invasion.params import (
     PROLIFERATING,
     QUIESCENT,
     InvasionParameters,
-    check_choice,
 )
-from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param, param
 from oncoscale.numerics.particles import (
     CellList,
     build_cell_list,
@@ -48,16 +46,10 @@ class IBMNumerics(ParameterSet):
     dx: float | None = param(
         None, "len", "spacing of the grid the particles are binned on (default: the PDE's)", gt=0
     )
-    kernels: str = param(
-        "numba", "", "'numba' (compiled kernels) or 'python' (their plain-Python reference)"
-    )
-
-    @field_validator("kernels")
-    @classmethod
-    def _kernels(cls, value: str) -> str:
-        return check_choice("kernels", value, ("numba", "python"))
+    kernel: KernelChoice = kernel_param("step kernels ('numpy': their uncompiled Python form)")
 
 
+@state_class
 @dataclass
 class IBMState:
     """All particles, the time step counter and the random stream (picklable)."""
@@ -125,7 +117,7 @@ class InvasionIBM(Representation):
         self.settings = IBMNumerics.from_mapping(self.numerics, context="numerics of ibm")
         self.dim = int(self.settings.dim)
         self.grid = obs.grid_for(params, self.dim, self.settings.dx)
-        self._kernels = _kernel_table(self.settings.kernels)
+        self._kernels = _kernel_table(self.settings.kernel)
         self._steps = 0
         self.parameters_changed()
 
@@ -300,9 +292,13 @@ class InvasionIBM(Representation):
     def variable_info(self) -> dict[str, VariableInfo]:
         info = {**obs.FIELD_INFO, **obs.observable_info()}
         for i in range(5):
-            info[f"n_p{i}"] = VariableInfo("1", f"proliferating cells of phenotype {i}")
-            info[f"n_q{i}"] = VariableInfo("1", f"quiescent cells of phenotype {i}")
-            info[f"n_necrotic{i}"] = VariableInfo("1", f"necrotic cells of phenotype {i}")
+            info[f"n_p{i}"] = VariableInfo(
+                "1", f"proliferating cells of phenotype {i}", "cells", True
+            )
+            info[f"n_q{i}"] = VariableInfo("1", f"quiescent cells of phenotype {i}", "cells", True)
+            info[f"n_necrotic{i}"] = VariableInfo(
+                "1", f"necrotic cells of phenotype {i}", "cells", True
+            )
         for name, text in (
             ("n_p", "proliferating cells"),
             ("n_q", "quiescent cells"),
@@ -311,8 +307,10 @@ class InvasionIBM(Representation):
             ("n_mde", "MDE particles"),
             ("n_o2", "O2 particles"),
         ):
-            info[name] = VariableInfo("1", text)
-        info["mass_necrotic"] = VariableInfo("mass", "necrotic cells (cumulative)")
+            info[name] = VariableInfo(
+                "1", text, "particles" if name[2:] in ("mm", "mde", "o2") else "cells", True
+            )
+        info["mass_necrotic"] = VariableInfo("1", "necrotic cells (cumulative)", "model mass unit")
         return info
 
     def solver_stats(self) -> dict[str, float]:
@@ -328,7 +326,7 @@ def _kernel_table(kind: str) -> dict[str, Any]:
     names = ("demography", "degrade_matrix", "emit_from", "produce_at", "uptake", "brownian")
     names = (*names, "move_cells")
     table = {n: getattr(K, n) for n in names}
-    if kind == "python":
+    if kind == "numpy":
         table = {n: f.py_func for n, f in table.items()}
     return table
 

@@ -98,15 +98,19 @@ def field_observables(
 
 
 FIELD_INFO = {
-    "cells_p": VariableInfo("mass/len^dim", "proliferating tumour cell density (summed over age)"),
-    "cells_q": VariableInfo("mass/len^dim", "quiescent tumour cell density (summed over age)"),
-    "mm": VariableInfo("mass/len^dim", "matrix macromolecule density f"),
-    "mde": VariableInfo("mass/len^dim", "matrix-degrading enzyme density m"),
-    "o2": VariableInfo("mass/len^dim", "oxygen density c"),
+    "cells_p": VariableInfo(
+        "1", "proliferating tumour cell density (summed over age)", "model mass per length^d"
+    ),
+    "cells_q": VariableInfo(
+        "1", "quiescent tumour cell density (summed over age)", "model mass per length^d"
+    ),
+    "mm": VariableInfo("1", "matrix macromolecule density f", "model mass per length^d"),
+    "mde": VariableInfo("1", "matrix-degrading enzyme density m", "model mass per length^d"),
+    "o2": VariableInfo("1", "oxygen density c", "model mass per length^d"),
     "phenotype": VariableInfo("1", "phenotype (0 wild type ... 4 most aggressive)"),
-    "x": VariableInfo("len", "x"),
-    "y": VariableInfo("len", "y"),
-    "z": VariableInfo("len", "z"),
+    "x": VariableInfo("1", "x", "model length unit"),
+    "y": VariableInfo("1", "y", "model length unit"),
+    "z": VariableInfo("1", "z", "model length unit"),
 }
 
 
@@ -115,10 +119,14 @@ def observable_info() -> dict[str, VariableInfo]:
     out = {}
     for comp, word in (("p", "proliferating"), ("q", "quiescent")):
         for i in range(N_PHENOTYPES):
-            out[f"mass_{comp}{i}"] = VariableInfo("mass", f"{word} cells of phenotype {i}")
-        out[f"mass_{comp}"] = VariableInfo("mass", f"{word} cells")
-        out[f"radius_{comp}"] = VariableInfo("len", f"mean distance of {word} cells from centre")
-    out["mass_cells"] = VariableInfo("mass", "tumour cells (P + Q)")
+            out[f"mass_{comp}{i}"] = VariableInfo(
+                "1", f"{word} cells of phenotype {i}", "model mass unit"
+            )
+        out[f"mass_{comp}"] = VariableInfo("1", f"{word} cells", "model mass unit")
+        out[f"radius_{comp}"] = VariableInfo(
+            "1", f"mean distance of {word} cells from centre", "model length unit"
+        )
+    out["mass_cells"] = VariableInfo("1", "tumour cells (P + Q)", "model mass unit")
     for name in SPECIES:
-        out[f"mass_{name}"] = VariableInfo("mass", f"total {name.upper()}")
+        out[f"mass_{name}"] = VariableInfo("1", f"total {name.upper()}", "model mass unit")
     return out

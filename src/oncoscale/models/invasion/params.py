@@ -42,6 +42,8 @@ class InvasionParameters(ParameterSet):
     """Spec §4 defaults (days, len = domain length unit, densities = mass/len^dim)."""
 
     family = "invasion"
+    time_units = "day"
+    time_label = "day"
 
     # ---- cells (spec §4 table) -------------------------------------------------------------
     D_n: float = param(5e-4, "len^2/day", "cell diffusivity of the wild type", ge=0)

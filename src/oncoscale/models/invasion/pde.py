@@ -27,10 +27,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
-from pydantic import field_validator
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.invasion import observables as obs
 from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import FieldSolver, domain_grid
@@ -38,13 +37,12 @@ from oncoscale.models.invasion.initial import initial_age_profile, initial_field
 from oncoscale.models.invasion.params import (
     N_PHENOTYPES,
     InvasionParameters,
-    check_choice,
     division_rate,
     necrosis_rate,
     quiescence_probability,
     reactivation_rate,
 )
-from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param, param
 from oncoscale.numerics.grids import CartesianGrid
 
 
@@ -59,17 +57,11 @@ class InvasionPDENumerics(ParameterSet):
     da: float | None = param(
         None, "day", "age-bin width, an integer multiple of dt (default: dt, exact shift)", gt=0
     )
-    kernel: str = param(
-        "numba", "", "space-age update: 'numba' (compiled kernels) or 'numpy' (references)"
-    )
+    kernel: KernelChoice = kernel_param("space-age update")
     max_state_gb: float = param(4.0, "GB", "largest allowed state (age-resolved densities)", gt=0)
 
-    @field_validator("kernel")
-    @classmethod
-    def _kernel_choice(cls, value: str) -> str:
-        return check_choice("kernel", value, ("numba", "numpy"))
 
-
+@state_class
 @dataclass
 class Ledger:
     """Cumulative masses per phenotype since t = 0 (mass = density integrated over space)."""
@@ -82,6 +74,7 @@ class Ledger:
         return Ledger(self.daughters.copy(), self.newborn.copy(), self.dead.copy())
 
 
+@state_class
 @dataclass
 class InvasionPDEState:
     """Age-resolved densities (ring buffers, see :mod:`pde_kernels`) and fields.
@@ -263,10 +256,9 @@ class InvasionPDE(Representation):
                 f"the PDE advances in steps of dt = {self.dt} day; got an interval "
                 f"{t1 - t0!r} that is not a multiple"
             )
-        new = state.copy()
         for _ in range(n):
-            self.step(new)
-        return new
+            self.step(state)  # in place: the state may be gigabytes
+        return state
 
     def _rates(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p = self.params
@@ -422,7 +414,9 @@ class InvasionPDE(Representation):
 
     def variable_info(self) -> dict[str, VariableInfo]:
         info = {**obs.FIELD_INFO, **obs.observable_info()}
-        info["cells_necrotic"] = VariableInfo("mass/len^dim", "cumulative necrotic cell density")
+        info["cells_necrotic"] = VariableInfo(
+            "1", "cumulative necrotic cell density", "model mass per length^d"
+        )
         words = {"p": "proliferating", "q": "quiescent", "necrotic": "necrotic (cumulative)"}
         for comp, word in words.items():
             for i in range(N_PHENOTYPES):
@@ -430,10 +424,12 @@ class InvasionPDE(Representation):
                     "1", f"{word} cells of phenotype {i} (mass / M_cell)"
                 )
                 if comp == "necrotic":
-                    info[f"mass_necrotic{i}"] = VariableInfo("mass", f"{word} cells, type {i}")
+                    info[f"mass_necrotic{i}"] = VariableInfo(
+                        "1", f"{word} cells, type {i}", "model mass unit"
+                    )
             info[f"n_{comp}"] = VariableInfo("1", f"{word} cells (mass / M_cell)")
-        info["mass_necrotic"] = VariableInfo("mass", "necrotic cells (cumulative)")
-        info["o2_min"] = VariableInfo("mass/len^dim", "minimum oxygen density")
+        info["mass_necrotic"] = VariableInfo("1", "necrotic cells (cumulative)", "model mass unit")
+        info["o2_min"] = VariableInfo("1", "minimum oxygen density", "model mass per length^d")
         return info
 
     def solver_stats(self) -> dict[str, float]:

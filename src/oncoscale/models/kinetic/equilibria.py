@@ -21,61 +21,20 @@ branch that can be stable (inside the window B̄ < B < B̃).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import brentq
 
 from oncoscale.errors import InputError
+from oncoscale.models.bifurcation import Equilibrium
 from oncoscale.models.kinetic.ode import SYSTEMS, Groups, to_common
 
 _TOL = 1e-12
 
 
-@dataclass(frozen=True)
-class Equilibrium:
-    """An equilibrium of one reduction with its linear stability."""
-
-    name: str
-    reduction: str  # system key, e.g. "pc-self"
-    state: np.ndarray  # reduced state (τ-units, scaled variables)
-    common: np.ndarray  # (Y1, Y2, Y3)
-    eigenvalues: np.ndarray  # of the reduced Jacobian, sorted by real part (descending)
-    feasible: bool  # all of Y1, Y2, Y3 >= 0
-
-    @property
-    def stable(self) -> bool:
-        """Linearly asymptotically stable."""
-        return bool(np.max(self.eigenvalues.real) < 0)
-
-    @property
-    def kind(self) -> str:
-        """'stable node', 'stable focus', 'saddle (k unstable)', 'unstable node',
-        'unstable focus' or 'non-hyperbolic'."""
-        re = self.eigenvalues.real
-        if np.any(np.abs(re) < 1e-10):
-            return "non-hyperbolic"
-        focus = bool(np.any(np.abs(self.eigenvalues.imag) > 1e-12))
-        if np.all(re < 0):
-            return "stable focus" if focus else "stable node"
-        if np.all(re > 0):
-            return "unstable focus" if focus else "unstable node"
-        return f"saddle ({int(np.sum(re > 0))} unstable)"
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable record."""
-        return {
-            "name": self.name,
-            "reduction": self.reduction,
-            "state": [float(v) for v in self.state],
-            "Y1": float(self.common[0]),
-            "Y2": float(self.common[1]),
-            "Y3": float(self.common[2]),
-            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
-            "stable": self.stable,
-            "kind": self.kind,
-            "feasible": self.feasible,
-        }
+def common_of(eq: Equilibrium) -> np.ndarray:
+    """(Y1, Y2, Y3) of a kinetic equilibrium: the variables common to every reduction."""
+    return np.array([eq.labelled["Y1"], eq.labelled["Y2"], eq.labelled["Y3"]])
 
 
 def _quadratic_roots(a: float, b: float, c: float) -> list[float]:
@@ -145,7 +104,16 @@ def equilibria(key: str, g: Groups, feasible_only: bool = False) -> list[Equilib
         feasible = bool(np.all(common >= -1e-12))
         if feasible_only and not feasible:
             continue
-        out.append(Equilibrium(name, key, state, common, eig, feasible))
+        out.append(
+            Equilibrium(
+                name,
+                state,
+                eig,
+                feasible,
+                reduction=key,
+                labelled={"Y1": common[0], "Y2": common[1], "Y3": common[2]},
+            )
+        )
     return out
 
 
@@ -231,7 +199,7 @@ def initial_levels(params) -> tuple[float, float, float]:
                 f"invalid value for 'initial_state': 'coexistence'; the coexistence equilibrium "
                 f"{name} does not exist (or is negative) for these groups; allowed: tumour-free"
             )
-        y1, y2, y3 = (float(v) for v in eq.common)
+        y1, y2, y3 = (float(v) for v in common_of(eq))
         return y1 + params.tumour_background, y2, y3
     if params.case == "cc":
         return params.tumour_background, float(params.immune_mass), 0.0
@@ -244,4 +212,4 @@ def initial_levels(params) -> tuple[float, float, float]:
         )
     stable = [e for e in free if e.stable]
     pick = (stable or free)[0]
-    return params.tumour_background, float(pick.common[1]), float(pick.common[2])
+    return params.tumour_background, float(common_of(pick)[1]), float(common_of(pick)[2])

@@ -54,12 +54,12 @@ from typing import Any, Literal
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.kinetic import kinetic_kernels as kk
 from oncoscale.models.kinetic.observables import totals_and_means
 from oncoscale.models.kinetic.params import KineticParameters
 from oncoscale.models.kinetic.velocity import ActivityBins, VelocitySet
-from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param, param
 from oncoscale.numerics.grids import CartesianGrid
 
 POPULATIONS = ("n1", "n2", "n3")
@@ -85,9 +85,7 @@ class KineticNumerics(ParameterSet):
     relaxation: Literal["implicit", "explicit"] = param(
         "implicit", "", "turning relaxation: implicit (AP) or explicit (needs dt ~ eps^2)"
     )
-    backend: Literal["numba", "numpy"] = param(
-        "numba", "", "transport kernel: compiled, or the NumPy reference"
-    )
+    kernel: KernelChoice = kernel_param("transport kernel")
     time_extrapolation: bool = param(
         False, "", "Richardson extrapolation over each advance interval (2nd order, 3x cost)"
     )
@@ -96,6 +94,7 @@ class KineticNumerics(ParameterSet):
     )
 
 
+@state_class
 @dataclass
 class KineticState:
     """Macro part M (3, B, *cells) and micro parts g (one array in 1D, (gx, gy) in 2D)."""
@@ -205,7 +204,7 @@ class MicroMacroSolver:
         h = self.grid.spacing
         if self.dim == 1:
             (g,) = state.g
-            if st.backend == "numpy":
+            if st.kernel == "numpy":
                 g_new, div = kk.transport_1d_reference(state.M, g, *args, h, dt, self.eps, implicit)
             else:
                 g_new, div = np.empty_like(g), np.empty_like(state.M)
@@ -213,7 +212,7 @@ class MicroMacroSolver:
             return (g_new,), div
         gx, gy = state.g
         rx, ry = self.velocity.reflection(0), self.velocity.reflection(1)
-        if st.backend == "numpy":
+        if st.kernel == "numpy":
             gx_new, gy_new, div = kk.transport_2d_reference(
                 state.M, gx, gy, *args, rx, ry, h, dt, self.eps, implicit
             )
@@ -358,23 +357,25 @@ class KineticModel(Representation):
         return out
 
     def variable_info(self) -> dict[str, VariableInfo]:
-        vol = "n*x" if self.dim == 1 else "n*x^2"
+        vol = "n_ref x length" if self.dim == 1 else "n_ref x length^2"
         names = {"n1": "tumour", "n2": "active immune", "n3": "passive immune", "N": "immune"}
         info = {}
         for f, long in names.items():
-            info[f] = VariableInfo("n", f"{long} density")
-            info[f"total_{f}"] = VariableInfo(vol, f"integral of the {long} density")
-            info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {long} density")
-        info["max_n1"] = VariableInfo("n", "maximum tumour density")
-        info["min_density"] = VariableInfo("n", "smallest density per activity bin (positivity)")
+            info[f] = VariableInfo("1", f"{long} density", "n_ref")
+            info[f"total_{f}"] = VariableInfo("1", f"integral of the {long} density", vol)
+            info[f"mean_{f}"] = VariableInfo("1", f"domain mean of the {long} density", "n_ref")
+        info["max_n1"] = VariableInfo("1", "maximum tumour density", "n_ref")
+        info["min_density"] = VariableInfo(
+            "1", "smallest density per activity bin (positivity)", "n_ref"
+        )
         for name in ("x", "y"):
-            info[name] = VariableInfo("x", f"position {name}")
+            info[name] = VariableInfo("1", f"position {name}", "domain length")
         info["u"] = VariableInfo("1", "activity (u >= 0 active, u < 0 passive)")
         for name, long in zip(
             POPULATIONS, ("tumour", "active immune", "passive immune"), strict=True
         ):
             info[f"activity_{name}"] = VariableInfo(
-                "n*x^d", f"{long} cells per unit activity (integrated over space)"
+                "1", f"{long} cells per unit activity (integrated over space)", vol
             )
         return info
 

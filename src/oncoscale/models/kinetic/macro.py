@@ -27,13 +27,13 @@ Euler (the benchmark reference).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.kinetic import macro_kernels
 from oncoscale.models.kinetic.equilibria import initial_levels
 from oncoscale.models.kinetic.observables import totals_and_means
@@ -42,27 +42,30 @@ from oncoscale.models.kinetic.params import KineticParameters
 from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics.grids import CartesianGrid
 from oncoscale.numerics.helmholtz import NeumannHelmholtz
-from oncoscale.numerics.imex import IMEXIntegrator, explicit_euler
+from oncoscale.numerics.imex import StepMemory
 from oncoscale.numerics.nonlinear_diffusion import MyopicDiffusion
+from oncoscale.numerics.time_schemes import SchemeName, make_scheme, scheme_class
 
 FIELDS = ("n1", "n2", "n3", "N")
 
 FIELD_INFO: dict[str, VariableInfo] = {
-    "n1": VariableInfo("n", "tumour density"),
-    "n2": VariableInfo("n", "active immune density"),
-    "n3": VariableInfo("n", "passive immune density"),
-    "N": VariableInfo("n", "total immune density n2 + n3"),
+    "n1": VariableInfo("1", "tumour density", "n_ref"),
+    "n2": VariableInfo("1", "active immune density", "n_ref"),
+    "n3": VariableInfo("1", "passive immune density", "n_ref"),
+    "N": VariableInfo("1", "total immune density n2 + n3", "n_ref"),
 }
 
 
 def _observable_info() -> dict[str, VariableInfo]:
     info = {}
     for f, v in FIELD_INFO.items():
-        info[f"total_{f}"] = VariableInfo("n*x^d", f"integral of the {v.long_name}")
-        info[f"mean_{f}"] = VariableInfo("n", f"domain mean of the {v.long_name}")
-    info["max_n1"] = VariableInfo("n", "maximum tumour density")
-    info["n1_seed"] = VariableInfo("n", "tumour density at the seed centre")
-    info["min_density"] = VariableInfo("n", "smallest density of any population (positivity)")
+        info[f"total_{f}"] = VariableInfo("1", f"integral of the {v.long_name}", "n_ref x length^d")
+        info[f"mean_{f}"] = VariableInfo("1", f"domain mean of the {v.long_name}", "n_ref")
+    info["max_n1"] = VariableInfo("1", "maximum tumour density", "n_ref")
+    info["n1_seed"] = VariableInfo("1", "tumour density at the seed centre", "n_ref")
+    info["min_density"] = VariableInfo(
+        "1", "smallest density of any population (positivity)", "n_ref"
+    )
     return info
 
 
@@ -72,8 +75,10 @@ OBSERVABLE_INFO = _observable_info()
 class MacroNumerics(ParameterSet):
     """Numerical settings of the macroscopic PDE solvers."""
 
-    solver: Literal["imex", "ark3-fixed", "imex-euler", "euler"] = param(
-        "imex", "", "adaptive IMEX, fixed-step ARK3, fixed-step IMEX Euler or explicit Euler"
+    solver: SchemeName = param(
+        "imex",
+        "",
+        "time scheme by name (numerics.time_schemes): imex, ark3-fixed, imex-euler, euler",
     )
     rtol: float = param(1e-6, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
     atol: float = param(1e-8, "n", "absolute tolerance of the adaptive solver", gt=0)
@@ -101,8 +106,8 @@ class MacroProblem:
         """Recompute coefficients after a parameter change."""
         p = self.params
         self.key = reduction_of(p)
-        self.coef = macro_kernels.coefficients(p)
-        if self.key in ("cc-cross", "pc-self") and self.coef[4] <= 0:
+        self.coeffs = macro_kernels.pack_coefficients(p)
+        if self.key in ("cc-cross", "pc-self") and self.coeffs[4] <= 0:
             raise InputError(
                 f"invalid value for 'd35': {p.d35!r} (n5 = {p.n5!r}); allowed: d35*n5 > 0 for "
                 f"the {p.reduction} closure"
@@ -115,20 +120,20 @@ class MacroProblem:
     # ---- closures of the nonlinear diffusions ------------------------------------------
     def d_eff_cross(self, n1: np.ndarray) -> np.ndarray:
         """D_eff[n1] = (D2 k + D3 d21 n1)/(k + d21 n1) (x²/t)."""
-        p, k, d21 = self.params, self.coef[4], self.coef[3]
+        p, k, d21 = self.params, self.coeffs[4], self.coeffs[3]
         n1 = np.maximum(n1, 0.0)
         return (p.D2 * k + p.D3 * d21 * n1) / (k + d21 * n1)
 
     def phi_self(self, big_n: np.ndarray) -> np.ndarray:
         """Φ(N) = D2 n2 + D3 n3 (n·x²/t); linear extension Φ'(0) N for N < 0."""
-        p, k, b = self.params, self.coef[4], self.coef[6]
+        p, k, b = self.params, self.coeffs[4], self.coeffs[6]
         pos = np.maximum(big_n, 0.0)
         phi = (p.D2 * k * pos + p.D3 * b * pos**2) / (k + b * pos)
         return np.where(big_n >= 0, phi, p.D2 * big_n)
 
     def dphi_self(self, big_n: np.ndarray) -> np.ndarray:
         """Φ'(N) = (D2 k² + 2 D3 b32 k N + D3 b32² N²)/(k + b32 N)² > 0."""
-        p, k, b = self.params, self.coef[4], self.coef[6]
+        p, k, b = self.params, self.coeffs[4], self.coeffs[6]
         pos = np.maximum(big_n, 0.0)
         return (p.D2 * k * k + 2 * p.D3 * b * k * pos + p.D3 * b * b * pos**2) / (k + b * pos) ** 2
 
@@ -141,22 +146,22 @@ class MacroProblem:
 
     def split(self, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(n2, n3) of a state."""
-        return macro_kernels.split_reference(y, self.coef, self.key)
+        return macro_kernels.split_reference(y, self.coeffs, self.key)
 
     # ---- stiff losses of the active immune cells (implicit) -----------------------------
     def loss_rate(self, n1: np.ndarray) -> np.ndarray:
         """q = d21 n1 (+ κ2 in PC) (1/t): the loss rate of n2, stiff when the tumour is large."""
-        kappa = self.coef[8] if self.key.startswith("pc") else 0.0
-        return self.coef[3] * np.maximum(n1, 0.0) + kappa
+        kappa = self.coeffs[8] if self.key.startswith("pc") else 0.0
+        return self.coeffs[3] * np.maximum(n1, 0.0) + kappa
 
     def _psi(self, big_n: np.ndarray) -> np.ndarray:
         """n2 = ψ(N) = kN/(k + b32 N) of the self closure (ψ(N) = N for N < 0)."""
-        k, b = self.coef[4], self.coef[6]
+        k, b = self.coeffs[4], self.coeffs[6]
         pos = np.maximum(big_n, 0.0)
         return np.where(big_n >= 0, k * pos / (k + b * pos), big_n)
 
     def _dpsi(self, big_n: np.ndarray) -> np.ndarray:
-        k, b = self.coef[4], self.coef[6]
+        k, b = self.coeffs[4], self.coeffs[6]
         return k * k / (k + b * np.maximum(big_n, 0.0)) ** 2
 
     def sink(self, y: np.ndarray) -> np.ndarray:
@@ -172,7 +177,7 @@ class MacroProblem:
         pass
 
     def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
-        out = macro_kernels.reactions(y, self.coef, self.key)
+        out = macro_kernels.reactions(y, self.coeffs, self.key)
         sink = self.sink(y)
         out[1] += sink  # this loss is in the implicit part ...
         if self.key == "cc-linear":
@@ -225,38 +230,16 @@ class MacroProblem:
         return self.grid.spacing**2 / (2 * self.grid.dim * max(p.D1, p.D2, p.D3))
 
 
-def forward_backward_euler(
-    problem: MacroProblem, y: np.ndarray, t0: float, t1: float, dt: float
-) -> tuple[np.ndarray, int]:
-    """First-order IMEX: y ← (I − h L)⁻¹ (y + h N(y)), fixed step (shortened to hit t1).
-
-    Positivity-preserving: N's negative terms (n1 d12 n2, d35 n5 n3, and for PC n3's own
-    loss) are bounded by the state, so y + hN(y) ≥ 0 for h ≤ 1/max(d12 n2, d35 n5 + ...),
-    and the implicit solves are M-matrix (or monotone Newton) solves.
-    """
-    t = t0
-    y = np.array(y, dtype=float, copy=True)
-    steps = 0
-    while t < t1 - 1e-12 * max(1.0, abs(t1)):
-        h = min(dt, t1 - t)
-        y = problem.solve(t + h, y + h * problem.explicit(t, y), h)
-        if not np.all(np.isfinite(y)):
-            raise FloatingPointError(f"non-finite solution at t = {t + h:g} (step {h:g})")
-        t += h
-        steps += 1
-    return y, steps
-
-
 # =======================================================================================
 # representations
 # =======================================================================================
+@state_class
 @dataclass
 class MacroState:
-    """Fields (n_var, *space) plus the adaptive integrator's memory."""
+    """Fields (n_var, *space) plus the adaptive scheme's step memory."""
 
     y: np.ndarray
-    step: float | None = None
-    err_prev: float = 1.0
+    memory: StepMemory = field(default_factory=StepMemory)
 
 
 class MacroPDE(Representation):
@@ -276,21 +259,20 @@ class MacroPDE(Representation):
         )
         self.grid = CartesianGrid.cell_centred(0.0, params.length, dx, self.dim)
         self.problem = MacroProblem(params, self.grid)
-        self._build_integrator()
-        self._euler_steps = 0
+        self._build_scheme()
 
-    def _build_integrator(self) -> None:
+    def _build_scheme(self) -> None:
         s = self.settings
-        fixed = s.dt if s.solver == "ark3-fixed" else None
-        self.integrator = IMEXIntegrator(
+        self.scheme = make_scheme(
+            s.solver,
             self.problem,
             rtol=s.rtol,
             atol=s.atol,
-            max_step_size=s.dt_max,
-            fixed_step=fixed,
+            dt=s.dt,
+            dt_max=s.dt_max,
             negative_tolerance=s.atol,
         )
-        if s.solver == "euler" and s.dt > self.problem.explicit_stability_limit():
+        if scheme_class(s.solver).explicit and s.dt > self.problem.explicit_stability_limit():
             raise InputError(
                 f"invalid value for 'dt': {s.dt!r} t; the explicit Euler solver is unstable above "
                 f"dx^2/(2*dim*max(D1, D2, D3)) = {self.problem.explicit_stability_limit():.4g} t"
@@ -309,23 +291,14 @@ class MacroPDE(Representation):
         return MacroState(y)
 
     def advance(self, state: MacroState, t0: float, t1: float) -> MacroState:
-        if self.settings.solver == "euler":
-            y, steps = explicit_euler(self.problem, state.y, t0, t1, self.settings.dt)
-            self._euler_steps += steps
-            return MacroState(y)
-        if self.settings.solver == "imex-euler":
-            y, steps = forward_backward_euler(self.problem, state.y, t0, t1, self.settings.dt)
-            self._euler_steps += steps
-            return MacroState(y)
-        self.integrator._h, self.integrator._err_prev = state.step, state.err_prev
         try:
-            y = self.integrator.advance(state.y, t0, t1)
+            state.y = self.scheme.advance(state.y, t0, t1, state.memory)
         except FloatingPointError as exc:
             raise FloatingPointError(
                 f"{exc}; max n1 = {np.max(state.y[0]):.3g} at t = {t0:g}. An escaping tumour "
                 "makes the immune reactions extremely stiff: use numerics.solver=imex-euler"
             ) from exc
-        return MacroState(y, self.integrator._h, self.integrator._err_prev)
+        return state
 
     def fields(self, state: MacroState) -> dict[str, np.ndarray]:
         y = state.y
@@ -347,7 +320,10 @@ class MacroPDE(Representation):
         return tuple(int(np.argmin(np.abs(self.grid.axis(a) - centre[a]))) for a in range(self.dim))
 
     def variable_info(self) -> dict[str, VariableInfo]:
-        coords = {"x": VariableInfo("x", "position"), "y": VariableInfo("x", "position (2nd axis)")}
+        coords = {
+            "x": VariableInfo("1", "position", "domain length"),
+            "y": VariableInfo("1", "position (2nd axis)", "domain length"),
+        }
         return {**FIELD_INFO, **OBSERVABLE_INFO, **{k: coords[k] for k in self.coords()}}
 
     @property
@@ -365,10 +341,7 @@ class MacroPDE(Representation):
             raise InputError("the reduction cannot change during a run (the state layout differs)")
 
     def solver_stats(self) -> dict[str, float]:
-        stats = self.problem.myopic.stats.as_dict()
-        if self.settings.solver in ("euler", "imex-euler"):
-            return {"steps": float(self._euler_steps), **stats}
-        return {**self.integrator.stats.as_dict(), **stats}
+        return {**self.scheme.stats(), **self.problem.myopic.stats.as_dict()}
 
     def describe_numerics(self) -> dict[str, Any]:
         out = {k: v for k, v in self.settings.model_dump().items() if v is not None}

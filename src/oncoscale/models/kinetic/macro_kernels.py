@@ -25,7 +25,7 @@ KEYS: dict[str, int] = {"cc-linear": 0, "cc-cross": 1, "pc-linear": 2, "pc-self"
 N_VARIABLES: dict[str, int] = {"cc-linear": 3, "cc-cross": 2, "pc-linear": 3, "pc-self": 2}
 
 
-def coefficients(p: KineticParameters) -> np.ndarray:
+def pack_coefficients(p: KineticParameters) -> np.ndarray:
     """[d12, b13, b14 n4, d21, d35 n5, a35 n5, b32, b22, κ2, n2*] (the kernel's layout)."""
     return np.array(
         [
@@ -46,25 +46,25 @@ def coefficients(p: KineticParameters) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # NumPy reference
 # ---------------------------------------------------------------------------------------
-def split_reference(y: np.ndarray, coef: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
+def split_reference(y: np.ndarray, coeffs: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
     """(n2, n3) of a state: read off (linear) or from the slaved closure (cross/self)."""
     if key in ("cc-linear", "pc-linear"):
         return y[1], y[2]
     n1 = np.maximum(y[0], 0.0)
     big_n = np.maximum(y[1], 0.0)
-    k = coef[4]
+    k = coeffs[4]
     if key == "cc-cross":
-        den = k + coef[3] * n1
-        return k * big_n / den, coef[3] * n1 * big_n / den
-    den = k + coef[6] * big_n
-    return k * big_n / den, coef[6] * big_n**2 / den
+        den = k + coeffs[3] * n1
+        return k * big_n / den, coeffs[3] * n1 * big_n / den
+    den = k + coeffs[6] * big_n
+    return k * big_n / den, coeffs[6] * big_n**2 / den
 
 
-def reactions_reference(y: np.ndarray, coef: np.ndarray, key: str) -> np.ndarray:
+def reactions_reference(y: np.ndarray, coeffs: np.ndarray, key: str) -> np.ndarray:
     """Reaction terms (same layout as y), NumPy."""
-    d12, b13, r, d21, k35, a35, b32, b22, kap, n2s = coef
+    d12, b13, r, d21, k35, a35, b32, b22, kap, n2s = coeffs
     n1 = y[0]
-    n2, n3 = split_reference(y, coef, key)
+    n2, n3 = split_reference(y, coeffs, key)
     out = np.empty_like(y)
     out[0] = n1 * (-d12 * n2 + b13 * n3 + r)
     if key == "cc-linear":
@@ -84,9 +84,10 @@ def reactions_reference(y: np.ndarray, coef: np.ndarray, key: str) -> np.ndarray
 # Numba kernel
 # ---------------------------------------------------------------------------------------
 @numba.njit(cache=True)
-def _reactions_kernel(y, coef, key, out):  # pragma: no cover - compiled
+def _reactions_kernel(y, coeffs, key, out):  # pragma: no cover - compiled
+    c = coeffs
     d12, b13, r, d21, k35, a35, b32, b22, kap, n2s = (
-        coef[0], coef[1], coef[2], coef[3], coef[4], coef[5], coef[6], coef[7], coef[8], coef[9]
+        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9]
     )  # fmt: skip
     for j in range(y.shape[1]):
         n1 = y[0, j]
@@ -117,9 +118,9 @@ def _reactions_kernel(y, coef, key, out):  # pragma: no cover - compiled
                 out[2, j] = -k35 * n3 + b32 * n2 * n3 + b22 * n2 * n2
 
 
-def reactions(y: np.ndarray, coef: np.ndarray, key: str) -> np.ndarray:
+def reactions(y: np.ndarray, coeffs: np.ndarray, key: str) -> np.ndarray:
     """Reaction terms (same layout as y) by the compiled kernel."""
     flat = np.ascontiguousarray(y.reshape(y.shape[0], -1), dtype=np.float64)
     out = np.empty_like(flat)
-    _reactions_kernel(flat, coef, KEYS[key], out)
+    _reactions_kernel(flat, coeffs, KEYS[key], out)
     return out.reshape(y.shape)

@@ -21,10 +21,10 @@ from oncoscale.models.kinetic.params import KineticParameters
 from oncoscale.models.parameters import ParameterSet, param
 
 OBSERVABLE_INFO: dict[str, VariableInfo] = {
-    "n1": VariableInfo("n", "tumour density"),
-    "n2": VariableInfo("n", "active immune density"),
-    "n3": VariableInfo("n", "passive immune density"),
-    "N": VariableInfo("n", "total immune density n2 + n3"),
+    "n1": VariableInfo("1", "tumour density", "n_ref"),
+    "n2": VariableInfo("1", "active immune density", "n_ref"),
+    "n3": VariableInfo("1", "passive immune density", "n_ref"),
+    "N": VariableInfo("1", "total immune density n2 + n3", "n_ref"),
     "Y1": VariableInfo("1", "scaled tumour density (d21/d12) n1"),
 }
 

@@ -132,6 +132,9 @@ class KineticParameters(ParameterSet):
     """
 
     family = "kinetic"
+    time_units = "1"
+    time_label = "1/r"
+    time_long_name = "dimensionless time, in units of 1/r (r = b14 n4, the tumour growth rate)"
 
     # ---- structure -----------------------------------------------------------------------
     case: Case = param("cc", "", "interaction structure: 'cc' conservative, 'pc' proliferative")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from oncoscale.models.kinetic.equilibria import b_bar, b_tilde, equilibria
+from oncoscale.models.kinetic.equilibria import b_bar, b_tilde, common_of, equilibria
 from oncoscale.models.kinetic.params import NAMED_SETS, named
 
 #: reductions compared for each case: (linear, the scaling-specific one)
@@ -51,9 +51,9 @@ def _rows_for(name: str) -> list[TableRow]:
             TableRow(
                 scenario=name,
                 equilibrium=eq_name,
-                Y1=float(ref.common[0]),
-                Y2=float(ref.common[1]),
-                Y3=float(ref.common[2]),
+                Y1=float(common_of(ref)[0]),
+                Y2=float(common_of(ref)[1]),
+                Y3=float(common_of(ref)[2]),
                 feasible=ref.feasible,
                 linear_kind=a.kind if a else "absent",
                 linear_max_re=float(np.max(a.eigenvalues.real)) if a else math.nan,
@@ -61,7 +61,9 @@ def _rows_for(name: str) -> list[TableRow]:
                 other_kind=b.kind if b else "absent",
                 other_max_re=float(np.max(b.eigenvalues.real)) if b else math.nan,
                 same_state=bool(
-                    a is not None and b is not None and np.allclose(a.common, b.common, atol=1e-10)
+                    a is not None
+                    and b is not None
+                    and np.allclose(common_of(a), common_of(b), atol=1e-10)
                 ),
                 same_stability=bool(a is not None and b is not None and a.stable == b.stable),
             )

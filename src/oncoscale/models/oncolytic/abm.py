@@ -20,19 +20,19 @@ round(i0_fraction·Kδ²) on sites with |x_j| <= R_i (``<=``, with a 1e-9 mm tol
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.oncolytic import abm_kernels as kern
 from oncoscale.models.oncolytic import observables as obs
-from oncoscale.models.oncolytic.abm_reference import reference_step
+from oncoscale.models.oncolytic.abm_reference import step_reference
 from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficients
 from oncoscale.models.oncolytic.reactions import injection_fraction
-from oncoscale.models.parameters import ParameterSet, param
+from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param
 from oncoscale.numerics.grids import CartesianGrid
 from oncoscale.numerics.sampling import stream_from_generator
 
@@ -43,11 +43,10 @@ _FIXED = ("tau", "delta", "L")  # define the lattice and the clock: fixed during
 class ABMNumerics(ParameterSet):
     """Numerical settings of the lattice ABM (τ and δ are model parameters)."""
 
-    kernel: Literal["numba", "numpy"] = param(
-        "numba", "", "step implementation: compiled kernel or the NumPy reference"
-    )
+    kernel: KernelChoice = kernel_param("step implementation")
 
 
+@state_class
 @dataclass
 class ABMState:
     """Counts (3, n, n) int32 = U, I, Z per site; φ (n, n) in µg/mm²; the kernel's stream;
@@ -151,7 +150,7 @@ class OncolyticABM(Representation):
 
     def advance(self, state: ABMState, t0: float, t1: float) -> ABMState:
         n = self.steps_between(t0, t1)
-        new = state.copy()
+        new = state  # advanced in place
         U, I, Z = new.counts
         if self.settings.kernel == "numba":
             status, done, site, value = kern.run_steps(
@@ -172,7 +171,7 @@ class OncolyticABM(Representation):
         else:
             status, done, site, value = kern.OK, n, -1, 0.0
             for k in range(n):
-                status, site, value = reference_step(
+                status, site, value = step_reference(
                     U, I, Z, new.phi, self.coeffs, self.omega_mask, new.rng
                 )
                 if status != kern.OK:
@@ -221,9 +220,14 @@ class OncolyticABM(Representation):
         return obs.observables(f["u"], f["i"], f["z"], f["phi"], self._geometry, self.params)
 
     def variable_info(self) -> dict[str, VariableInfo]:
+        counts = {  # whole cells on the lattice: integers
+            k: replace(obs.OBSERVABLE_INFO[k], integer=True)
+            for k in ("total_u", "total_i", "total_z", "total_tumour")
+        }
         return {
             **obs.FIELD_INFO,
             **obs.OBSERVABLE_INFO,
+            **counts,
             "x": VariableInfo("mm", "x position"),
             "y": VariableInfo("mm", "y position"),
         }
@@ -251,8 +255,7 @@ class OncolyticABM(Representation):
         if action != "inject":
             return super().apply_action(state, action, options)
         fraction = injection_fraction(options)
-        new = state.copy()
-        moved = np.floor(fraction * new.counts[0]).astype(np.int32)
-        new.counts[0] -= moved
-        new.counts[1] += moved
-        return new, {"fraction": fraction, "cells_infected": float(moved.sum())}
+        moved = np.floor(fraction * state.counts[0]).astype(np.int32)
+        state.counts[0] -= moved
+        state.counts[1] += moved
+        return {"fraction": fraction, "cells_infected": int(moved.sum())}

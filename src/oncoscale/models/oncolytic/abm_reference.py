@@ -46,7 +46,7 @@ def chemotactic_move_probabilities(phi: np.ndarray, c: np.ndarray) -> np.ndarray
     )
 
 
-def reference_step(
+def step_reference(
     U: np.ndarray,
     I: np.ndarray,
     Z: np.ndarray,

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from oncoscale.analysis.fronts import front_position, radial_profile
 from oncoscale.models.base import VariableInfo
 from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.numerics.grids import CartesianGrid, Grid1D
+from oncoscale.numerics.profiles import front_position, radial_profile
 
 
 @dataclass(frozen=True)
@@ -44,23 +44,23 @@ def geometry_2d(grid: CartesianGrid, r_max: float) -> ProfileGeometry:
 
 
 OBSERVABLE_INFO: dict[str, VariableInfo] = {
-    "total_u": VariableInfo("cells", "total uninfected tumour cells"),
-    "total_i": VariableInfo("cells", "total infected tumour cells"),
-    "total_z": VariableInfo("cells", "total immune cells"),
-    "total_tumour": VariableInfo("cells", "total tumour cells (uninfected + infected)"),
-    "u_center": VariableInfo("cells/mm^2", "uninfected density at the centre"),
-    "i_center": VariableInfo("cells/mm^2", "infected density at the centre"),
-    "z_center": VariableInfo("cells/mm^2", "immune density at the centre"),
-    "max_z": VariableInfo("cells/mm^2", "maximum immune density"),
+    "total_u": VariableInfo("1", "total uninfected tumour cells", "cells"),
+    "total_i": VariableInfo("1", "total infected tumour cells", "cells"),
+    "total_z": VariableInfo("1", "total immune cells", "cells"),
+    "total_tumour": VariableInfo("1", "total tumour cells (uninfected + infected)", "cells"),
+    "u_center": VariableInfo("mm-2", "uninfected density at the centre", "cells/mm^2"),
+    "i_center": VariableInfo("mm-2", "infected density at the centre", "cells/mm^2"),
+    "z_center": VariableInfo("mm-2", "immune density at the centre", "cells/mm^2"),
+    "max_z": VariableInfo("mm-2", "maximum immune density", "cells/mm^2"),
     "max_phi": VariableInfo("ug/mm^2", "maximum chemoattractant density"),
     "front_u": VariableInfo("mm", "uninfected front (outermost radius with u > 1/delta^2)"),
     "front_i": VariableInfo("mm", "infected front (outermost radius with i > 1/delta^2)"),
 }
 
 FIELD_INFO: dict[str, VariableInfo] = {
-    "u": VariableInfo("cells/mm^2", "uninfected tumour cell density"),
-    "i": VariableInfo("cells/mm^2", "infected tumour cell density"),
-    "z": VariableInfo("cells/mm^2", "immune (cytotoxic T) cell density"),
+    "u": VariableInfo("mm-2", "uninfected tumour cell density", "cells/mm^2"),
+    "i": VariableInfo("mm-2", "infected tumour cell density", "cells/mm^2"),
+    "z": VariableInfo("mm-2", "immune (cytotoxic T) cell density", "cells/mm^2"),
     "phi": VariableInfo("ug/mm^2", "chemoattractant density"),
 }
 

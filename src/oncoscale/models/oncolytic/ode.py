@@ -10,12 +10,11 @@ State vector y = (u, i, z) in cells/mm².
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.bifurcation import BifurcationProblem, StartingPoint
+from oncoscale.models.bifurcation import BifurcationProblem, Equilibrium, StartingPoint
 from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.models.oncolytic.reactions import tumour_reactions
 
@@ -43,33 +42,6 @@ def jacobian(y: np.ndarray, params: OncolyticParameters) -> np.ndarray:
             [0.0, params.ode_alpha, -params.q_z],
         ]
     )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Equilibrium:
-    """An equilibrium of the ODE with its linear stability."""
-
-    name: str
-    state: np.ndarray  # (u, i, z), cells/mm²
-    eigenvalues: np.ndarray  # 1/h, sorted by real part (descending)
-    biologically_feasible: bool  # all components >= 0
-
-    @property
-    def stable(self) -> bool:
-        """Linearly asymptotically stable (all eigenvalues with negative real part)."""
-        return bool(np.max(self.eigenvalues.real) < 0)
-
-    def to_dict(self) -> dict:
-        """JSON-serialisable record."""
-        return {
-            "name": self.name,
-            "u": float(self.state[0]),
-            "i": float(self.state[1]),
-            "z": float(self.state[2]),
-            "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
-            "stable": self.stable,
-            "feasible": self.biologically_feasible,
-        }
 
 
 def coexistence_state(params: OncolyticParameters) -> np.ndarray:
@@ -105,7 +77,7 @@ def equilibria(params: OncolyticParameters) -> list[Equilibrium]:
             continue
         eig = np.linalg.eigvals(jacobian(state, params))
         eig = eig[np.argsort(-eig.real)]
-        out.append(Equilibrium(name, state, eig, bool(np.all(state >= 0))))
+        out.append(Equilibrium(name, state, eig, bool(np.all(state >= 0)), ("u", "i", "z")))
     return out
 
 
@@ -142,7 +114,7 @@ def bifurcation_problem(
         return [
             StartingPoint(eq.name, eq.state)
             for eq in equilibria(at)
-            if eq.biologically_feasible and not eq.name.startswith("E0")
+            if eq.feasible and not eq.name.startswith("E0")
         ]
 
     return BifurcationProblem(

@@ -11,6 +11,7 @@ from oncoscale.models.base import HomogeneousRepresentation, VariableInfo
 from oncoscale.models.oncolytic import ode
 from oncoscale.models.oncolytic.observables import FIELD_INFO
 from oncoscale.models.oncolytic.params import OncolyticParameters
+from oncoscale.models.oncolytic.reactions import injection_fraction
 from oncoscale.models.parameters import ParameterSet, param
 
 
@@ -51,7 +52,8 @@ class OncolyticODE(HomogeneousRepresentation):
         self._nfev += sol.nfev
         if not sol.success:
             raise FloatingPointError(f"ODE integration failed at t = {t0}: {sol.message}")
-        return sol.y[:, -1]
+        state[:] = sol.y[:, -1]
+        return state
 
     def observables(self, state: np.ndarray) -> dict[str, float]:
         u, i, z = (float(v) for v in state)
@@ -59,18 +61,17 @@ class OncolyticODE(HomogeneousRepresentation):
 
     def variable_info(self) -> dict[str, VariableInfo]:
         info = {k: FIELD_INFO[k] for k in ("u", "i", "z")}
-        info["total_tumour"] = VariableInfo("cells/mm^2", "tumour density u + i")
+        info["total_tumour"] = VariableInfo("mm-2", "tumour density u + i", "cells/mm^2")
         return info
 
     def apply_action(self, state: np.ndarray, action: str, options: dict[str, Any]):
         if action != "inject":
             return super().apply_action(state, action, options)
-        f = float(options.get("fraction", 0.3))
+        f = injection_fraction(options)
         moved = f * state[0]
-        return np.array([state[0] - moved, state[1] + moved, state[2]]), {
-            "fraction": f,
-            "density_infected": float(moved),
-        }
+        state[0] -= moved
+        state[1] += moved
+        return {"fraction": f, "density_infected": float(moved)}
 
     def solver_stats(self) -> dict[str, float]:
         return {"rhs_evaluations": float(self._nfev)}

@@ -19,13 +19,13 @@ seed's explicit Euler scheme (the accuracy reference).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo
+from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic import pde_kernels
 from oncoscale.models.oncolytic.params import OncolyticParameters
@@ -38,7 +38,8 @@ from oncoscale.models.parameters import ParameterSet, param
 from oncoscale.numerics import fv
 from oncoscale.numerics.grids import CartesianGrid, Grid1D
 from oncoscale.numerics.helmholtz import NeumannHelmholtz
-from oncoscale.numerics.imex import IMEXIntegrator, explicit_euler
+from oncoscale.numerics.imex import StepMemory
+from oncoscale.numerics.time_schemes import SchemeName, make_scheme, scheme_class
 from oncoscale.numerics.tridiagonal import Tridiagonal, solve_tridiagonal
 
 FIELDS = ("u", "i", "z", "phi")
@@ -47,8 +48,10 @@ FIELDS = ("u", "i", "z", "phi")
 class PDENumerics(ParameterSet):
     """Numerical settings of the oncolytic PDE solvers."""
 
-    solver: Literal["imex", "euler"] = param(
-        "imex", "", "time stepping: adaptive IMEX or explicit Euler"
+    solver: SchemeName = param(
+        "imex",
+        "",
+        "time scheme by name (numerics.time_schemes): imex, ark3-fixed, imex-euler, euler",
     )
     rtol: float = param(1e-6, "1", "relative tolerance of the adaptive solver", gt=0, lt=1)
     atol: float = param(
@@ -169,7 +172,7 @@ class Split2D(_Common):
         """Recompute coefficients after a parameter change."""
         p = self.params
         self.inflow_region = (self.grid.radius() <= p.inflow_radius + 1e-12).astype(float)
-        self._coeff = pde_kernels.coefficients(p)
+        self.coeffs = pde_kernels.pack_coefficients(p)
 
     def _integrate(self, f: np.ndarray) -> float:
         return float(self.grid.integrate(f))
@@ -195,7 +198,7 @@ class Split2D(_Common):
 
     def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
         out = np.empty_like(y)
-        pde_kernels.explicit_rhs_2d(y, self.source(y), self._coeff, self.grid.spacing, self.sg, out)
+        pde_kernels.explicit_rhs_2d(y, self.source(y), self.coeffs, self.grid.spacing, self.sg, out)
         return out
 
     def max_step(self, t: float, y: np.ndarray) -> float:
@@ -209,13 +212,13 @@ class Split2D(_Common):
 # =======================================================================================
 # representations
 # =======================================================================================
+@state_class
 @dataclass
 class PDEState:
-    """Fields (4, ...) plus the adaptive integrator's memory (for bit-identical resumes)."""
+    """Fields (4, ...) plus the adaptive scheme's step memory (for bit-identical resumes)."""
 
     y: np.ndarray
-    step: float | None = None
-    err_prev: float = 1.0
+    memory: StepMemory = field(default_factory=StepMemory)
 
 
 class OncolyticPDE(Representation):
@@ -230,14 +233,16 @@ class OncolyticPDE(Representation):
         s = self.settings
         scale = np.ones((4,) + (1,) * (self._ndim()))
         scale[3] = params.phi_star / params.K
-        self.integrator = IMEXIntegrator(
+        self.scheme = make_scheme(
+            s.solver,
             self.problem,
             rtol=s.rtol,
             atol=s.atol * scale,
-            max_step_size=s.dt_max,
+            dt=s.dt,
+            dt_max=s.dt_max,
             negative_tolerance=1e-6 * s.atol * scale,
         )
-        if s.solver == "euler":
+        if scheme_class(s.solver).explicit:
             self._check_euler_stability()
 
     # ---- geometry-specific ------------------------------------------------------------
@@ -274,15 +279,8 @@ class OncolyticPDE(Representation):
         return PDEState(np.stack([u, i, zeros, zeros.copy()]))
 
     def advance(self, state: PDEState, t0: float, t1: float) -> PDEState:
-        if self.settings.solver == "euler":
-            y, _ = explicit_euler(self.problem, state.y, t0, t1, self.settings.dt)
-            self._euler_steps = getattr(self, "_euler_steps", 0) + round(
-                (t1 - t0) / self.settings.dt
-            )
-            return PDEState(y)
-        self.integrator._h, self.integrator._err_prev = state.step, state.err_prev
-        y = self.integrator.advance(state.y, t0, t1)
-        return PDEState(y, self.integrator._h, self.integrator._err_prev)
+        state.y = self.scheme.advance(state.y, t0, t1, state.memory)
+        return state
 
     def fields(self, state: PDEState) -> dict[str, np.ndarray]:
         return {name: state.y[k] for k, name in enumerate(FIELDS)}
@@ -304,20 +302,13 @@ class OncolyticPDE(Representation):
         if action != "inject":
             return super().apply_action(state, action, options)
         fraction = injection_fraction(options)
-        y = state.y.copy()
-        moved = fraction * y[0]
-        y[0] -= moved
-        y[1] += moved
-        infected = self._geometry().integrate(moved)
-        return PDEState(y, state.step, state.err_prev), {
-            "fraction": fraction,
-            "cells_infected": infected,
-        }
+        moved = fraction * state.y[0]
+        state.y[0] -= moved
+        state.y[1] += moved
+        return {"fraction": fraction, "cells_infected": self._geometry().integrate(moved)}
 
     def solver_stats(self) -> dict[str, float]:
-        if self.settings.solver == "euler":
-            return {"steps": float(getattr(self, "_euler_steps", 0))}
-        return self.integrator.stats.as_dict()
+        return self.scheme.stats()
 
     def describe_numerics(self) -> dict[str, Any]:
         return {k: v for k, v in self.settings.model_dump().items() if v is not None}

@@ -20,7 +20,7 @@ from oncoscale.numerics import fv
 from oncoscale.numerics.grids import CartesianGrid
 
 
-def coefficients(p: OncolyticParameters) -> np.ndarray:
+def pack_coefficients(p: OncolyticParameters) -> np.ndarray:
     """Packed coefficients for the kernel."""
     return np.array(
         [

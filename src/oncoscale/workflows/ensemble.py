@@ -15,6 +15,7 @@ ones from their checkpoints.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +26,26 @@ import xarray as xr
 
 from oncoscale.analysis.ensemble_stats import (
     QUANTILES,
+    compare_ensembles,
     ensemble_dataset,
     ensemble_summary,
     run_wall_times,
 )
 from oncoscale.analysis.summary import summarise
+from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
-from oncoscale.io.atomic import atomic_json
-from oncoscale.io.results import build_dataset, write_netcdf
+from oncoscale.io.results import open_result, write_netcdf, write_result
 from oncoscale.io.scenario import EnsembleStudy, ResolvedRun
+from oncoscale.models.registry import family
 from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
+from oncoscale.viz.ensemble import (
+    ensemble_figures,
+    violin_figure,
+    write_comparison_report,
+    write_ensemble_report,
+)
+from oncoscale.workflows.pipeline import WORK_DIR
 
 MAX_RUNS = 100_000
 
@@ -67,8 +77,6 @@ def run_directory(out_dir: Path, index: int) -> Path:
 
 def default_stochastic_model(resolved: ResolvedRun) -> str:
     """The scenario's default model if it is stochastic, else its first stochastic model."""
-    from oncoscale.models.registry import family
-
     fam = family(resolved.scenario.family)
     models = [resolved.scenario.default_model, *resolved.scenario.models]
     for m in models:
@@ -126,13 +134,13 @@ def run_replicate(
             )
         return str(result)
     rep = resolved.representation()
-    checkpoint = out / "checkpoint.pkl"
-    plan = resolved.plan(checkpoint_path=checkpoint, progress=False)
+    work = out / WORK_DIR
+    plan = resolved.plan(work_dir=work, progress=False)
     rng = np.random.default_rng(seed_seq)
     record = run(
         rep, plan, rng=rng, resume=resume, fingerprint_extra={"seed": resolved.seed, "k": index}
     )
-    ds = build_dataset(
+    write_result(
         rep,
         record,
         {
@@ -140,13 +148,14 @@ def run_replicate(
             "seed": resolved.seed,
             "scenario_resolved": provenance,
             "command": command,
+            "replicate": index,
+            "seeding": f"SeedSequence({resolved.seed}).spawn(N)[{index}]",
         },
+        result,
     )
-    ds.attrs["replicate"] = index
-    ds.attrs["seeding"] = f"SeedSequence({resolved.seed}).spawn(N)[{index}]"
-    write_netcdf(ds, result)
-    atomic_json(summarise(ds), out / "summary.json")
-    checkpoint.unlink(missing_ok=True)
+    with open_result(result, lazy=True) as ds:
+        atomic_json(summarise(ds), out / "summary.json")
+    shutil.rmtree(work, ignore_errors=True)
     return str(result)
 
 
@@ -200,8 +209,6 @@ def execute_ensemble(
     figs: list[Path] = []
     html = None
     if figures:
-        from oncoscale.viz.ensemble import ensemble_figures, write_ensemble_report
-
         figs = ensemble_figures(ens, out_dir / "figures")
         html = write_ensemble_report(resolved, ens, summary, figs, out_dir)
     return EnsembleOutput(
@@ -219,9 +226,6 @@ def execute_ensemble_comparison(
     """Combine finished ensembles (folders holding ensemble.nc): final values of
     ``observable`` per ensemble, fraction of runs at 0, violin figure, summary.json and
     report.html in ``out_dir``."""
-    from oncoscale.analysis.ensemble_stats import compare_ensembles
-    from oncoscale.io.results import open_result
-    from oncoscale.viz.ensemble import violin_figure, write_comparison_report
 
     if not directories:
         raise InputError("ensemble-compare needs at least one ensemble folder")

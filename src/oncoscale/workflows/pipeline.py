@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,15 +19,20 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from oncoscale.analysis.summary import METRICS, summarise
+from oncoscale.analysis.metrics import metric
+from oncoscale.analysis.summary import summarise
+from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
-from oncoscale.io.atomic import atomic_json
-from oncoscale.io.results import build_dataset, open_result, write_netcdf
+from oncoscale.io.results import open_result, write_netcdf, write_result
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
+from oncoscale.run.trackers import Tracker
 from oncoscale.viz import report
 from oncoscale.viz.figures import run_figures, study_figure
+
+#: the folder inside a run folder that holds the checkpoint and the partial record
+WORK_DIR = ".partial"
 
 
 @dataclass
@@ -47,18 +54,21 @@ def execute_run(
     progress: bool = True,
     figures: bool = True,
     command: str = "",
+    trackers: Sequence[Tracker] = (),
 ) -> RunOutput:
     """Run one resolved scenario and write everything into ``out_dir``.
 
     Inputs are validated before anything is written; the result file appears only when the
-    run is complete (checkpoints in between allow ``resume``).
+    run is complete (checkpoints and the partial record in ``out_dir/.partial`` allow
+    ``resume``). Extra ``trackers`` see the run as it goes (e.g. live views).
     """
+    out_dir = Path(out_dir)
     rep = resolved.representation()  # validates numerics before touching the disk
-    checkpoint = out_dir / "checkpoint.pkl"
-    plan = resolved.plan(checkpoint_path=checkpoint, progress=progress)
+    work = out_dir / WORK_DIR
+    plan = resolved.plan(work_dir=work, progress=progress)
     rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
-    record = run(rep, plan, rng=rng, resume=resume)
-    ds = build_dataset(
+    record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
+    result = write_result(
         rep,
         record,
         {
@@ -67,16 +77,17 @@ def execute_run(
             "scenario_resolved": resolved.provenance(),
             "command": command or " ".join(sys.argv),
         },
+        out_dir / "result.nc",
     )
-    result = write_netcdf(ds, out_dir / "result.nc")
-    summary = summarise(ds)
-    atomic_json(summary, out_dir / "summary.json")
-    checkpoint.unlink(missing_ok=True)
-    figs: list[Path] = []
-    html = None
-    if figures:
-        figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
-        html = write_run_report(resolved, ds, summary, figs, out_dir)
+    with open_result(result, lazy=True) as ds:
+        summary = summarise(ds)
+        atomic_json(summary, out_dir / "summary.json")
+        shutil.rmtree(work, ignore_errors=True)
+        figs: list[Path] = []
+        html = None
+        if figures:
+            figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
+            html = write_run_report(resolved, ds, summary, figs, out_dir)
     return RunOutput(out_dir, result, summary, figs, html)
 
 
@@ -90,7 +101,11 @@ def redraw_run(out_dir: Path) -> RunOutput:
             f"invalid value for 'DIR': {str(out_dir)!r} holds no result.nc; allowed: the output "
             "folder of a finished 'oncoscale run'"
         )
-    ds = open_result(result).load()
+    with open_result(result, lazy=True) as ds:
+        return _redraw(ds, result, Path(out_dir))
+
+
+def _redraw(ds: xr.Dataset, result: Path, out_dir: Path) -> RunOutput:
     fields = {}
     for line in ds.attrs.get("scenario_resolved", "").splitlines():
         key, _, value = line.partition(" = ")
@@ -105,11 +120,11 @@ def redraw_run(out_dir: Path) -> RunOutput:
         fields["t_end"],
         fields["seed"],
     )
-    summary_path = Path(out_dir) / "summary.json"
+    summary_path = out_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else summarise(ds)
-    figs = run_figures(ds, Path(out_dir) / "figures", movie=resolved.output.movie)
-    html = write_run_report(resolved, ds, summary, figs, Path(out_dir))
-    return RunOutput(Path(out_dir), result, summary, figs, html)
+    figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
+    html = write_run_report(resolved, ds, summary, figs, out_dir)
+    return RunOutput(out_dir, result, summary, figs, html)
 
 
 def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
@@ -176,9 +191,7 @@ def execute_study(
     study = resolved.scenario.study
     if not isinstance(study, SweepStudy):
         raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
-    metric = METRICS.get(study.metric)
-    if metric is None:
-        raise InputError(f"unknown study metric '{study.metric}'; allowed: {', '.join(METRICS)}")
+    reduce = metric(study.metric)
     points = [_with_value(resolved, study.parameter, v) for v in study.values]
     for p in points:
         p.representation()  # validate every point before running any
@@ -195,7 +208,7 @@ def execute_study(
         description=resolved.scenario.name,
     )
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
-    rows = [metric(runs[v], **study.options) for v in study.values]
+    rows = [reduce(runs[v], **study.options) for v in study.values]
     ds = xr.Dataset(
         {k: ("value", np.array([r[k] for r in rows], dtype=float)) for k in rows[0]},
         coords={

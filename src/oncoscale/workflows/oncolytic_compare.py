@@ -1,7 +1,7 @@
 """``oncoscale compare``: run the ABM ensemble and the continuum models of one scenario with
 the same plan and write their comparison (comparison.nc, summary.json, figures, report).
 
-Layout of ``DIR``: ``abm/`` (the ensemble, see :mod:`oncoscale.run.ensemble`), one folder per
+Layout of ``DIR``: ``abm/`` (the ensemble, see :mod:`oncoscale.workflows.ensemble`), one folder per
 continuum model (``pde-2d/``, ``pde-radial/`` with result.nc), ``comparison.nc``,
 ``summary.json``, ``figures/``, ``report.html``. The 2D PDE runs on the lattice's own grid
 (dx = δ on [−L, L]², cell centres at the lattice sites).
@@ -17,12 +17,13 @@ from typing import Any
 import xarray as xr
 
 from oncoscale.analysis.compare import DEFAULT_TOLERANCE, compare, comparison_summary
+from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
-from oncoscale.io.atomic import atomic_json
 from oncoscale.io.results import open_result, write_netcdf
 from oncoscale.io.scenario import ResolvedRun, Scenario, load_scenario, resolve
-from oncoscale.run.ensemble import execute_ensemble
-from oncoscale.run.pipeline import execute_run
+from oncoscale.viz.compare import comparison_figures, write_comparison_report
+from oncoscale.workflows.ensemble import execute_ensemble
+from oncoscale.workflows.pipeline import execute_run
 
 STOCHASTIC = "abm"
 CONTINUUM = ("pde-2d", "pde-radial")
@@ -135,8 +136,6 @@ def execute_compare(
         **{m: float(ds.attrs.get("wall_time_s", float("nan"))) for m, ds in results.items()},
     }
     atomic_json(summary, out_dir / "summary.json")
-    from oncoscale.viz.compare import comparison_figures, write_comparison_report
-
     figs = comparison_figures(cmp, out_dir / "figures", summary)
     html = write_comparison_report(scenario, cmp, summary, figs, out_dir)
     return CompareOutput(out_dir, path, summary, figs, html)

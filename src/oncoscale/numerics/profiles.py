@@ -1,4 +1,5 @@
-"""Invasion fronts: positions from radial profiles, azimuthal averages and front speeds."""
+"""Radial profiles and fronts of fields: front positions, azimuthal (shell) averages about a
+centre and front speeds. Model-agnostic: every family measures its fronts with these."""
 
 from __future__ import annotations
 

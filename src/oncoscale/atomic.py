@@ -1,13 +1,14 @@
 """Atomic file writes: write to a temporary name in the same folder, then rename.
 
 Nothing ever leaves half a result file: a reader sees either the old file or the new one.
+A foundation module (like :mod:`oncoscale.errors`): it imports nothing from the house, so every
+layer may use it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import pickle
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -54,13 +55,3 @@ def atomic_json(obj: Any, path: str | Path) -> Path:
         return x
 
     return atomic_write(path, lambda p: p.write_text(json.dumps(clean(obj), indent=2) + "\n"))
-
-
-def atomic_pickle(obj: Any, path: str | Path) -> Path:
-    """Pickle ``obj`` atomically (checkpoints)."""
-    return atomic_write(path, lambda p: p.write_bytes(pickle.dumps(obj, protocol=5)))
-
-
-def load_pickle(path: str | Path) -> Any:
-    """Load a pickle written by :func:`atomic_pickle` (only our own checkpoints)."""
-    return pickle.loads(Path(path).read_bytes())
