@@ -11,8 +11,8 @@ the UTF-8 bytes of a JSON object with ``schema``, ``fingerprint`` (the run it be
 * ``{"__generator__": "PCG64", "state": {...}}`` a ``numpy.random.Generator`` with that bit
   generator and state (so a resumed run continues the same random stream);
 * ``{"__state__": "module:Class", "fields": {...}}`` a dataclass registered with
-  :func:`oncoscale.numerics.checkpointable.state_class` — only registered classes are rebuilt, so opening
-  a checkpoint from someone else's folder cannot run code.
+  :func:`oncoscale.numerics.checkpointable.state_class` — only registered classes are
+  rebuilt, so opening a checkpoint from someone else's folder cannot run code.
 
 The archive is read with ``allow_pickle=False``; a truncated, corrupt or foreign file gives an
 :class:`InputError` that says what is wrong.

@@ -6,6 +6,7 @@ the motion operator."""
 from __future__ import annotations
 
 import copy
+
 import numpy as np
 import pytest
 from scipy.optimize import brentq

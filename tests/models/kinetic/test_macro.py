@@ -4,6 +4,7 @@ ODE, CC immune mass conservation, positivity, myopic solves, convergence orders.
 from __future__ import annotations
 
 import copy
+
 import numpy as np
 import pytest
 import scipy.sparse as sp

@@ -5,9 +5,9 @@ Statistical tests use fixed seeds (deterministic outcome) and a two-sided z tole
 Z_TOL standard errors, so a correct implementation fails with probability < 1e-3 per seed.
 """
 
-import numba
 from dataclasses import replace
 
+import numba
 import numpy as np
 import pytest
 from scipy.stats import binom
