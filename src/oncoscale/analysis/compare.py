@@ -1,25 +1,10 @@
 """Agent-based ensemble vs continuum: agreement over time and the time they part.
 
-Inputs: an ensemble dataset (:func:`oncoscale.analysis.ensemble_stats.ensemble_dataset`) of
-the stochastic model and one result per continuum model (e.g. ``pde-2d`` on the lattice's
-own grid, ``pde-radial``), all run with the same plan. Metrics (stated here once):
-
-* **totals** — for every population ``total_<pop>`` the relative difference
-  ``(PDE − ABM mean) / max(|PDE|, |ABM mean|, 1 cell)`` at every observation time (bounded by
-  ±1; 0 when both vanish);
-* **sections** — along y = 0 (the lattice line nearest 0; the radial profile is evaluated at
-  r = |x|): the relative L2 distance ``‖ABM mean − PDE‖₂ / max(‖ABM mean‖₂, ‖PDE‖₂)`` per
-  field and snapshot time (0 when both vanish);
-* **fronts** — ``front_u``, ``front_i``: PDE front minus the ABM mean front (mm);
-* **first exceedance** — the first time the relative difference of a total exceeds 25 %;
-* **peak lag** — times of the maxima of the ABM mean and PDE totals and the lags (ABM − PDE)
-  of mutually nearest peaks;
-* **divergence** — the PDE total of a population is *outside the band* when it lies outside
-  ``[q05 (1 − tol) − 1 cell, q95 (1 + tol) + 1 cell]`` of the ABM runs (``tol`` = 5 % by
-  default: the O(δ²) discretisation and the small-number bias of a finite ensemble); the
-  divergence time is the first observation time from which it stays outside the band until
-  the end (NaN if it is inside at the end). The comparison's divergence time is the earliest
-  over the populations.
+Inputs: an ensemble dataset (:func:`oncoscale.analysis.ensemble_stats.ensemble_dataset`) and
+one result per continuum model, all run with the same plan. Metrics: relative differences of
+totals, section distances, front differences (mm), first exceedance, peak lags and the
+band-based divergence time (h). Definitions: docs/ensembles.md, section '`oncoscale compare`
+— ABM ensemble vs continuum'.
 """
 
 from __future__ import annotations

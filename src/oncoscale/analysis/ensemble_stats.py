@@ -1,19 +1,8 @@
 """Statistics over the replicates of a stochastic ensemble (any family, any representation).
 
-From the result files of N runs of the same plan this builds one labelled dataset:
-
-* every scalar observable per run on (``run``, ``t_obs``), its mean (``<name>_mean``) and its
-  quantiles (``<name>_quantile`` on (``quantile``, ``t_obs``)); NaN values (e.g. a front that
-  does not exist) are ignored run by run;
-* the *section* of every field along x through y = 0 (the middle of the domain where it does
-  not contain 0; see :func:`section`; 1D fields are their own section): mean
-  (``<field>_section_mean`` on (``t``, space)) and quantiles
-  (``<field>_section_quantile`` on (``quantile``, ``t``, space));
-* per run and per population (observables named ``total_<pop>``): ``extinct_<pop>`` (1 if the
-  population was present at some time and its total is 0 from some observation time to the
-  end, else 0) and ``extinction_time_<pop>`` (h): the first observation time from which the
-  total stays 0 to the end of the run, NaN if it does not. "Stays 0" makes the definition
-  correct for populations that can re-enter (immune inflow) or start at 0.
+From the result files of N runs of the same plan: per-run scalar observables with their means
+and quantiles, mean and quantile sections of every field, and per-population extinction flags
+and times (h). Layout and definitions: docs/ensembles.md, section '`ensemble.nc`'.
 """
 
 from __future__ import annotations

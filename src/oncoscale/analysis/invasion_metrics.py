@@ -1,21 +1,8 @@
 """Key numbers of an invasion run (IBM or PDE) from its fields on the grid (spec §7).
 
-All measures use the common fields ``cells_p``/``cells_q`` (phenotype × space) so that the IBM
-and the PDE are measured the same way:
-
-* ring: radial profile of proliferating cells about the domain centre in shells of width
-  SHELL_WIDTH; the ring radius is the radius of the profile's maximum, the hollowness the ratio
-  central-shell density / peak density (0 hollow ring, 1 filled disc);
-* direction: cell mass beyond ``r_invaded`` in the two 90° sectors pointing at the MM peaks
-  (the diagonal, case B) over the mass in the two orthogonal sectors;
-* phenotypes: mass fraction of each phenotype (P + Q), and the mass-weighted mean distance of
-  each phenotype's proliferating cells from the centre (the aggressive ones lead the front);
-* IBM particle snapshots (if present): median distance from the centre of proliferating,
-  quiescent and necrotic cells (a necrotic core inside a proliferating shell);
-* front roughness: per angular sector (N_SECTORS), the radius within which FRONT_QUANTILE of
-  the sector's proliferating mass lies; roughness = standard deviation / mean of that front
-  radius over the sectors, and the share of its variance in angular modes k >= 3 (fingers)
-  over all modes k >= 1. For the IBM this includes sampling noise (compare with t = 0).
+Ring radius and hollowness, directional ratio, phenotype shares and distances, particle
+radii, front roughness; lengths in ``len``, masses in the model mass unit. Definitions:
+docs/invasion_ibm.md, section 'Measures'.
 """
 
 from __future__ import annotations

@@ -2,25 +2,9 @@
 :mod:`oncoscale.workflows.limit`): distance between the kinetic densities at Knudsen number
 ε and the macroscopic PDE of the same regime, as ε → 0 (spec §2, §5).
 
-For each ε the kinetic model (``kinetic-1d``/``kinetic-2d``) and the macroscopic PDE of the
-regime (``pde-1d``/``pde-2d`` with ``reduction`` = the regime) start from the same densities
-(the PDE's initial fields, i.e. the spec §4 seed with the immune split on its slaved manifold
-for cross/self) on the same grid, and run to ``t_end``. The distance at t_end is measured as
-
-    relative L1 = Σ_p ‖n_p^kin − n_p^pde‖₁ / Σ_p ‖n_p^pde‖₁,
-    relative L2 = (Σ_p ‖n_p^kin − n_p^pde‖₂²)^½ / (Σ_p ‖n_p^pde‖₂²)^½,
-
-over the populations p = n1, n2, n3 (cell sums weighted by the cell volume), plus the same
-per population. The slope is the least-squares fit of log(error) against log(ε). The
-first-order-in-time kinetic scheme is Richardson-extrapolated (runs at Δt and Δt/2) so that
-its time error does not mask the modelling error. The
-kinetic scheme at ε = ``floor_eps`` (10⁻⁶; the AP scheme is then the discretisation of the
-limit PDE) gives the *floor*: the part of the distance that is not modelling
-error but the difference between the two solvers (time stepping, the kinetic scheme's explicit
-diffusion) — the measured errors are meaningful where they exceed it. A floor that does not
-shrink with Δt and h signals that the PDE is not the limit of the kinetic model (the self
-regime, see docs/kinetic.md). ``error_to_kinetic_limit`` is the relative L1 distance of the
-kinetic densities at ε to those at ``floor_eps`` (the kinetic model's own limit) with its slope.
+Relative L1/L2 distances at t_end (dimensionless), their slope in ε, the floor at ``floor_eps``
+and the distance to the kinetic model's own limit. Definitions: docs/kinetic.md, section
+'`oncoscale limit`'.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """Pseudo-arclength continuation of equilibria and location of their bifurcations.
 
-Follows a branch of equilibria of x' = f(x, p) in the scalar parameter p (Keller's
-pseudo-arclength method with Newton correction), in scaled variables y = x / x_scale,
-q = (p − p_ref) / p_scale so that states of size 1e5 and parameters of size 1e-3 both move by
-O(ds) per step. Along the branch it monitors three test functions:
-
-* fold: the p-component of the unit tangent (changes sign at a limit point);
-* branch point: det [[f_x, f_p], [tᵀ]] (changes sign where two branches cross: transcritical,
-  pitchfork);
-* Hopf / neutral saddle: ψ = Π_{i<j} (λ_i + λ_j), the determinant of the bialternate product
-  2J⊙I up to scale (zero when a complex pair crosses the imaginary axis, or at a real pair ±λ).
-
-A sign change is located by solving the defining system {f(x, p) = 0, ψ(x, p) = 0} restricted
-to the hyperplane section through the two bracketing points: each evaluation is a Newton
-solution of f = 0 on the section, and the scalar ψ is driven to zero by Brent's method to
-machine precision (the located points satisfy f = 0 and ψ = 0 to ~1e-12, not an interpolation).
-Hopf points get ω, the period 2π/ω and the first Lyapunov coefficient l1 (Kuznetsov's formula),
-which classifies them as supercritical (l1 < 0) or subcritical (l1 > 0).
+Follows equilibria of x' = f(x, p) in a scalar parameter p in scaled variables, and locates
+folds, branch points and Hopf points (with ω, period and first Lyapunov coefficient) by solving
+their defining systems. Derivation and details: docs/numerics.md, section 'Continuation of
+equilibria and location of their bifurcations'.
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
 """Additive (IMEX) Runge–Kutta time integration with embedded error control.
 
-A problem splits its right-hand side as y' = N(t, y) + L y: N explicit (reactions, non-local
-terms, mildly stiff transport), L a linear operator treated implicitly (diffusion, decay,
-drift–diffusion with a frozen drift). L may depend on the state at the start of a step
-(:meth:`SplitProblem.freeze`); the problem then puts the difference between the true operator
-and the frozen one into N, so the scheme stays consistent to full order.
-
-The default tableau is Kennedy & Carpenter's ARK3(2)4L[2]SA (3rd order, embedded 2nd order,
-L-stable stiffly-accurate ESDIRK part). Step sizes are chosen by a PI controller on a
-weighted RMS error norm, capped by the explicit part's stability limit; steps that make a
-component more negative than ``-negative_tolerance`` are rejected (positivity guard).
+The right-hand side splits as y' = N(t, y) + L y (N explicit, L linear and implicit, possibly
+frozen at the step start); default tableau ARK3(2)4L[2]SA, PI step control, positivity guard.
+Units are the caller's. Derivation and details: docs/numerics.md, section 'Additive (IMEX)
+Runge–Kutta with error control'.
 """
 
 from __future__ import annotations

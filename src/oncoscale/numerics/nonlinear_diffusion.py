@@ -1,23 +1,9 @@
 """Myopic (non-Fickian) diffusion Δ(φ) with φ = a(x)·u or φ = Φ(u), zero flux, implicit solves.
 
-Operators of the form ∂t u = Δ(a u) ("myopic" diffusion: the cells sense the motility where
-they are, not where they go) arise as diffusion limits of kinetic equations with space- or
-state-dependent turning. On a uniform cell-centred :class:`CartesianGrid` with the zero-flux
-5-point Laplacian of :func:`oncoscale.numerics.fv.laplacian`:
-
-* ``I − cΔ diag(a)`` with a > 0 has non-positive off-diagonals and is strictly column
-  diagonally dominant, so it is a non-singular M-matrix: implicit steps map non-negative data
-  to non-negative solutions, and (column sums of Δ vanish) conserve ∑ u exactly.
-* 1D: the matrix is tridiagonal and is solved directly (Numba Thomas algorithm).
-* 2D/3D: with w = a u the system becomes (diag(1/a) − cΔ) w = b, symmetric positive definite;
-  it is solved by conjugate gradients preconditioned with the DCT Helmholtz solve for the
-  geometric mean ā (iterations grow like sqrt(max a / min a), not with the grid).
-* Nonlinear Φ (u ↦ Φ(u) increasing): Newton's method for u − cΔΦ(u) = b; each Newton step is
-  one linear solve with a = Φ'(u).
-* An optional pointwise sink q ≥ 0 (a stiff linear loss −q u, or a nonlinear loss −s(u) with
-  s' ≥ 0) joins the implicit solve: I + c diag(q) − cΔ diag(a) is still an M-matrix. In 2D
-  such systems (q may span many orders of magnitude, which defeats the DCT preconditioner)
-  are solved by sparse LU.
+M-matrix solves of (I + c diag(q) − cΔ diag(a)) u = b on a uniform cell-centred grid (Thomas in
+1D, DCT-preconditioned CG or sparse LU in 2D/3D) and Newton for nonlinear Φ. Units are the
+caller's. Derivation and details: docs/numerics.md, section 'Myopic (non-Fickian) diffusion and
+its implicit solves'.
 """
 
 from __future__ import annotations

@@ -1,19 +1,8 @@
 """Cell lists for off-lattice particles in a box, and window (Chebyshev-ball) neighbour counts.
 
-Model-agnostic machinery for particle models in 2D and 3D:
-
-* :func:`build_cell_list` bins points of the box [lo, hi]^d into cubic bins of width >= a
-  requested minimum (a counting sort, O(N)); the points are stored sorted by bin.
-* :func:`window_counts` counts, for each query point q, the source points s in the closed
-  square/cube window max_k |s_k − q_k| <= Δ, and for each axis k the difference between the
-  points with s_k > q_k and those with s_k < q_k (the two halves of the window): O(N) for
-  bins of width >= Δ, since only the 3^d bins around q are visited.
-* :func:`window_sums` sums weights over the same windows.
-* :func:`neighbourhood_totals` gives, per bin, the number of points in its 3^d neighbour bins
-  (an upper bound of every window count of a point in that bin).
-
-The NumPy/SciPy reference :func:`window_counts_reference` (``scipy.spatial.cKDTree`` with the
-Chebyshev metric) is what the Numba kernels are tested against, exactly.
+O(N) binning, window counts/sums and neighbourhood totals in 2D and 3D (Numba), tested exactly
+against a ``scipy.spatial.cKDTree`` reference. Lengths in the caller's unit.
+Details: docs/numerics.md, section 'Particle cell lists and window neighbour counts'.
 """
 
 from __future__ import annotations

@@ -1,20 +1,9 @@
 """Periodic orbits by orthogonal collocation, their continuation and Floquet multipliers.
 
-A periodic orbit of x' = f(x, p) with period T is written u(τ) = x(Tτ), τ ∈ [0, 1], u' = T f(u, p),
-u(0) = u(1). On a mesh 0 = τ_0 < … < τ_N = 1, u is a continuous piecewise polynomial of degree
-m, represented by its values at m+1 equally spaced nodes per interval, and the ODE is imposed at
-the m Gauss–Legendre points of each interval (de Boor & Swartz; the scheme of AUTO/MATCONT,
-error O(h^m) uniformly and O(h^2m) at mesh points). With the integral phase condition
-∫⟨u, u_ref'⟩dτ = 0 and a pseudo-arclength equation in the scaled unknowns (u/x_scale,
-T/T_Hopf, (p − p_Hopf)/(p_max − p_min)), the branch is followed by Newton's method with a
-sparse LU factorisation. The mesh is re-equidistributed after every step (AUTO's monitor
-|u^(m+1)|^(1/(m+1))). Floquet multipliers come from condensing the linearised collocation
-equations interval by interval into the monodromy matrix.
-
-The branch starts at a Hopf point (from :func:`continuation.continue_equilibria`) along
-Re(q e^{2πiτ}), q the critical eigenvector, and reports folds of cycles (p-component of the
-tangent changes sign), period doublings (a multiplier crosses −1) and period blow-up (T exceeds
-``period_max_factor``·T_Hopf, e.g. approach to a homoclinic orbit).
+Cycles of x' = f(x, p) started at a Hopf point, continued in p (Gauss–Legendre collocation,
+adaptive mesh, sparse Newton), with folds of cycles, period doublings and period blow-up
+reported. Derivation and details: docs/numerics.md, section 'Periodic orbits by orthogonal
+collocation'.
 """
 
 from __future__ import annotations

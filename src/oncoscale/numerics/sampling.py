@@ -1,21 +1,9 @@
 """Model-agnostic stochastic sampling kernels for Numba: a small explicit random stream and
 exact binomial / categorical / distinct-index draws on it.
 
-Design (why not ``np.random`` inside ``njit``): Numba's ``np.random`` keeps one hidden
-Mersenne-Twister state per thread that cannot be pickled. Here the stream is an explicit
-``uint64[4]`` array (xoshiro256**, Blackman & Vigna 2018), so a model can keep it in its
-state: checkpoints pickle it and a resumed run continues the same stream bit-identically,
-and the stream does not depend on how a run is cut into ``advance`` calls. The stream is
-seeded once from a ``numpy.random.Generator`` (:func:`stream_from_generator`), so replicate
-streams follow ``SeedSequence.spawn`` like every other stochastic object in oncoscale.
-
-All draws are exact for the distributions named (up to floating-point rounding of the
-probabilities). Three shapes of the binomial serve lattice models where most draws give 0:
-``binomial`` (inversion for a small mean, with a transcendental-free test for the outcome 0;
-geometric gaps for a large one), ``chain_binomial`` (several binomials of one site driven by
-one uniform, so "nothing happens" costs one comparison; ``chain_binomial_table`` for a fixed
-p by table look-up) and ``bernoulli_block`` (a fixed-p Bernoulli process walked through
-consecutive blocks of cells: a block without a success costs a subtraction).
+The stream (xoshiro256**, a ``uint64[4]`` array) lives in a model's state and is seeded once
+from a ``numpy.random.Generator``. Design and details: docs/numerics.md, section 'Random
+streams and exact samplers for Numba'.
 """
 
 from __future__ import annotations

@@ -1,18 +1,8 @@
 """Time schemes for split problems y' = N(t, y) + L y, chosen by name.
 
-A scheme is one class: it subclasses :class:`TimeScheme`, sets ``name`` and implements
-:meth:`TimeScheme.advance`; defining it registers it (a new scheme touches no other file). A
-representation's numerical settings take a ``solver`` name validated against
-:func:`scheme_names` and build it with :func:`make_scheme`. Shipped:
-
-* ``imex`` — adaptive IMEX ARK3(2)4L[2]SA with error control (:mod:`.imex`);
-* ``ark3-fixed`` — the same tableau with a fixed step ``dt`` (convergence studies);
-* ``imex-euler`` — first-order forward–backward Euler, y ← (I − hL)⁻¹(y + hN(y)), fixed ``dt``:
-  positivity-preserving where N's losses are bounded by the state and L is an M-matrix;
-* ``euler`` — explicit Euler with a fixed ``dt`` (the accuracy reference; stability-limited).
-
-The adaptive schemes keep their step-size memory in a :class:`StepMemory` that the caller
-owns (a representation keeps it in its state, so checkpoints carry it).
+A scheme is one registered class (``imex``, ``ark3-fixed``, ``imex-euler``, ``euler``);
+representations pick one by their ``solver`` setting. Units are the caller's.
+Details: docs/numerics.md, section 'Time schemes by name'.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Figures (per family, found through its declaration), movies, and the HTML reports."""

@@ -52,9 +52,66 @@ def section(title: str, body: str) -> str:
     return f"<h2>{html.escape(title)}</h2>\n{body}\n"
 
 
-def key_numbers(summary: dict[str, Any]) -> str:
-    """Table of the scalar entries of a summary (nested keys flattened)."""
-    return table(_flatten(summary), ("quantity", "value"))
+#: unit suffixes of summary keys → the unit as written
+_SUFFIX_UNITS = (
+    ("_mm_per_h", "mm/h"),
+    ("_mm_per_day", "mm/day"),
+    ("_per_h", "1/h"),
+    ("_cells_h", "cells·h"),
+    ("_mm", "mm"),
+    ("_s", "s"),
+    ("_h", "h"),
+    ("_day", "day"),
+)
+_KNOWN = {
+    "family": "model family",
+    "model": "representation",
+    "scenario": "scenario",
+    "time_units": "time unit (UDUNITS)",
+    "seed": "random seed",
+    "runs": "number of runs",
+}
+
+
+def _label(key: str, ds: Any = None) -> str:
+    """A human label with units for a flattened summary key (``final.total_tumour`` →
+    'total tumour cells (uninfected + infected) at the final time (cells)')."""
+    head, _, rest = key.partition(".")
+    if ds is not None and rest in getattr(ds, "data_vars", {}):
+        attrs = ds[rest].attrs
+        name = str(attrs.get("long_name", rest))
+        unit = str(attrs.get("units_label") or attrs.get("units", ""))
+        unit = "" if unit == "1" else unit
+        where = {"final": " at the final time", "field_minimum": ", minimum over the run"}
+        text = f"{name}{where.get(head, '')}"
+        return f"{text} ({unit})" if unit else text
+    if key in _KNOWN:
+        return _KNOWN[key]
+    if key == "t_end":
+        unit = ds.attrs.get("time_label", "") if ds is not None else ""
+        return f"final time ({unit})" if unit else "final time"
+    if head == "solver_stats":
+        return f"solver: {rest.replace('_', ' ')}"
+    last = key.rsplit(".", 1)[-1]
+    for suffix, unit in _SUFFIX_UNITS:
+        if last.endswith(suffix):
+            stem = key[: -len(suffix)].replace(".", ": ").replace("_", " ")
+            return f"{stem} ({unit})"
+    return key.replace(".", ": ").replace("_", " ")
+
+
+def _value(v: Any) -> Any:
+    """Whole numbers (counts) without a decimal tail."""
+    if isinstance(v, float) and math.isfinite(v) and v == round(v) and abs(v) < 1e15:
+        return int(v)
+    return v
+
+
+def key_numbers(summary: dict[str, Any], ds: Any = None) -> str:
+    """Table of the scalar entries of a summary (nested keys flattened), each with a human
+    label and its unit (from the result ``ds`` where the key names one of its variables)."""
+    rows = [(_label(k, ds), _value(v)) for k, v in _flatten(summary)]
+    return table(rows, ("quantity", "value"))
 
 
 def figures_html(paths: list[Path], base: Path) -> str:
@@ -76,12 +133,13 @@ def parameters_html(params: dict[str, Any], units: dict[str, str]) -> str:
     )
 
 
-def events_html(events: list[dict[str, Any]]) -> str:
+def events_html(events: list[dict[str, Any]], time_label: str = "h") -> str:
     """Event log table."""
     if not events:
         return "<p class='muted'>no events</p>"
     return table(
-        [(e["time"], e["kind"], e["description"]) for e in events], ("t (h)", "kind", "event")
+        [(e["time"], e["kind"], e["description"]) for e in events],
+        (f"t ({time_label})" if time_label else "t", "kind", "event"),
     )
 
 

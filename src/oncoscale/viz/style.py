@@ -46,10 +46,13 @@ def save(fig, path: Path) -> Path:
 
 
 def units_label(da) -> str:
-    """'long name (units)' for an xarray variable."""
-    name = da.attrs.get("long_name", da.name)
-    units = da.attrs.get("units", "")
-    return f"{name} ({units})" if units else str(name)
+    """'long name (units)' for an xarray variable, with the unit as people write it
+    (``units_label``, e.g. cells/mm^2, rather than the UDUNITS ``units``)."""
+    name = str(da.attrs.get("long_name", da.name))
+    units = str(da.attrs.get("units_label") or da.attrs.get("units", ""))
+    if da.attrs.get("units") == "1" and name.endswith(f" (in {units})"):
+        name = name[: -len(f" (in {units})")]
+    return f"{name} ({units})" if units and units != "1" else name
 
 
 def time_label(ds) -> str:

@@ -135,9 +135,12 @@ def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
     sections = [
         report.section("Scenario", f"<p>{sc.description}</p>"),
         report.section(
-            "Key numbers", report.key_numbers({k: v for k, v in summary.items() if k != "events"})
+            "Key numbers",
+            report.key_numbers({k: v for k, v in summary.items() if k != "events"}, ds),
         ),
-        report.section("Events", report.events_html(summary["events"])),
+        report.section(
+            "Events", report.events_html(summary["events"], ds.attrs.get("time_label", ""))
+        ),
         report.section("Figures", report.figures_html(figs, out_dir)),
         report.section("Parameters", report.parameters_html(params, units)),
         report.section("Numerics", f"<pre>{ds.attrs['numerics']}</pre>"),
@@ -178,6 +181,16 @@ def _study_point(resolved: ResolvedRun, directory: str, resume: bool) -> str:
     return str(out / "result.nc")
 
 
+def _value_attrs(resolved: ResolvedRun) -> dict[str, str]:
+    """CF attributes of a sweep's value coordinate (units of the parameter, if a parameter)."""
+    name = resolved.scenario.study.parameter
+    attrs = {"long_name": f"value of {name}"}
+    if name in type(resolved.params).names():
+        units = type(resolved.params).units_of(name)
+        attrs.update({"units_label": units} if units else {})
+    return attrs
+
+
 def execute_study(
     resolved: ResolvedRun,
     out_dir: Path,
@@ -210,10 +223,15 @@ def execute_study(
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
     rows = [reduce(runs[v], **study.options) for v in study.values]
     ds = xr.Dataset(
-        {k: ("value", np.array([r[k] for r in rows], dtype=float)) for k in rows[0]},
-        coords={
-            "value": ("value", np.array(study.values, dtype=float), {"long_name": study.parameter})
+        {
+            k: (
+                "value",
+                np.array([r[k] for r in rows], dtype=float),
+                {"long_name": f"{study.metric} metric: {k.replace('_', ' ')}"},
+            )
+            for k in rows[0]
         },
+        coords={"value": ("value", np.array(study.values, dtype=float), _value_attrs(resolved))},
         attrs={
             "family": resolved.scenario.family,
             "scenario": resolved.scenario.name,

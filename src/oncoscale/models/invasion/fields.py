@@ -1,23 +1,9 @@
 """Matrix (MM), enzyme (MDE) and oxygen (O2) fields on the grid (spec §3), one step at a time.
 
-Shared by the age-structured PDE and the IBM (which supplies its binned cell load). With the
-cell load W(x) = Σ_i w_i N_i(x) (mass/len^dim, phenotype-weighted density of all cells):
-
-    ∂t f = −η m f
-    ∂t m = D_m Δm + κ W − σ_m m
-    ∂t c = D_o Δc + ν f − ω W c/(c + K_O) − φ c
-
-on a cell-centred Cartesian grid (2D or 3D) with zero-flux walls. One step of length dt, in the
-spec's order (MM degradation and O2 production, then MDE and O2 uptake/decay):
-
-1. f ← f e^{−η m dt} (exact for the frozen m of the step start);
-2. m ← (I − dt(D_mΔ − σ_m))⁻¹ (m + dt κ W)   (backward Euler, one DCT solve);
-3. c ← c / (1 + dt ω W/(c + K_O))  (linearly implicit uptake), then
-   c ← (I − dt(D_oΔ − φ))⁻¹ (c + dt ν f)     (backward Euler, one DCT solve).
-
-Every stage maps non-negative fields to non-negative fields (the inverse of an M-matrix is
-non-negative), unconditionally in dt; the scheme is first order in time and second order in
-space, and its steady state is the exact discrete steady state.
+Shared by the age-structured PDE and the IBM (which supplies its binned cell load); densities
+in mass/len^dim, time in days. Positive, first-order splitting (exact MM decay, backward-Euler
+DCT solves). Equations and scheme: docs/invasion_pde.md, section 'Matrix, enzyme and oxygen
+fields'.
 """
 
 from __future__ import annotations

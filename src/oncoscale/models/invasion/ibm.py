@@ -1,11 +1,9 @@
 """Off-lattice individual-based model of tumour invasion (seed 004, spec §2), 2D and 3D.
 
-Particles: tumour cells (position, age, phenotype 0..4, compartment P/Q; necrotic cells are
-removed from the dynamics but kept for plots), MM (immobile), MDE and O2 (Brownian). One step of
-dt follows the spec's order: perceive (state at step start) → cell demography → MM degradation
-and O2 emission → MDE production/decay, O2 uptake/decay → motion → ageing. Neighbour searches use
-cell lists of bin width >= the perception half-width Δ (:mod:`oncoscale.numerics.particles`),
-so a step costs O(number of particles).
+Particles: tumour cells (position, age, phenotype 0..4, compartment), MM, MDE and O2; time in
+days, lengths in ``len``. One step of dt in the spec's order, O(number of particles) through
+cell lists (:mod:`oncoscale.numerics.particles`). The step and its choices:
+docs/invasion_ibm.md, section 'The step'.
 """
 
 from __future__ import annotations
@@ -311,6 +309,13 @@ class InvasionIBM(Representation):
                 "1", text, "particles" if name[2:] in ("mm", "mde", "o2") else "cells", True
             )
         info["mass_necrotic"] = VariableInfo("1", "necrotic cells (cumulative)", "model mass unit")
+        info["particle_age"] = VariableInfo(
+            self.time_units, "cell age (necrotic cells: minus the time of death)", "day"
+        )
+        info["particle_phenotype"] = VariableInfo("1", "phenotype (0 wild type ... 4)")
+        info["particle_compartment"] = VariableInfo(
+            "1", "compartment (0 proliferating, 1 quiescent, 2 necrotic)"
+        )
         return info
 
     def solver_stats(self) -> dict[str, float]:

@@ -1,12 +1,8 @@
 """Numba kernels of one IBM step (spec §2); each is also runnable as plain Python (``.py_func``).
 
-The kernels draw from a ``numpy.random.Generator`` passed in, in a fixed order, so the jitted
-kernel and its ``py_func`` (the plain-Python reference) give identical results for the same
-seed. Events of a rate λ that can happen once (necrosis, division, switching, degradation,
-decay) fire with probability 1 − e^{−λ dt}; repeatable events (MDE production, O2 emission and
-uptake) occur Poisson(λ dt) times per step, the exact number of a Poisson process's events.
-
-Rate constants travel as one float array ``rc`` (see :func:`rate_constants`).
+Draws come from a ``numpy.random.Generator`` passed in, in a fixed order (jitted and plain
+Python give identical results); rate constants travel as one float array ``rc`` (see
+:func:`rate_constants`). Event rules: docs/invasion_ibm.md, section 'The step'.
 """
 
 from __future__ import annotations

@@ -1,23 +1,10 @@
 """Age-structured continuum limit of the invasion model (spec §3): representation ``pde``.
 
-Densities n_ip, n_iq (phenotype i = 0..4, proliferating / quiescent) on (x, age) with
-x ∈ [0, L]^dim (dim = 2 or 3, cell-centred finite volumes with zero-flux walls), plus MM f,
-MDE m and O2 c on the same grid (:mod:`oncoscale.models.invasion.fields`).
-
-Age by characteristics. With the default age-bin width Δa = Δt (the seed's choice) ageing is
-an exact shift of the age bins (a ring-buffer index in the compiled path). With Δa = kΔt
-(numerics ``da``) each bin holds the cohorts born during k consecutive steps: newborns join
-bin 0 for k steps, then every bin shifts by one — still exact transport along the
-characteristics, the only approximation being the division rate of a bin, averaged over the
-ages of its k cohorts (second order in Δa). Ages where no division occurs any more are lumped
-in one "plus" bin per compartment; this lumping is exact because every rate is
-age-independent there. The space–age update is in :mod:`oncoscale.models.invasion.pde_kernels`
-(Numba kernels; ``kernel = "numpy"`` runs the NumPy references instead, in plain age order).
-
-Memory: the state holds 2·5·(A/Δa + 1) values per grid cell (A = pr_age_max): 2D at the seed's
-resolution (Δx = 1/8, Δt = Δa = 0.01) is 0.3 GB; 3D at the seed's (Δx = 1/12, Δt = 0.005)
-needs 166 GB with Δa = Δt, 4.7 GB with Δa = 0.125 and pr_age_max = 4 (scenario
-``invasion-3d-seed-resolution``); ``max_state_gb`` guards against the rest.
+Densities n_ip, n_iq (phenotypes 0..4, P/Q) on (x, age), x ∈ [0, L]^dim (dim 2 or 3), with MM,
+MDE and O2 on the same grid; time and age in days, densities in mass/len^dim. Ageing along the
+characteristics (age bins Δa = kΔt), kernels in :mod:`.pde_kernels`, memory guard
+``max_state_gb``. Details: docs/invasion_pde.md, sections 'State and step' and 'Age bins wider
+than Δt'.
 """
 
 from __future__ import annotations

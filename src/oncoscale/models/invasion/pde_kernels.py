@@ -1,29 +1,9 @@
 """Space–age kernels of the age-structured invasion PDE: Numba versions and NumPy references.
 
-Storage (see :mod:`oncoscale.models.invasion.pde`): per compartment an array
-``(phenotype, age bin, *space)`` holding the cell density of each age bin (mass/len^dim, i.e.
-n·Δa). The compiled path keeps the age bins in a ring buffer (age index k lives in slot
-``(head + k) % n_age``) so that ageing costs one index shift; the references keep them in age
-order and shift arrays. The division rate of each bin comes in per step (``g_mid``, the caller's
-mid-step age of the bin's cohorts; with Δa = Δt bin k holds ages [kΔt, (k+1)Δt) at the step
-start and g_mid[k] = pr((k+1)Δt, 1)). Ages past the last bin are lumped in a "plus" bin
-(exact when the division rate vanishes there).
-
-One step (Lie splitting in the spec's order):
-
-1. **Demography** (age-local, exact exponential competing risks with the rates frozen over the
-   step and the division rate ``g_mid`` of the bin): a proliferating bin P loses
-   P(1 − e^{−λΔt}), λ = μ*(c) + pr(a, c): the share μ*/λ dies (necrotic), the share pr/λ
-   attempts a division, of which t_pq(c) turns quiescent and 1 − t_pq(c) yields two daughters.
-   A quiescent bin Q loses Q(1 − e^{−(μ* + t_qp)Δt}): dead or back to P (same age).
-2. **Births** enter the age-0 bin (after ageing when the bins shift this step): phenotype i
-   receives the daughters of i that did not mutate and those of i − 1 that did; the daughters
-   are born on average half a step before the step end and carry the survival e^{−μ*Δt/2} of
-   that half step (which makes the discrete Euler–Lotka rate second order in Δt).
-3. **Motion** of proliferating cells: explicit conservative finite volumes,
-   ∂t n = D_i Δn − ∇·(ρ_i n ∇f), diffusive fluxes centred, haptotactic fluxes upwind
-   (face velocity ρ_i ∂f at the face); zero flux at the walls. Positive under
-   Δt (2 dim D_i/h² + Σ_axes max|v|/h) ≤ 1 (the caller sub-steps otherwise).
+Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim);
+one step = demography, births, motion of proliferating cells (Lie splitting). Storage (ring
+buffer), formulas and positivity bound: docs/invasion_pde.md, section 'The kernels: storage and
+the step in formulas'.
 """
 
 from __future__ import annotations

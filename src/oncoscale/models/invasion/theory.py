@@ -1,11 +1,7 @@
 """Closed-form checks of the invasion model (spec §7): Malthusian growth rate, stable ages.
 
-With constant oxygen c, no motion, no mutation and t_pq = 0, the age-structured population
-(IBM mean and PDE alike) grows like e^{rt}, r the root of the Euler–Lotka equation
-
-    2 ∫₀^∞ e^{−(r + μ*)a} pr(a, c) S(a) da = 1,    S(a) = exp(−∫₀^a pr(s, c) ds),
-
-and its age density tends to the stable profile ∝ e^{−(r + μ*)a} S(a).
+Euler–Lotka growth rate r (1/day) and stable age profile at constant oxygen. Equations:
+docs/invasion_pde.md, section 'Closed-form checks: Malthusian rate and stable ages'.
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
 """Closed-form equilibria of the homogeneous reductions, their stability, and the exact
 bifurcation values (AI = 1, B̃, B̄).
 
-CC (linear and cross): E1 = (0, I) (eradication), E2 = ((C/A)(AI − 1)/(1 + BI),
-(1 + BI)/(A + B)) (coexistence) — the slides' formulas.
-
-PC linear: tumour-free E1, E2 solve (DF + GE) Y2² − (GC + HE) Y2 + HC = 0 with
-Y3 = F Y2²/(C − E Y2); coexistence E3, E4 solve (AE + BF) Y2² − (AC + E) Y2 + C = 0 with
-Y3 = (A Y2 − 1)/B and Y1 = (D Y3 − G Y2 + H)/(A Y2). [derived]
-
-PC self: tumour-free E1, E2 solve DP N² + (HP − G) N + H = 0; coexistence E3, E4 solve
-BP N² + (P − A) N + 1 = 0 with Y1 = (DP N² − G N + H(1 + PN))/(A N). [derived]
-
-With E = F (the self-diffusion condition) the slaved split Y2 = N/(1 + PN), Y3 = PN²/(1 + PN)
-maps the self roots onto the linear ones, so both reductions have the same equilibria; E3 and
-E4 are born together at B̃ = (AC − E)²/(4CF) (= (A − P)²/(4P) for E = F). Roots are ordered by
-Y2: tumour-free E1 < E2, coexistence E3 < E4; E3 is a saddle wherever it exists, E4 is the
-branch that can be stable (inside the window B̄ < B < B̃).
+Equilibria in the scaled variables of :mod:`.ode`, ordered by Y2 (tumour-free E1 < E2,
+coexistence E3 < E4). Formulas and their derivation: docs/kinetic.md, section 'Homogeneous
+reductions, equilibria and bifurcations'.
 """
 
 from __future__ import annotations

@@ -1,48 +1,10 @@
 """Kinetic (mesoscopic) tumour–immune model, solved with an asymptotic-preserving
 micro–macro scheme (spec §1, §5).
 
-Model. Populations p = 1 (tumour), 2 (active immune), 3 (passive immune) with distribution
-functions f_p(t, x, v, u), velocities v = s_p e on the unit sphere (discrete set, see
-:mod:`.velocity`), activity u ∈ [−1, 1] in B bins. In the scaling of
-:class:`~oncoscale.models.kinetic.params.Regime` (macroscopic time, Knudsen number ε)::
-
-    ∂t f_p + (1/ε) v·∇f_p = (λ_p/ε²)(⟨f_p⟩ − f_p) + Σ_op σ_op op[f],   σ_op = ε^(−m_op),
-
-with uniform turning (⟨·⟩ = velocity average, D_p = s_p²/(d λ_p)) and the operators of spec §1:
-a loss −a f_p (Q12: a = d12 n2; Q21: d21 n1; Q35: d35 n5; K2: κ2), and isotropic gains
-(newborn or switched cells draw their velocity from the uniform kernel): Q13 b13 n3 ⟨f1⟩,
-Q14 b14 n4 ⟨f1⟩ (newborns copy the parent's activity); CC: J3_12 d21 n1 ⟨f2⟩(−u),
-J2_35 d35 n5 ⟨f3⟩(−u); PC: J2_35 a35 n5 ⟨f3⟩(−u), Q32 b32 n2 ⟨f3⟩(u), J3_22 b22 n2 ⟨f2⟩(−u)
-(a switched cell, and the passive newborn of two active cells, take the mirror activity −u),
-K2 κ2 n2* U[0, 1](u). Integrated over v and u these give the reaction terms R_p of spec §2.
-
-Micro–macro decomposition (Lemou–Mieussens). Write f_p = M_p(t, x, u) + ε g_p(t, x, v, u)
-with M_p = ⟨f_p⟩ and ⟨g_p⟩ = 0. Projecting the equation with Π = ⟨·⟩ and I − Π::
-
-    ∂t M_p + ∇·⟨v g_p⟩ = R_p(M),
-    ∂t g_p + (1/ε)(I − Π)(v·∇g_p) + (1/ε²) v·∇M_p = −(λ_p/ε²) g_p − a_p g_p.
-
-Discretisation (first order in time, step Δt):
-
-* space: cell-centred finite volumes (square cells of width h, zero-flux walls); M at cell
-  centres, g on the faces (staggered; in 2D one copy of g on the x-faces carries the x-flux, one
-  on the y-faces the y-flux). Transport of g is first-order upwind, ∇M at a face the compact
-  difference (the tangential 2D component: the mean of the neighbouring central differences);
-* g step: g⁺ = [g − (Δt/ε)(I − Π)(v·∇)ᵘᵖ g − (Δt/ε²) v·∇Mⁿ]/(1 + Δt λ_p/ε² + Δt a_p(nⁿ)) —
-  relaxation and loss implicit (kernels in :mod:`.kinetic_kernels`);
-* M step: Mⁿ⁺¹ = Mⁿ − Δt ∇·⟨v g⁺⟩ + Δt R with R linearly implicit, rates frozen at nⁿ:
-  tumour losses implicit and gains explicit; the immune exchange between active bin b and
-  passive bin −b solved exactly as a 2×2 backward-Euler system per cell (an M-matrix: positive;
-  in CC its columns sum to one, so n2 + n3 is conserved to round-off, and the fast switching of
-  the cross regime, rate ~ 1/ε, is stable for any Δt).
-
-Asymptotic preservation: as ε → 0 at fixed Δt, h, g⁺ → −v·∇Mⁿ/λ_p and the M step becomes
-Mⁿ⁺¹ = Mⁿ + Δt D_p Δ_h Mⁿ + Δt R (Δ_h the standard 3/5-point Laplacian, because ⟨v⊗v⟩ = s²I/d
-and the odd moments vanish), i.e. the explicit finite-volume scheme of the linear-diffusion
-PDE; with fast operators the implicit 2×2 solve projects the immune split onto its slaved
-(cross/self) manifold. Stability (as in LM 2008; checked in the tests
-for ε from 1 to 10⁻⁶, d = 1, 2) needs Δt ≤ cfl · min_p [h²/(2d D_p) + ε h/(d s_p)] with
-cfl ≤ 1/2 (cfl = 0.9 diverges for ε ≳ 0.03): a bound independent of ε as ε → 0.
+Distribution functions f_p(t, x, v, u) of tumour, active and passive immune cells at Knudsen
+number ε; first-order Lemou–Mieussens micro–macro scheme on a staggered finite-volume grid,
+stable for a step bound independent of ε. Model, scheme and stability: docs/kinetic.md, sections
+'The kinetic model that is solved' and 'The asymptotic-preserving scheme'.
 """
 
 from __future__ import annotations

@@ -1,28 +1,9 @@
 """Transport–relaxation step of the micro–macro kinetic scheme: Numba kernels and the NumPy
 references of the same step (tested equal).
 
-Notation (see :mod:`oncoscale.models.kinetic.kinetic` for the scheme). Per population p and
-activity bin b: the macro part ``M[p, b, cells]`` (density per bin) and the micro part
-``g[p, b, k, faces]`` (velocity k, on cell faces: a staggered grid). One call
-
-1. updates g with implicit relaxation (Lemou–Mieussens)::
-
-       g⁺ = [g − (Δt/ε)(I − Π)(v·∇)ᵘᵖ g − (Δt/ε²) v·∇M] / (1 + Δt λ_p/ε² + Δt a_p),
-
-   (``implicit=False``: the explicit reference g⁺ = g − Δt[... + (λ_p/ε² + a_p) g], stable only
-   for Δt ≲ ε²/λ) where (v·∇)ᵘᵖ is first-order upwind on the face grid, Π the velocity
-   average, ∇M the compact difference across the face (2D: the tangential component is the
-   mean of the two neighbouring cells' central differences), a_p ≥ 0 the loss rate of
-   population p (interaction operators' sink) averaged to the face;
-2. returns div = ∇·⟨v g⁺⟩ at cell centres (zero flux on the walls).
-
-Walls: g = 0 on wall faces (no flux; exact for d = 1, where g is odd in v); 2D tangential
-neighbours beyond a wall are specular mirror images (velocity index maps ``refl_x``,
-``refl_y``).
-
-Array shapes: ``vel`` (P, K, d) velocities s_p e_k; ``w`` (K,); ``lam`` (P,) turning rates;
-``loss`` (P, *cells). 1D: M (P, B, nx), g (P, B, K, nx−1). 2D: M (P, B, nx, ny),
-gx (P, B, K, nx−1, ny) on x-faces, gy (P, B, K, nx, ny−1) on y-faces.
+One call updates the micro part g on the cell faces (implicit relaxation) and returns the
+macro flux divergence ∇·⟨v g⁺⟩ at the cell centres. Formulas, walls and array shapes:
+docs/kinetic.md, section 'The transport–relaxation kernels'.
 """
 
 from __future__ import annotations

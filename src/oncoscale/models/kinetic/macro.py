@@ -1,27 +1,9 @@
 """Macroscopic PDEs of the kinetic family (spec §2, §4): linear, cross- and self-diffusion.
 
-All diffusion is in the myopic form Δ(φ), zero flux, cell-centred finite volumes on
-Ω = [0, length]^d (d = 1: ``pde-1d``, d = 2: ``pde-2d``):
-
-* linear (CC, PC): ∂t n_i = Δ(D_i n_i) + R_i, state (n1, n2, n3);
-* cross (CC): ∂t n1 = Δ(D1 n1) + R1, ∂t N = Δ(D_eff[n1] N), D_eff = (D2 k + D3 d21 n1)/(k + d21 n1),
-  k = d35 n5; state (n1, N);
-* self (PC): ∂t n1 = Δ(D1 n1) + R1, ∂t N = ΔΦ(N) + R_N, Φ(N) = D2 n2 + D3 n3 with the slaved
-  split n2 = kN/(k + b32 N), n3 = b32 N²/(k + b32 N); state (n1, N).
-
-Time stepping (default ``solver = "imex"``): adaptive IMEX ARK3(2)4L[2]SA. Implicit: every
-diffusion term and the loss of the active immune cells (rate d21 n1 + κ2, stiff once a tumour
-escapes; in CC together with the passive gain it feeds). Explicit: the other reactions. The
-implicit stage equations are triangular (n1 first, then the immune components at the new n1)
-and are solved exactly: constant-coefficient diffusion by DCT Helmholtz solves; the immune
-component with its pointwise loss as the M-matrix system I + c diag(q) − cΔ diag(a)
-(tridiagonal in 1D, sparse LU in 2D); Δ(D_eff[n1] N) with a = D_eff (PCG in 2D); ΔΦ(N) − q ψ(N)
-by Newton (:mod:`oncoscale.numerics.nonlinear_diffusion`). Implicit stages therefore preserve
-positivity and (CC) the immune mass; ARK steps that undershoot below −atol are rejected.
-``solver = "ark3-fixed"`` uses a fixed step ``dt`` (convergence studies); ``"imex-euler"`` is
-the positivity-preserving first-order forward–backward Euler scheme with fixed ``dt`` (robust
-when an escaping tumour makes the immune losses extremely stiff); ``"euler"`` is explicit
-Euler (the benchmark reference).
+Myopic diffusion Δ(φ) with zero flux on cell-centred finite volumes over Ω = [0, length]^d
+(``pde-1d``, ``pde-2d``); time stepping by adaptive IMEX ARK3(2)4L[2]SA (default) or the fixed-step
+schemes ``ark3-fixed``, ``imex-euler``, ``euler``. Densities in units n, time in units t.
+Equations, implicit solves and solvers: docs/kinetic.md, section 'Macroscopic PDEs'.
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Reaction terms and closures of the macroscopic PDEs (spec §2): a fused Numba kernel and the
 plain NumPy reference of the same formulas (tested against each other).
 
-State layouts (first axis): linear reductions (n1, n2, n3); cross/self (n1, N). Dimensional
-densities (units n), rates per unit time t.
-
-* CC linear: R1 = n1(−d12 n2 + b13 n3 + b14 n4), R2 = −d21 n1 n2 + d35 n5 n3, R3 = −R2
-* CC cross:  n2 = k N/(k + d21 n1), n3 = d21 n1 N/(k + d21 n1), k = d35 n5;  R1, R_N = 0
-* PC linear: R1, R2 = −d21 n1 n2 + a35 n5 n3 − κ2(n2 − n2*),
-  R3 = −d35 n5 n3 + b32 n2 n3 + b22 n2²
-* PC self:   n2 = k N/(k + b32 N), n3 = b32 N²/(k + b32 N);  R1,
-  R_N = −d21 n1 n2 + a35 n5 n3 − κ2(n2 − n2*)
-
-Negative values (round-off of an implicit solve) are clipped to 0 inside the closures.
+Dimensional densities (units n), rates per unit time t. Formulas and state layouts:
+docs/kinetic.md, section 'Reaction terms and closures'.
 """
 
 from __future__ import annotations

@@ -1,17 +1,9 @@
 """Spatially homogeneous reductions of the kinetic family (spec §3), in scaled variables.
 
-Time τ = r t (r = b14 n4); Y1 = (d21/d12) n1, Y2 = n2, Y3 = n3, Y_N = n2 + n3; groups A..I, P
-from :meth:`KineticParameters.groups`. The four systems and their state vectors:
-
-* ``cc-linear``  (Y1, Y2):  Y1' = −A Y1 Y2 + B Y1 (I − Y2) + Y1,  Y2' = −A Y1 Y2 + C (I − Y2)
-* ``cc-cross``   (Y1,):     Y1' = A I Y1 (B Y1 − C)/(C + A Y1) + Y1
-* ``pc-linear``  (Y1, Y2, Y3): Y1' = −A Y1 Y2 + B Y1 Y3 + Y1,
-  Y2' = −A Y1 Y2 + D Y3 − G Y2 + H,  Y3' = −C Y3 + E Y2 Y3 + F Y2²
-* ``pc-self``    (Y1, Y_N): Y1' = Y1 Y_N (B P Y_N − A)/(1 + P Y_N) + Y1,
-  Y_N' = Y_N (−A Y1 + D P Y_N − G)/(1 + P Y_N) + H
-
-The slaved immune split of the cross/self reductions is :func:`immune_split`; :func:`to_common`
-maps any reduced state to the common coordinates (Y1, Y2, Y3).
+Systems ``cc-linear``, ``cc-cross``, ``pc-linear``, ``pc-self`` in τ = r t and
+Y1 = (d21/d12) n1, Y2 = n2, Y3 = n3, Y_N = n2 + n3, with the slaved immune split
+(:func:`immune_split`) and the map to common coordinates (:func:`to_common`). Equations:
+docs/kinetic.md, section 'Homogeneous reductions, equilibria and bifurcations'.
 """
 
 from __future__ import annotations

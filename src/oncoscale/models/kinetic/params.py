@@ -1,32 +1,10 @@
 """Parameters of the kinetic tumour–immune family (seed 000, spec kinetic.md).
 
-One :class:`KineticParameters` instance drives every representation of the family: the
-homogeneous ODE reductions, the macroscopic PDEs (linear, cross- and self-diffusion) and the
-kinetic (mesoscopic) solver.
-
-Units. Everything is written in the scaled units of the spec: the time unit is ``1/r`` with
-``r = b14 n4`` (the host-driven tumour growth rate), the length unit is the side of the domain
-Ω = [0, 1]^d, densities are in units of a reference density ``n_ref`` (so n4 = n5 = 1 by
-default). Units strings below use ``t`` (time unit), ``x`` (length unit) and ``n`` (density
-unit).
-
-Mapping to the dimensionless groups of the homogeneous reductions (spec §3), with
-``r = b14 n4``::
-
-    A = d12/r, B = b13/r, C = d35 n5/r, D = a35 n5/r, E = b32/r, F = b22/r,
-    G = kappa2/r, H = kappa2 n2_star/r, I = immune_mass, P = E/C,
-    Y1 = (d21/d12) n1, Y2 = n2, Y3 = n3, Y_N = N = n2 + n3, tau = r t.
-
-:func:`from_groups` inverts it with the choice n4 = n5 = b14 = 1 (so r = 1, tau = t) and
-d21 = d12 (so Y1 = n1): the dimensional frequencies then equal the groups, d12 = A, b13 = B,
-d35 = C, a35 = D, b32 = E, b22 = F, kappa2 = G, n2_star = H/G.
-
-Kinetic transport: population i runs with speed s_i and turns with rate lambda_i (uniform
-turning kernel on the velocity sphere), so its diffusion tensor is D_i = s_i^2/(d lambda_i) I.
-The diffusivities D1, D2, D3 (the spec's delta_1..3) and the turning rates are the parameters;
-the speed follows from the dimension d through :meth:`KineticParameters.speed`, so a 1D and a
-2D run of the same scenario share the same macroscopic limit. The Knudsen number ``epsilon``
-and the ``reduction`` choose the hydrodynamic scaling (see :data:`REGIMES`).
+One :class:`KineticParameters` instance drives every representation of the family (ODE
+reductions, macroscopic PDEs, kinetic solver). Scaled units: time ``t`` = 1/r with r = b14 n4,
+length ``x`` = side of Ω = [0, 1]^d, density ``n`` = ``n_ref``. Units, the mapping to the
+dimensionless groups A … I, P (and :func:`from_groups`), transport and regimes:
+docs/kinetic.md, section 'Parameters and scalings'.
 """
 
 from __future__ import annotations

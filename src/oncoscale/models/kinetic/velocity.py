@@ -1,11 +1,8 @@
 """Discrete velocity sets and activity bins of the kinetic solver (spec §5).
 
-* :class:`VelocitySet` — unit directions e_k with weights w_k (Σ w_k = 1) approximating the
-  normalised uniform measure on the sphere |v| = 1: d = 1, e = ±1; d = 2, K equispaced angles
-  θ_k = 2π(k + 1/2)/K (K even, ≥ 4). The moments that the diffusion limit uses are exact:
-  ⟨e⟩ = 0, ⟨e⊗e⟩ = I/d, all third moments vanish; a population of speed s has velocities s e_k.
-* :class:`ActivityBins` — B equal bins of the activity u ∈ [−1, 1] (B even), with the mirror map
-  b ↦ B − 1 − b (u ↦ −u) used when a cell switches between the active and the passive pool.
+:class:`VelocitySet` (unit directions with weights, exact first to third moments) and
+:class:`ActivityBins` (B equal bins of u ∈ [−1, 1] with the mirror map u ↦ −u). Details:
+docs/kinetic.md, section 'The kinetic model that is solved'.
 """
 
 from __future__ import annotations

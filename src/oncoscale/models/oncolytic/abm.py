@@ -1,20 +1,9 @@
 """Stochastic lattice agent-based model of the oncolytic system (spec oncolytic.md §4).
 
-Sites are the nodes x_j = −L + kδ (k = 0 … 2L/δ) of the square [−L, L]², the same points as
-the cell centres of the 2D PDE (``pde-2d`` with dx = δ), so the two compare site by site.
-The state holds integer counts U, I, Z per site, the chemoattractant φ per site, the random
-stream of the kernel and the run's ``numpy.random.Generator``; fields are reported as
-densities (counts/δ²) and totals as cell counts, through the shared observables.
-
-Kernels: ``numerics.kernel = "numba"`` (default; :mod:`.abm_kernels`, explicit xoshiro256**
-stream seeded once from the run's Generator and kept in the state, so checkpoints resume it
-bit-identically and the trajectory does not depend on how the run is cut into ``advance``
-calls) or ``"numpy"`` (:mod:`.abm_reference`, draws straight from the Generator in the state).
-Both sample the same process, not the same numbers.
-
-Initial lattice: U = round(u0_fraction·Kδ²) on sites with |x_j| <= R_u, I =
-round(i0_fraction·Kδ²) on sites with |x_j| <= R_i (``<=``, with a 1e-9 mm tolerance, as the
-2D PDE: the lattice points on r = 2.6 mm are inside); a radius of 0 means no cells.
+Integer counts U, I, Z and the chemoattractant φ on the sites of [−L, L]² (the 2D PDE's cell
+centres); reported as densities (counts/δ²) and cell counts. Kernels ``numba`` (default,
+:mod:`.abm_kernels`) or ``numpy`` (:mod:`.abm_reference`). Lattice, initial data and random
+streams: docs/abm.md, sections 'Model' and 'Random numbers and reproducibility'.
 """
 
 from __future__ import annotations

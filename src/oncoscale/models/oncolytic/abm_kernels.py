@@ -1,39 +1,10 @@
 """Numba kernel of the oncolytic lattice ABM (spec oncolytic.md §4): many steps per call.
 
-All cells of one site are updated together with binomial draws; the multinomial move draw
-over (E, W, N, S, stay) is done as "movers ~ Bin(n, total move probability)" followed by one
-categorical draw per mover, which is the same distribution. One step:
-
-* :func:`immune_move_totals` — every site's total immune move probability
-  θ_z + ν Σ_k (φ_k − φ_j)+/(4φ*) from φ at the start of the step, and the spec's run-time
-  check that none exceeds 1 (vectorised);
-* one sweep over the rows (:func:`_sweep`): the moves of row x (sub-steps 1–2: ρ = U + I,
-  random walk of U and I, chemotactic walk of Z; arrivals are collected apart), then the
-  reactions of row x − 1, whose arrivals are complete: lysis and immune death (4), growth
-  with the pre-move ρ (3; U only, so the order with 4 is immaterial), infection (6) and
-  killing (7);
-* the inflow (5): every site of ω has the same probability τδ²S, so the number of new
-  immune cells is Bin(|ω|, τδ²S), placed on as many distinct uniform sites of ω — the same
-  law as one Bernoulli draw per site, at a cost proportional to the arrivals; killing at
-  those sites is completed with the extra immune cell (:func:`_inflow`);
-* the explicit φ update (8) with the new U, I (:func:`update_phi`, vectorised).
-
-Doing 6–7 before 5 is exact: the inflow only changes Z and infection only U, I; Σ I is
-taken after 4 as the spec says; the killing with the post-inflow Z is completed by a second
-independent thinning at the few sites that got a cell (two thinnings compose exactly).
-
-Cost: the draws of one site in one sweep are a single chain of binomials driven by one
-uniform (:func:`~oncoscale.numerics.sampling.chain_binomial`; tumour moves by table
-inversion), so a site where nothing happens (most sites, most steps) costs one uniform and a
-comparison; lysis and immune death, with fixed per-cell probabilities, walk a Bernoulli
-process through the sweep (:func:`~oncoscale.numerics.sampling.bernoulli_block`) and cost a
-subtraction per site. Transcendental work is proportional to the number of events. Random
-numbers come from the explicit xoshiro256** stream of :mod:`oncoscale.numerics.sampling`
-(kept in the model state). The kernel is single-threaded, so the result is a pure function
-of (initial state, coefficients, stream).
-
-The readable NumPy reference of the same step is :mod:`.abm_reference`; tests compare the two
-statistically.
+Binomial updates of whole sites in one sweep over the rows, inflow by distinct uniform sites,
+explicit φ update; draws from the explicit xoshiro256** stream kept in the model state. The
+readable NumPy reference is :mod:`.abm_reference` (tested statistically). Order of the
+sub-steps, exactness and cost: docs/abm.md, sections 'The compiled step' and 'Sampling at the
+speed of the events'.
 """
 
 from __future__ import annotations

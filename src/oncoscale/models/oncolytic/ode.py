@@ -1,10 +1,7 @@
 """Spatially homogeneous ODE of the oncolytic model (seed eq. 3.1, spec §5).
 
-    u' = p u (1 − (u+i)/K) − (β/K) u i − (ζ/K) u z
-    i' = (β/K) u i − q i − (ζ/K) i z
-    z' = α i − q_z z + S_z,        S_z = S0,  α = params.ode_alpha
-
-State vector y = (u, i, z) in cells/mm².
+State vector y = (u, i, z) in cells/mm², time in h. Equations: docs/oncolytic.md, section
+'Homogeneous ODE'.
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
 """Continuum (PDE) oncolytic model, seed eqs. 2.5 / 2.7 (spec §3).
 
-Conservative finite volumes with zero-flux walls; the state is an array (4, ...) holding
-u, i, z (cells/mm²) and φ (µg/mm²). Geometries:
-
-* ``pde-radial`` — r ∈ [0, L], annular cells (the seed's main tool);
-* ``pde-1d`` — planar slab x ∈ [0, length] (a test geometry for planar front speeds);
-* ``pde-2d`` — the square [−L, L]² on cells centred at the ABM lattice sites (spacing dx).
-
-Time stepping (default ``solver = "imex"``): adaptive IMEX additive Runge–Kutta. In 1D every
-transport term is implicit — diffusion of u, i, φ and the drift–diffusion of z with
-Scharfetter–Gummel fluxes and the chemotactic drift χ∂φ frozen at the step start (the
-difference to the current drift is an explicit correction). In 2D diffusion and decay are
-implicit (DCT solves) and the chemotactic drift is explicit under a CFL limit. Reactions and
-the non-local inflow S = (S0 + α_z ∫ i) 1[|x| ≤ R] are explicit. ``solver = "euler"`` is the
-seed's explicit Euler scheme (the accuracy reference).
+Conservative finite volumes with zero-flux walls; state (4, ...) of u, i, z (cells/mm²) and
+φ (µg/mm²), time in h, lengths in mm; geometries ``pde-radial``, ``pde-1d``, ``pde-2d``.
+Adaptive IMEX time stepping (default) or the seed's explicit Euler (``solver = "euler"``).
+Scheme and details: docs/oncolytic.md, section 'Numerics'.
 """
 
 from __future__ import annotations
