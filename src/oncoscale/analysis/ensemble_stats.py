@@ -2,7 +2,7 @@
 
 From the result files of N runs of the same plan: per-run scalar observables with their means
 and quantiles, mean and quantile sections of every field, and per-population extinction flags
-and times (h). Layout and definitions: docs/ensembles.md, section '`ensemble.nc`'.
+and times (in the family's time unit). Layout and definitions: docs/ensembles.md, section '`ensemble.nc`'.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def section(da: xr.DataArray) -> xr.DataArray:
 
 
 def extinction_time(t: np.ndarray, total: np.ndarray) -> float:
-    """First observation time from which ``total`` is 0 to the end (h); NaN if the final
+    """First observation time from which ``total`` is 0 to the end; NaN if the final
     total is not 0 or the population was never present."""
     total = np.asarray(total, dtype=float)
     positive = np.nonzero(total > 0)[0]
@@ -174,7 +174,10 @@ def ensemble_dataset(
         data[f"extinction_time_{pop}"] = (
             "run",
             times,
-            {"units": "h", "long_name": f"time from which total_{pop} stays 0 (NaN: never)"},
+            {
+                "units": t_obs.attrs.get("units", ""),
+                "long_name": f"time from which total_{pop} stays 0 (NaN: never)",
+            },
         )
         data[f"extinct_{pop}"] = (
             "run",
@@ -188,6 +191,7 @@ def ensemble_dataset(
         "family": src.get("family", ""),
         "model": src.get("model", ""),
         "scenario": src.get("scenario", ""),
+        "time_label": src.get("time_label", t_obs.attrs.get("units", "")),
         "seed": int(src.get("seed", -1)),
         "runs": len(paths),
         "parameters": src.get("parameters", "{}"),
