@@ -2,7 +2,8 @@
 
 From the result files of N runs of the same plan: per-run scalar observables with their means
 and quantiles, mean and quantile sections of every field, and per-population extinction flags
-and times (in the family's time unit). Layout and definitions: docs/ensembles.md, section '`ensemble.nc`'.
+and times (in the family's time unit). Layout and definitions: docs/ensembles.md, section
+'`ensemble.nc`'.
 """
 
 from __future__ import annotations
