@@ -27,6 +27,43 @@ def stream_from_generator(rng: np.random.Generator) -> np.ndarray:
             return s
 
 
+def key_from_generator(rng: np.random.Generator) -> np.ndarray:
+    """A 256-bit key (``uint64[4]``) for :func:`keyed_stream`, drawn from ``rng``."""
+    return stream_from_generator(rng)
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@numba.njit(cache=True, inline="always")
+def mix64(z):  # pragma: no cover - compiled
+    """SplitMix64's finaliser: a bijective 64-bit mixer (Stafford's variant 13)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@numba.njit(cache=True, inline="always")
+def counter_hash(key, a):  # pragma: no cover - compiled
+    """A 64-bit hash of the 256-bit ``key`` and the counter ``a`` (e.g. the step)."""
+    h = mix64(np.uint64(a) * _GOLDEN + key[0])
+    h = mix64(h ^ key[1])
+    h = mix64(h ^ key[2])
+    return mix64(h ^ key[3])
+
+
+@numba.njit(cache=True, inline="always")
+def keyed_stream(base, b, c, out):  # pragma: no cover - compiled
+    """Fill ``out`` (``uint64[4]``) with the xoshiro256** state of the stream numbered (b, c)
+    under ``base`` = :func:`counter_hash` (key, a): a counter-based family of independent
+    streams — stream (a, b, c) does not depend on which others were drawn or in what order,
+    so work split over threads gives the same numbers for any number of threads."""
+    h = mix64(base ^ mix64(np.uint64(b) * _GOLDEN + np.uint64(c) + np.uint64(1)))
+    for j in range(4):
+        h += _GOLDEN
+        out[j] = mix64(h)
+
+
 def binomial_cdf_table(p: float, n_max: int = 256, k_cap: int = 64) -> np.ndarray:
     """cdf[n, k] = P(Bin(n, p) <= k) for n < n_max, k < k_max, where the last column, set
     to 1, leaves out a tail below 1e-20 (under the resolution of a uniform). Returns an

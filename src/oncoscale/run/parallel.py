@@ -8,6 +8,8 @@ Each task writes its own result file, so a killed batch resumes by skipping fini
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -16,6 +18,16 @@ from tqdm.auto import tqdm
 from oncoscale.errors import InputError
 
 T = TypeVar("T")
+
+
+def _on_threads(fn: Callable[..., T], threads: int, *args: Any) -> T:
+    """Run ``fn(*args)`` with compiled kernels limited to ``threads`` threads (a worker of a
+    local cluster shares the cores with the others: no oversubscription). Kernels give the
+    same numbers for any thread count."""
+    import numba
+
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    return fn(*args)
 
 
 def map_tasks(
@@ -38,6 +50,7 @@ def map_tasks(
 
     cluster = None
     if scheduler is None:
+        fn = functools.partial(_on_threads, fn, max(1, (os.cpu_count() or 1) // workers))
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )

@@ -23,7 +23,7 @@ from oncoscale.models.oncolytic.params import OncolyticParameters, abm_coefficie
 from oncoscale.models.oncolytic.reactions import injection_fraction
 from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param
 from oncoscale.numerics.grids import CartesianGrid
-from oncoscale.numerics.sampling import stream_from_generator
+from oncoscale.numerics.sampling import key_from_generator
 
 FIELDS = ("u", "i", "z", "phi")
 _FIXED = ("tau", "delta", "L")  # define the lattice and the clock: fixed during a run
@@ -38,12 +38,13 @@ class ABMNumerics(ParameterSet):
 @state_class
 @dataclass
 class ABMState:
-    """Counts (3, n, n) int32 = U, I, Z per site; φ (n, n) in µg/mm²; the kernel's stream;
-    the run's Generator; the number of steps taken."""
+    """Counts (3, n, n) int32 = U, I, Z per site; φ (n, n) in µg/mm²; the kernel's 256-bit
+    stream key; the run's Generator (the NumPy reference draws from it); the number of steps
+    taken (the kernel's step counter: with the key it fixes every random number)."""
 
     counts: np.ndarray
     phi: np.ndarray
-    stream: np.ndarray
+    key: np.ndarray
     rng: np.random.Generator
     steps: int = 0
 
@@ -52,7 +53,7 @@ class ABMState:
         return ABMState(
             self.counts.copy(),
             self.phi.copy(),
-            self.stream.copy(),
+            self.key.copy(),
             copy.deepcopy(self.rng),
             self.steps,
         )
@@ -125,7 +126,7 @@ class OncolyticABM(Representation):
         counts[0][self._disc(p.R_u)] = round(p.u0_fraction * cap)
         counts[1][self._disc(p.R_i)] = round(p.i0_fraction * cap)
         phi = np.zeros(self.grid.shape)
-        return ABMState(counts, phi, stream_from_generator(rng), rng)
+        return ABMState(counts, phi, key_from_generator(rng), rng)
 
     def steps_between(self, t0: float, t1: float) -> int:
         """Number of steps τ in [t0, t1] (InputError if not a whole number)."""
@@ -147,14 +148,15 @@ class OncolyticABM(Representation):
                 I,
                 Z,
                 new.phi,
-                np.empty((2, *new.phi.shape)),
+                np.empty((1, *new.phi.shape)),
                 np.zeros_like(new.counts),
                 np.empty_like(U),
                 self.omega,
                 np.empty_like(self.omega),
                 self.coeffs,
                 self.move_cdf,
-                new.stream,
+                new.key,
+                new.steps,
                 n,
             )
         else:
@@ -233,7 +235,8 @@ class OncolyticABM(Representation):
             "theta": m.theta,
             "theta_z": m.theta_z,
             "nu": m.nu,
-            "stream": "xoshiro256** seeded from the run's Generator"
+            "stream": "counter-based: xoshiro256** per (key, step, row, phase), key from the "
+            "run's Generator"
             if self.settings.kernel == "numba"
             else "numpy Generator",
         }

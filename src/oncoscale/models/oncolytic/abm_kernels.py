@@ -1,10 +1,12 @@
 """Numba kernel of the oncolytic lattice ABM (spec oncolytic.md §4): many steps per call.
 
-Binomial updates of whole sites in one sweep over the rows, inflow by distinct uniform sites,
-explicit φ update; draws from the explicit xoshiro256** stream kept in the model state. The
-readable NumPy reference is :mod:`.abm_reference` (tested statistically). Order of the
-sub-steps, exactness and cost: docs/abm.md, sections 'The compiled step' and 'Sampling at the
-speed of the events'.
+Binomial updates of whole sites, row by row on all cores: the moves in two passes over
+alternate blocks of rows (blocks of one pass never write the same cells), then the reactions
+and the explicit φ update of every row; the inflow by distinct uniform sites. Random numbers
+come from counter-based streams keyed on (run key, step, row, phase), so a run is
+bit-identical for any number of threads. The readable NumPy reference is
+:mod:`.abm_reference` (tested statistically). Order of the sub-steps, exactness and cost:
+docs/abm.md, sections 'The compiled step' and 'Sampling at the speed of the events'.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from oncoscale.numerics.sampling import (
     binomial_cdf_table,
     chain_binomial,
     chain_binomial_table,
+    counter_hash,
     geometric_gap,
+    keyed_stream,
     sample_distinct,
     uniform,
 )
@@ -31,6 +35,8 @@ N_COEFF = 17
 
 #: kernel status codes
 OK, MOVE_PROBABILITY, INFLOW_PROBABILITY = 0, 1, 2
+#: stream numbers of the phases of a step (with the row: the stream's second counter)
+PHASE_MOVE, PHASE_REACT, PHASE_INFLOW = 0, 1, 2
 
 
 def pack_coefficients(params: OncolyticParameters) -> np.ndarray:
@@ -84,35 +90,6 @@ def _scatter_uniform(s, m, x, y, counts, inc, n0, n1):  # pragma: no cover - com
         _move_one(x, y, int(uniform(s) * 4.0), counts, inc, n0, n1)
 
 
-@numba.njit(cache=True, fastmath=True)
-def immune_move_totals(phi, c, out):  # pragma: no cover - compiled
-    """out[j] = θ_z + ν Σ_k (φ_k − φ_j)+/(4φ*): the total immune move probability of every
-    site (ghost neighbours copy φ_j, so they add 0). Returns the column-wise maxima's max:
-    the spec's run-time check is that it is <= 1. Branch-free, so the loops vectorise."""
-    n0, n1 = phi.shape
-    theta_z, chem = c[THETA_Z], c[CHEM]
-    col_max = np.zeros(n1)
-    for x in range(n0):
-        here = phi[x]
-        east = phi[x + 1] if x + 1 < n0 else here
-        west = phi[x - 1] if x > 0 else here
-        row = out[x]
-        for y in range(n1):
-            ph = here[y]
-            north = here[y + 1] if y + 1 < n1 else ph
-            south = here[y - 1] if y > 0 else ph
-            rise = (
-                max(east[y] - ph, 0.0)
-                + max(west[y] - ph, 0.0)
-                + max(north - ph, 0.0)
-                + max(south - ph, 0.0)
-            )
-            total = theta_z + chem * rise
-            row[y] = total
-            col_max[y] = max(col_max[y], total)
-    return col_max.max()
-
-
 @numba.njit(cache=True, inline="always")
 def _z_move_probabilities(phi, x, y, n0, n1, quarter_z, chem):  # pragma: no cover
     """θ_z/4 + ν(φ_k − φ_j)+/(4φ*) towards E, W, N, S; an off-lattice neighbour (ghost φ =
@@ -135,9 +112,10 @@ def _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total):  # pragma: no cover
 
 
 @numba.njit(cache=True, inline="always")
-def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, cdf, s, x, y, v):  # pragma: no cover
+def _move_site(U, I, Z, phi, total_z, incU, incI, incZ, c, cdf, s, x, y, v):  # pragma: no cover
     """Movers of one site (slow path): one chain of binomials U, I, Z on the uniform v;
-    ``cdf`` is the binomial table of θ."""
+    ``cdf`` is the binomial table of θ, ``total_z`` the site's total immune move
+    probability."""
     n0, n1 = U.shape
     theta = c[THETA]
     m, v = chain_binomial_table(s, v, U[x, y], theta, cdf)
@@ -149,21 +127,38 @@ def _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, cdf, s, x, y, v):  # pra
     z = Z[x, y]
     if z > 0:
         pe, pw, pn, _ = _z_move_probabilities(phi, x, y, n0, n1, 0.25 * c[THETA_Z], c[CHEM])
-        total = ptot[x, y]  # = pe + pw + pn + ps (the same value as in the shortcut)
-        m, v = chain_binomial(s, v, z, total)
+        m, v = chain_binomial(s, v, z, total_z)
         if m > 0:
-            _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total)
+            _walk_z(s, m, x, y, Z, incZ, n0, n1, pe, pw, pn, total_z)
 
 
 @numba.njit(cache=True, inline="always")
-def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # pragma: no cover
-    """Sub-steps 1–2 on row x: ρ = U + I, then the walks; arrivals go to inc*.
+def _moves_row(x, U, I, Z, phi, incU, incI, incZ, rho, c, cdf, s):  # pragma: no cover
+    """Sub-steps 1–2 on row x: ρ = U + I, then the walks; arrivals go to inc* (rows x − 1,
+    x, x + 1). Returns the row's largest total immune move probability
+    θ_z + ν Σ_k (φ_k − φ_j)+/(4φ*) (the spec's run-time check: <= 1 at every site).
 
     Per site, the movers of U, I and Z are one chain of binomials on one uniform
     (:func:`~oncoscale.numerics.sampling.chain_binomial`): nobody moves if the uniform is
-    below 1 − (U + I)θ − Z·ptot, ``ptot`` being the site's total immune move probability."""
-    theta = c[THETA]
-    for y in range(U.shape[1]):
+    below 1 − (U + I)θ − Z·p_z, p_z being the site's total immune move probability."""
+    n0, n1 = U.shape
+    theta, theta_z, chem = c[THETA], c[THETA_Z], c[CHEM]
+    here = phi[x]
+    east = phi[x + 1] if x + 1 < n0 else here
+    west = phi[x - 1] if x > 0 else here
+    row_max = 0.0
+    for y in range(n1):
+        ph = here[y]
+        north = here[y + 1] if y + 1 < n1 else ph
+        south = here[y - 1] if y > 0 else ph
+        rise = (
+            max(east[y] - ph, 0.0)
+            + max(west[y] - ph, 0.0)
+            + max(north - ph, 0.0)
+            + max(south - ph, 0.0)
+        )
+        total_z = theta_z + chem * rise
+        row_max = max(row_max, total_z)
         u = U[x, y]
         i = I[x, y]
         z = Z[x, y]
@@ -171,8 +166,9 @@ def _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # prag
         if u == 0 and i == 0 and z == 0:
             continue
         v = uniform(s)
-        if v >= 1.0 - (u + i) * theta - z * ptot[x, y]:
-            _move_site(U, I, Z, phi, ptot, incU, incI, incZ, c, cdf, s, x, y, v)
+        if v >= 1.0 - (u + i) * theta - z * total_z:
+            _move_site(U, I, Z, phi, total_z, incU, incI, incZ, c, cdf, s, x, y, v)
+    return row_max
 
 
 @numba.njit(cache=True)
@@ -199,18 +195,20 @@ def _react_site(u, i, z, g, c, s, v):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z):  # pragma: no cover
+def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, phi, phi_new, c, s):  # pragma: no cover
     """Row x: arrivals merged; sub-steps 4 (lysis, immune death), 3 (growth with the
     pre-move ρ), 6 (infection) and 7 (killing, with Z before the inflow; see
-    :func:`_inflow`). Returns the row's Σ I after 4 and the two gaps.
+    :func:`_inflow`); then φ of the row for the next step (sub-step 8, with the row's new U,
+    I; :func:`_inflow` corrects the sites whose cells it kills). Returns the row's Σ I after 4.
 
     Lysis and immune death have fixed per-cell probabilities: they walk one Bernoulli
-    process each through the sweep (:func:`~oncoscale.numerics.sampling.bernoulli_block`,
-    gaps ``gap_l``, ``gap_z``); they touch only I and Z, so doing them before growth (U)
+    process each along the row (:func:`~oncoscale.numerics.sampling.bernoulli_block`, gaps
+    drawn when first needed); they touch only I and Z, so doing them before growth (U)
     changes nothing. Infection touches only U, I and the inflow only Z, so doing 6 before 5
     changes nothing; Σ I is taken after 4, as the spec says. The remaining draws of a site
     are one chain of binomials on one uniform; nothing happens below 1 − Σ n_k p_k (most
     sites, most steps)."""
+    n1 = U.shape[1]
     tau, cap = c[TAU], c[CAP]
     growth = tau * c[P]
     inv_cap = 1.0 / cap
@@ -218,8 +216,10 @@ def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z):  # pr
     p_zdeath = min(1.0, tau * c[Q_Z])
     inf_rate = tau * c[BETA] * inv_cap
     kill_rate = tau * c[ZETA] * inv_cap
+    gap_l = -1
+    gap_z = -1
     total_i = 0
-    for y in range(U.shape[1]):
+    for y in range(n1):
         u = U[x, y] + incU[x, y]
         i = I[x, y] + incI[x, y]
         z = Z[x, y] + incZ[x, y]
@@ -229,10 +229,14 @@ def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z):  # pr
         incI[x, y] = 0
         incZ[x, y] = 0
         if i > 0:  # 4. lysis
+            if gap_l < 0:
+                gap_l = geometric_gap(s, p_lysis)
             k, gap_l = bernoulli_block(s, i, p_lysis, gap_l)
             i -= k
             total_i += i
         if z > 0:  # 4. immune death
+            if gap_z < 0:
+                gap_z = geometric_gap(s, p_zdeath)
             k, gap_z = bernoulli_block(s, z, p_zdeath, gap_z)
             z -= k
         if u > 0 or i > 0:
@@ -244,38 +248,41 @@ def _reactions_row(x, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z):  # pr
         U[x, y] = u
         I[x, y] = i
         Z[x, y] = z
-    return total_i, gap_l, gap_z
-
-
-@numba.njit(cache=True)
-def _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s):  # pragma: no cover - compiled
-    """Moves of row x, then the reactions of row x − 1 (all its arrivals are in by then):
-    one pass over the lattice with the rows in cache. Returns Σ I after sub-step 4."""
-    n0 = U.shape[0]
-    total_i = 0
-    gap_l = geometric_gap(s, min(1.0, c[TAU] * c[Q]))
-    gap_z = geometric_gap(s, min(1.0, c[TAU] * c[Q_Z]))
-    for x in range(n0 + 1):
-        if x < n0:
-            _moves_row(x, U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s)
-        if x > 0:
-            row_i, gap_l, gap_z = _reactions_row(
-                x - 1, U, I, Z, incU, incI, incZ, rho, c, s, gap_l, gap_z
-            )
-            total_i += row_i
+    _phi_row(x, U, I, phi, phi_new, c)
     return total_i
 
 
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _phi_row(x, U, I, phi, out, c):  # pragma: no cover - compiled
+    """Sub-step 8 on row x: φ + τD_φΔ_δφ + τ(α_φ i + γ_φ u)(φ* − φ) − τq_φφ into ``out``
+    (Neumann: ghost sites copy the edge)."""
+    n0, n1 = phi.shape
+    a, sec_i, sec_u, star, decay = c[A_PHI], c[SEC_I], c[SEC_U], c[PHI_STAR], c[DECAY_PHI]
+    here = phi[x]
+    east = phi[x + 1] if x + 1 < n0 else here
+    west = phi[x - 1] if x > 0 else here
+    u_row, i_row, o_row = U[x], I[x], out[x]
+    for y in range(n1):
+        ph = here[y]
+        north = here[y + 1] if y + 1 < n1 else ph
+        south = here[y - 1] if y > 0 else ph
+        lap = east[y] + west[y] + north + south - 4.0 * ph
+        source = (sec_i * i_row[y] + sec_u * u_row[y]) * (star - ph)
+        o_row[y] = ph + a * lap + source - decay * ph
+
+
 @numba.njit(cache=True)
-def _inflow(U, I, Z, omega, picked, p_in, c, s):  # pragma: no cover - compiled
+def _inflow(U, I, Z, phi, phi_new, omega, picked, p_in, c, s):  # pragma: no cover - compiled
     """Sub-step 5 and the completion of 7 on the sites that received a new immune cell.
 
     Every site of ω has probability p_in, so Bin(|ω|, p_in) cells go to as many distinct
     uniform sites of ω. Killing at such a site ran with Z − 1; tumour cells that survived it
     are killed again with p' = 1 − (1 − pk(Z))/(1 − pk(Z − 1)), so that they survive with
-    probability 1 − pk(Z) overall (two independent thinnings compose exactly)."""
+    probability 1 − pk(Z) overall (two independent thinnings compose exactly); the new φ of
+    the site is corrected for the killed cells' secretion (φ's update is linear in U, I)."""
     n1 = U.shape[1]
     kill_rate = c[TAU] * c[ZETA] / c[CAP]
+    sec_i, sec_u, star = c[SEC_I], c[SEC_U], c[PHI_STAR]
     arrivals = binomial(s, omega.size, p_in)
     sample_distinct(s, arrivals, omega.size, picked)
     for r in range(arrivals):
@@ -287,52 +294,99 @@ def _inflow(U, I, Z, omega, picked, p_in, c, s):  # pragma: no cover - compiled
             before = min(1.0, kill_rate * z)
             after = min(1.0, kill_rate * (z + 1))
             extra = 1.0 if before >= 1.0 else 1.0 - (1.0 - after) / (1.0 - before)
-            U[x, y] -= binomial(s, U[x, y], extra)
-            I[x, y] -= binomial(s, I[x, y], extra)
+            du = binomial(s, U[x, y], extra)
+            di = binomial(s, I[x, y], extra)
+            if du > 0 or di > 0:
+                U[x, y] -= du
+                I[x, y] -= di
+                phi_new[x, y] -= (sec_i * di + sec_u * du) * (star - phi[x, y])
 
 
-@numba.njit(cache=True, fastmath=True)
-def update_phi(U, I, phi, out, c):  # pragma: no cover - compiled
-    """Sub-step 8: φ + τD_φΔ_δφ + τ(α_φ i + γ_φ u)(φ* − φ) − τq_φφ into ``out`` (Neumann:
-    ghost sites copy the edge)."""
-    n0, n1 = phi.shape
-    a, sec_i, sec_u, star, decay = c[A_PHI], c[SEC_I], c[SEC_U], c[PHI_STAR], c[DECAY_PHI]
+#: rows per block of the move passes: blocks of one parity are >= 2 rows apart, so their
+#: arrivals (rows x − 1 … x + 1 of a moving row x) never touch the same cells
+BLOCK = 4
+
+
+@numba.njit(cache=True, parallel=True)
+def _step(U, I, Z, phi, phi_new, incU, incI, incZ, rho, streams, row_max, row_i, c, cdf, base):
+    # pragma: no cover - compiled
+    """Moves (even, then odd blocks of rows) and reactions + φ of one step, on all threads;
+    each row draws from its own keyed stream and arrivals are integer sums, so the result
+    does not depend on the number of threads or the order of the rows. Returns Σ I after
+    sub-step 4 and the largest total immune move probability."""
+    n0 = U.shape[0]
+    blocks = (n0 + BLOCK - 1) // BLOCK
+    for parity in range(2):
+        for j in numba.prange((blocks - parity + 1) // 2):
+            first = (2 * j + parity) * BLOCK
+            for x in range(first, min(first + BLOCK, n0)):
+                s = streams[x]
+                keyed_stream(base, x, PHASE_MOVE, s)
+                row_max[x] = _moves_row(x, U, I, Z, phi, incU, incI, incZ, rho, c, cdf, s)
+    for x in numba.prange(n0):
+        s = streams[x]
+        keyed_stream(base, x, PHASE_REACT, s)
+        row_i[x] = _reactions_row(x, U, I, Z, incU, incI, incZ, rho, phi, phi_new, c, s)
+    total_i = 0
     for x in range(n0):
-        here = phi[x]
-        east = phi[x + 1] if x + 1 < n0 else here
-        west = phi[x - 1] if x > 0 else here
-        u_row, i_row, o_row = U[x], I[x], out[x]
-        for y in range(n1):
-            ph = here[y]
-            north = here[y + 1] if y + 1 < n1 else ph
-            south = here[y - 1] if y > 0 else ph
-            lap = east[y] + west[y] + north + south - 4.0 * ph
-            source = (sec_i * i_row[y] + sec_u * u_row[y]) * (star - ph)
-            o_row[y] = ph + a * lap + source - decay * ph
+        total_i += row_i[x]
+    return total_i, row_max.max()
 
 
 @numba.njit(cache=True)
-def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, s, nsteps):  # pragma: no cover
-    """Advance the lattice ``nsteps`` steps in place.
+def _first_excess(phi, c):  # pragma: no cover - compiled
+    """(flat site, value) of the largest total immune move probability (error report)."""
+    n0, n1 = phi.shape
+    best, site = -1.0, -1
+    for x in range(n0):
+        for y in range(n1):
+            ph = phi[x, y]
+            rise = 0.0
+            if x + 1 < n0:
+                rise += max(phi[x + 1, y] - ph, 0.0)
+            if x > 0:
+                rise += max(phi[x - 1, y] - ph, 0.0)
+            if y + 1 < n1:
+                rise += max(phi[x, y + 1] - ph, 0.0)
+            if y > 0:
+                rise += max(phi[x, y - 1] - ph, 0.0)
+            total = c[THETA_Z] + c[CHEM] * rise
+            if total > best:
+                best, site = total, x * n1 + y
+    return site, best
 
-    U, I, Z: int32 counts (n0, n1); phi: float64 (n0, n1); work: float64 (2, n0, n1) scratch;
+
+@numba.njit(cache=True)
+def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, key, step0, nsteps):
+    # pragma: no cover - compiled
+    """Advance the lattice ``nsteps`` steps in place, from step number ``step0``.
+
+    U, I, Z: int32 counts (n0, n1); phi: float64 (n0, n1); work: float64 (1, n0, n1) scratch;
     inc: int32 (3, n0, n1) zeroed scratch; rho: int32 scratch; omega: flat indices of the
     inflow sites; picked: int64 scratch of len(omega); c: packed coefficients; cdf: the
-    binomial table of θ (:func:`move_table`); s: stream.
+    binomial table of θ (:func:`move_table`); key: the run's 256-bit stream key.
 
     Returns (status, steps done, flat site, offending value); status OK when all steps ran.
     """
+    n0 = U.shape[0]
     incU, incI, incZ = inc[0], inc[1], inc[2]
-    phi_new, ptot = work[0], work[1]
+    phi_new = work[0]
+    streams = np.empty((n0, 4), dtype=np.uint64)
+    inflow_stream = np.empty(4, dtype=np.uint64)
+    row_max = np.zeros(n0)
+    row_i = np.zeros(n0, dtype=np.int64)
     for k in range(nsteps):
-        if immune_move_totals(phi, c, ptot) > 1.0:
-            site = np.argmax(ptot)
-            return MOVE_PROBABILITY, k, site, ptot.ravel()[site]
-        total_i = _sweep(U, I, Z, phi, ptot, incU, incI, incZ, rho, c, cdf, s)
+        base = counter_hash(key, step0 + k)
+        total_i, worst = _step(
+            U, I, Z, phi, phi_new, incU, incI, incZ, rho, streams, row_max, row_i, c, cdf, base
+        )
+        if worst > 1.0:
+            site, value = _first_excess(phi, c)
+            return MOVE_PROBABILITY, k, site, value
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
             return INFLOW_PROBABILITY, k, -1, p_in
-        _inflow(U, I, Z, omega, picked, p_in, c, s)
-        update_phi(U, I, phi, phi_new, c)
+        keyed_stream(base, 0, PHASE_INFLOW, inflow_stream)
+        _inflow(U, I, Z, phi, phi_new, omega, picked, p_in, c, inflow_stream)
         phi[:, :] = phi_new
     return OK, nsteps, -1, 0.0
