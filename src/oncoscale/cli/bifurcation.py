@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from oncoscale.cli import main
-from oncoscale.cli.common import friendly_errors, out_dir, set_option
+from oncoscale.cli.common import friendly_errors, out_dir, set_option, variant_option
 from oncoscale.workflows.bifurcation import bifurcation_diagram
 
 
@@ -18,6 +18,7 @@ from oncoscale.workflows.bifurcation import bifurcation_diagram
 @click.option("--from", "p_from", type=float, required=True, help="lower end of the range")
 @click.option("--to", "p_to", type=float, required=True, help="upper end of the range")
 @click.option("--reduction", help="homogeneous reduction, for families with several")
+@variant_option
 @set_option
 @click.option(
     "--json", "json_path", type=click.Path(dir_okay=False), help="also write the JSON here"
@@ -29,7 +30,9 @@ from oncoscale.workflows.bifurcation import bifurcation_diagram
 )
 @click.option("--no-cycles", is_flag=True, help="equilibria only (skip limit-cycle branches)")
 @friendly_errors
-def bifurcation_cmd(scenario, param, p_from, p_to, reduction, sets, json_path, out, no_cycles):
+def bifurcation_cmd(
+    scenario, param, p_from, p_to, reduction, variant, sets, json_path, out, no_cycles
+):
     """Continue the equilibria of SCENARIO's homogeneous ODE in PARAM over [FROM, TO], follow the
     limit cycles born at Hopf points, and write diagram.json, the figure and report.html."""
     t0 = time.perf_counter()
@@ -40,6 +43,7 @@ def bifurcation_cmd(scenario, param, p_from, p_to, reduction, sets, json_path, o
         p_from,
         p_to,
         sets=sets,
+        variant=variant,
         reduction=reduction,
         out=directory,
         json_path=Path(json_path) if json_path else None,

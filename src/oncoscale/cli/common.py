@@ -39,3 +39,13 @@ def set_option(fn):
         metavar="NAME=VALUE",
         help="override a parameter (NAME), numerics.NAME or output.NAME; repeatable",
     )(fn)
+
+
+def variant_option(fn):
+    """The --variant NAME option (a named parameter variant of the family)."""
+    return click.option(
+        "--variant",
+        metavar="NAME",
+        help="named parameter variant of the family (e.g. oncolytic: paper, published-code); "
+        "default: the scenario's",
+    )(fn)

@@ -7,7 +7,7 @@ import time
 import click
 
 from oncoscale.cli import main
-from oncoscale.cli.common import friendly_errors, out_dir
+from oncoscale.cli.common import friendly_errors, out_dir, variant_option
 
 
 @main.command("compare")
@@ -24,6 +24,7 @@ from oncoscale.cli.common import friendly_errors, out_dir
     "--t-end", type=float, help="simulated horizon, in the family's time unit (h, day or 1/r)"
 )
 @click.option("--seed", type=int, help="root seed of the ABM replicates")
+@variant_option
 @click.option(
     "--out", type=click.Path(file_okay=False), help="output folder (default runs/SCENARIO/compare)"
 )
@@ -39,7 +40,7 @@ from oncoscale.cli.common import friendly_errors, out_dir
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @friendly_errors
 def compare_cmd(
-    scenario, runs, sets, t_end, seed, out, workers, scheduler, tolerance, resume, quiet
+    scenario, runs, sets, t_end, seed, variant, out, workers, scheduler, tolerance, resume, quiet
 ) -> None:
     """Run SCENARIO's stochastic model (replicates) and its continuum limit and report their
     agreement over time. Oncolytic: ABM ensemble vs pde-2d on the lattice's grid and
@@ -65,6 +66,7 @@ def compare_cmd(
         overrides=parse_overrides(sets),
         t_end=t_end,
         seed=seed,
+        variant=variant,
         workers=workers,
         scheduler=scheduler,
         resume=resume,

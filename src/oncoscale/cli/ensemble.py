@@ -8,7 +8,7 @@ import time
 import click
 
 from oncoscale.cli import main
-from oncoscale.cli.common import friendly_errors, out_dir, set_option
+from oncoscale.cli.common import friendly_errors, out_dir, set_option, variant_option
 
 
 @main.command("ensemble")
@@ -16,6 +16,7 @@ from oncoscale.cli.common import friendly_errors, out_dir, set_option
 @click.option("--runs", type=int, help="number of replicates (default: the scenario's study)")
 @click.option("--model", help="stochastic representation (default: the scenario's, e.g. abm)")
 @click.option("--seed", type=int, help="root seed S; replicate k uses SeedSequence(S).spawn(N)[k]")
+@variant_option
 @set_option
 @click.option(
     "--t-end", type=float, help="simulated horizon, in the family's time unit (h, day or 1/r)"
@@ -34,7 +35,19 @@ from oncoscale.cli.common import friendly_errors, out_dir, set_option
 @click.option("--quiet", is_flag=True, help="no progress bar")
 @friendly_errors
 def ensemble_cmd(
-    scenario, runs, model, seed, sets, t_end, out, workers, scheduler, resume, no_figures, quiet
+    scenario,
+    runs,
+    model,
+    seed,
+    variant,
+    sets,
+    t_end,
+    out,
+    workers,
+    scheduler,
+    resume,
+    no_figures,
+    quiet,
 ) -> None:
     """Run N replicates of SCENARIO's stochastic model; write one result per run
     (DIR/runs/run-NNNN/result.nc), DIR/ensemble.nc (mean and 5/25/50/75/95 % quantiles of the
@@ -51,9 +64,10 @@ def ensemble_cmd(
         raise InputError("give either --workers or --scheduler, not both")
     sc = load_scenario(scenario)
     overrides = parse_overrides(sets)
-    resolved = resolve(sc, model, overrides, t_end, seed)
+    resolved = resolve(sc, model, overrides, t_end, seed, variant)
     if model is None:
-        resolved = resolve(sc, default_stochastic_model(resolved), overrides, t_end, seed)
+        model = default_stochastic_model(resolved)
+        resolved = resolve(sc, model, overrides, t_end, seed, variant)
     runs = runs if runs is not None else default_runs(resolved)
     if runs is None:
         raise InputError(f"scenario '{sc.name}' defines no ensemble; give --runs N")

@@ -7,7 +7,7 @@ import time
 import click
 
 from oncoscale.cli import main
-from oncoscale.cli.common import friendly_errors, out_dir
+from oncoscale.cli.common import friendly_errors, out_dir, variant_option
 
 
 @main.command("list")
@@ -38,6 +38,7 @@ def list_cmd() -> None:
     "--dim", type=click.IntRange(2, 3), help="space dimension of the model (sets numerics.dim)"
 )
 @click.option("--seed", type=int, help="random seed of stochastic models")
+@variant_option
 @click.option(
     "--out", type=click.Path(file_okay=False), help="output folder (default runs/SCENARIO/MODEL)"
 )
@@ -55,6 +56,7 @@ def run_cmd(
     t_end,
     dim,
     seed,
+    variant,
     out,
     resume,
     no_study,
@@ -72,7 +74,7 @@ def run_cmd(
     overrides = parse_overrides(sets)
     if dim is not None:
         overrides["numerics.dim"] = dim
-    resolved = resolve(sc, model, overrides, t_end, seed)
+    resolved = resolve(sc, model, overrides, t_end, seed, variant)
     directory = out_dir(out, sc.name, resolved.model)
     t0 = time.perf_counter()
     if sc.study is not None and sc.study.kind == "sweep" and not no_study:

@@ -77,6 +77,7 @@ class Scenario(BaseModel):
     default_model: str
     t_end: float = Field(gt=0, allow_inf_nan=False)
     seed: int = Field(0, ge=0)
+    variant: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
@@ -111,8 +112,10 @@ class Scenario(BaseModel):
         """Summary for ``oncoscale list``."""
         fig = f" [seed Fig. {self.figure}]" if self.figure else ""
         unit = get_family(self.family).time_label
+        variant = f"; variant {self.variant}" if self.variant else ""
         return (
-            f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} {unit})"
+            f"{self.name:34s} {self.title}{fig} ({', '.join(self.models)}; {self.t_end:g} {unit}"
+            f"{variant})"
         )
 
 
@@ -155,7 +158,9 @@ def parse_scenario(text: str, source: str = "<string>") -> Scenario:
                 f"invalid scenario file {source}: model '{m}' is not a model of family "
                 f"'{sc.family}'; allowed: {', '.join(fam.representations)}"
             )
-    fam.parameter_class().from_mapping(sc.parameters, context=f"scenario file {source}")
+    pcls = fam.parameter_class()
+    changes = pcls.variant(sc.variant) if sc.variant is not None else {}
+    pcls.from_mapping({**sc.parameters, **changes}, context=f"scenario file {source}")
     return sc
 
 
@@ -212,6 +217,7 @@ class ResolvedRun:
     t_end: float
     seed: int
     overrides: dict[str, Any]
+    variant: str | None = None
 
     def representation(self) -> Representation:
         """Build the representation (validates the numerics)."""
@@ -240,6 +246,7 @@ class ResolvedRun:
             f"t_end = {self.t_end!r}",
             f"seed = {self.seed!r}",
             f"overrides = {self.overrides!r}",
+            f"variant = {self.variant!r}",
             f"parameters = {self.params.model_dump()!r}",
             f"numerics = {self.numerics!r}",
             f"output = {self.output.model_dump()!r}",
@@ -254,8 +261,11 @@ def resolve(
     overrides: dict[str, Any] | None = None,
     t_end: float | None = None,
     seed: int | None = None,
+    variant: str | None = None,
 ) -> ResolvedRun:
-    """Apply overrides (``NAME`` parameters, ``numerics.NAME``, ``output.NAME``), validate."""
+    """Apply a parameter variant (``variant``, else the scenario's) and the overrides
+    (``NAME`` parameters, ``numerics.NAME``, ``output.NAME``), validate. Precedence: family
+    defaults < scenario parameters < variant < overrides."""
     model = model or scenario.default_model
     if model not in scenario.models:
         raise InputError(
@@ -265,7 +275,8 @@ def resolve(
     overrides = dict(overrides or {})
     fam = get_family(scenario.family)
     pcls = fam.parameter_class()
-    params = dict(scenario.parameters)
+    variant = variant if variant is not None else scenario.variant
+    params = {**scenario.parameters, **(pcls.variant(variant) if variant is not None else {})}
     numerics = dict(scenario.numerics.get(model, {}))
     output = scenario.output.model_dump()
     for key, value in overrides.items():
@@ -311,4 +322,5 @@ def resolve(
         t_end=t_end if t_end is not None else scenario.t_end,
         seed=seed if seed is not None else scenario.seed,
         overrides=overrides,
+        variant=variant,
     )

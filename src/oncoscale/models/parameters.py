@@ -57,6 +57,20 @@ class ParameterSet(BaseModel):
     time_label: ClassVar[str] = "h"
     #: what the time coordinate is, for files (e.g. dimensionless time in units of 1/r)
     time_long_name: ClassVar[str] = "time"
+    #: named parameter variants: name → (description with the source, parameter changes);
+    #: a scenario or ``--variant NAME`` applies one on top of the scenario's parameters
+    variants: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = {}
+
+    @classmethod
+    def variant(cls, name: str) -> dict[str, Any]:
+        """The parameter changes of the named variant (InputError naming the known ones)."""
+        if name not in cls.variants:
+            known = ", ".join(cls.variants) or "none"
+            raise InputError(
+                f"unknown variant '{name}' for family '{cls.family}'"
+                f"{suggest(name, list(cls.variants))}; allowed: {known}"
+            )
+        return dict(cls.variants[name][1])
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], context: str = "") -> ParameterSet:

@@ -19,6 +19,7 @@ def bifurcation_diagram(
     p_to: float,
     *,
     sets: tuple[str, ...] = (),
+    variant: str | None = None,
     reduction: str | None = None,
     out: Path,
     json_path: Path | None = None,
@@ -26,7 +27,7 @@ def bifurcation_diagram(
 ) -> dict:
     """Compute, draw and report the diagram; return its JSON record (also used by ``demo``)."""
     sc = load_scenario(scenario)
-    resolved = resolve(sc, None, parse_overrides(sets))
+    resolved = resolve(sc, None, parse_overrides(sets), variant=variant)
     params = resolved.params
     problem = family(sc.family).require("bifurcation", "homogeneous ODE to continue")(
         params, param, reduction=reduction

@@ -81,6 +81,7 @@ def _compare(
     dim: int = 2,
     dx: float | None = None,
     seed: int | None = None,
+    variant: str | None = None,
     overrides: dict[str, Any] | None = None,
     observe_interval: float | None = None,
     snapshot_interval: float | None = None,
@@ -112,7 +113,7 @@ def _compare(
     base["numerics.dim"] = dim
     if dx is not None:
         base["numerics.dx"] = dx
-    resolved = {m: resolve(sc, m, base, t_end, seed) for m in ("ibm", "pde")}
+    resolved = {m: resolve(sc, m, base, t_end, seed, variant) for m in ("ibm", "pde")}
     output = resolved["pde"].output
     obs_dt = observe_interval or min(output.observe_interval, t_end)
     snap_dt = snapshot_interval or min(output.snapshot_interval, t_end)

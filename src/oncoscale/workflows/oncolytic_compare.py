@@ -83,6 +83,7 @@ def execute_compare(
     overrides: dict[str, Any] | None = None,
     t_end: float | None = None,
     seed: int | None = None,
+    variant: str | None = None,
     workers: int = 1,
     scheduler: str | None = None,
     resume: bool = False,
@@ -104,13 +105,13 @@ def execute_compare(
     if not 0 <= tolerance < 1:
         raise InputError(f"invalid value for '--tolerance': {tolerance!r}; allowed: 0 <= tol < 1")
     routed = split_overrides(scenario, dict(overrides or {}))
-    abm = resolve(scenario, STOCHASTIC, routed[STOCHASTIC], t_end, seed)
+    abm = resolve(scenario, STOCHASTIC, routed[STOCHASTIC], t_end, seed, variant)
     pdes = {}
     for m in continuum:
         extra = routed[m]
         if m == "pde-2d":  # the lattice's own grid
             extra = {"numerics.dx": abm.params.delta, **extra}
-        pdes[m] = resolve(scenario, m, extra, t_end)
+        pdes[m] = resolve(scenario, m, extra, t_end, variant=variant)
     for r in (abm, *pdes.values()):
         r.representation()  # validate everything before running anything
         r.plan()

@@ -109,9 +109,9 @@ def _redraw(ds: xr.Dataset, result: Path, out_dir: Path) -> RunOutput:
     fields = {}
     for line in ds.attrs.get("scenario_resolved", "").splitlines():
         key, _, value = line.partition(" = ")
-        if key in ("scenario", "model", "t_end", "seed", "overrides"):
+        if key in ("scenario", "model", "t_end", "seed", "overrides", "variant"):
             fields[key] = ast.literal_eval(value)
-    if len(fields) < 5:
+    if not {"scenario", "model", "t_end", "seed", "overrides"} <= set(fields):
         raise InputError(f"{result} has no run provenance (attribute 'scenario_resolved')")
     resolved = resolve(
         load_scenario(fields["scenario"]),
@@ -119,6 +119,7 @@ def _redraw(ds: xr.Dataset, result: Path, out_dir: Path) -> RunOutput:
         fields["overrides"],
         fields["t_end"],
         fields["seed"],
+        fields.get("variant"),
     )
     summary_path = out_dir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else summarise(ds)

@@ -19,6 +19,17 @@ class OncolyticParameters(ParameterSet):
     """Seed Table 2 defaults; units mm, h, cells, µg."""
 
     family = "oncolytic"
+    variants = {  # noqa: RUF012 (class-level table of the family)
+        "paper": (
+            "lysis rate of the paper's Table 2 and Appendix B, q = 8.34e-3 /h (the default)",
+            {"q": 8.34e-3},
+        ),
+        "published-code": (
+            "lysis rate of the authors' published MATLAB code and its parameter file, "
+            "q = 9.34e-3 /h (spec oncolytic.md §8); the published figures came from that code",
+            {"q": 9.34e-3},
+        ),
+    }
 
     p: float = param(1.87e-2, "1/h", "maximal proliferation rate of uninfected cells", ge=0)
     q: float = param(8.34e-3, "1/h", "lysis (death) rate of infected cells", ge=0)
