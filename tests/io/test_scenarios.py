@@ -98,7 +98,7 @@ def test_named_variants_apply_between_the_scenario_and_the_overrides():
     assert resolve(load_scenario("oncolytic-central")).params.q == 8.34e-3
     assert resolve(load_scenario("oncolytic-central"), variant="published-code").params.q == 9.34e-3
     assert "variant = 'published-code'" in resolve(sc).provenance()
-    with pytest.raises(InputError, match="unknown variant 'publish'.*did you mean"):
+    with pytest.raises(InputError, match=r"unknown variant 'publish'.*did you mean"):
         resolve(sc, variant="publish")
     with pytest.raises(InputError, match="unknown variant"):
         parse_scenario(
