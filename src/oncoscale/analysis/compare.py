@@ -31,6 +31,23 @@ def relative_difference(pde: np.ndarray, abm: np.ndarray, floor: float = ONE_CEL
     return (pde - abm) / np.maximum(np.maximum(np.abs(pde), np.abs(abm)), floor)
 
 
+def mean_difference_ci(
+    replicates: np.ndarray, reference: float, level: float = 0.99
+) -> tuple[float, float, float]:
+    """Relative difference of the replicate mean from a reference, (mean − ref)/|ref|, with
+    its two-sided ``level`` confidence interval from the replicates' standard error
+    (Student t). Returns (difference, low, high)."""
+    from scipy.stats import t as student
+
+    x = np.asarray(replicates, dtype=float)
+    if x.size < 2 or reference == 0:
+        return math.nan, math.nan, math.nan
+    se = x.std(ddof=1) / math.sqrt(x.size)
+    half = student.ppf(0.5 + level / 2, x.size - 1) * se
+    d = (x.mean() - reference) / abs(reference)
+    return float(d), float(d - half / abs(reference)), float(d + half / abs(reference))
+
+
 def relative_l2(pde: np.ndarray, abm: np.ndarray) -> np.ndarray:
     """Relative L2 distance over the last axis: ‖abm − pde‖ / max(‖abm‖, ‖pde‖) (0 if both
     vanish)."""

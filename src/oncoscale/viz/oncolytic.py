@@ -238,6 +238,40 @@ def oscillation_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], o
     return save(fig, out / "study.png")
 
 
+def damping_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], out: Path) -> Path:
+    """Seed Fig. 7 with the damping criterion: left, min/max of u(·,0) over the late window
+    (dots) and, for damped values, the final value (red stars); right, the first and late
+    half-swing amplitudes and their ratio against the 10 % threshold (rings: damps then
+    regrows)."""
+    v = study["value"].values
+    damped = study["damped"].values > 0.5
+    regrows = study["damps_then_regrows"].values > 0.5
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
+    ax.plot(v[~damped], study["max"].values[~damped], "o", color="tab:blue", label="max u(·,0)")
+    ax.plot(v[~damped], study["min"].values[~damped], "o", color="tab:cyan", label="min u(·,0)")
+    ax.plot(v[damped], study["final"].values[damped], "*", color="tab:red", ms=11,
+            label="final u(·,0) (damped)")  # fmt: skip
+    ax.set_xlabel(study.attrs["parameter"])
+    ax.set_ylabel("u(·, 0) (cells/mm²)")
+    t_late = study.attrs.get("t_late", 3000.0)
+    ax.set_title(f"after {t_late:g} h; damped: late amplitude < 10 % of the first")
+    ax.legend(fontsize=8)
+    bx.semilogy(v, study["first_amplitude"].values, "s-", color="0.4", label="first swing")
+    bx.semilogy(v, study["late_amplitude"].values, "o-", color="tab:blue", label="late mean")
+    if regrows.any():
+        bx.semilogy(v[regrows], study["late_amplitude"].values[regrows], "o", ms=12,
+                    mfc="none", color="tab:orange", label="damps then regrows")  # fmt: skip
+    tx = bx.twinx()
+    tx.plot(v, study["late_over_first"].values, "^:", color="tab:red", label="late / first")
+    tx.axhline(0.1, color="tab:red", lw=0.8, ls="--")
+    tx.set_ylabel("late / first", color="tab:red")
+    bx.set_xlabel(study.attrs["parameter"])
+    bx.set_ylabel("half-swing amplitude of u(·,0) (cells/mm²)")
+    bx.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return save(fig, out / "study.png")
+
+
 def burden_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], out: Path) -> Path:
     """Seed Fig. 13: total tumour over time for some thresholds, its time integral and the
     mean interval between injections vs threshold."""
@@ -268,4 +302,8 @@ def burden_study_figure(study: xr.Dataset, runs: dict[float, xr.Dataset], out: P
     return save(fig, out / "study.png")
 
 
-STUDY_FIGURES = {"oscillation": oscillation_study_figure, "tumour_burden": burden_study_figure}
+STUDY_FIGURES = {
+    "damping": damping_study_figure,
+    "oscillation": oscillation_study_figure,
+    "tumour_burden": burden_study_figure,
+}

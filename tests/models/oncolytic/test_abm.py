@@ -530,7 +530,10 @@ def test_run_is_bit_identical_for_any_number_of_threads():
     any number of threads and the counts and φ come out the same to the last bit."""
     import numba
 
-    rep = OncolyticABM(OncolyticParameters(**FAST))
+    from oncoscale.models.oncolytic.abm import PARALLEL_ROWS
+
+    rep = OncolyticABM(OncolyticParameters(**{**FAST, "L": 6.5, "R_u": 2.0, "R_i": 1.0}))
+    assert rep.grid.shape[0] >= PARALLEL_ROWS  # large enough to run on several threads
     results = []
     before = numba.get_num_threads()
     try:

@@ -12,6 +12,7 @@ import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numba
 import numpy as np
 
 from oncoscale.errors import InputError
@@ -27,6 +28,9 @@ from oncoscale.numerics.sampling import key_from_generator
 
 FIELDS = ("u", "i", "z", "phi")
 _FIXED = ("tau", "delta", "L")  # define the lattice and the clock: fixed during a run
+#: lattices with fewer rows run on one thread: the per-step synchronisation of the threads
+#: would cost more than the rows' work (the numbers are the same either way)
+PARALLEL_ROWS = 128
 
 
 class ABMNumerics(ParameterSet):
@@ -143,22 +147,28 @@ class OncolyticABM(Representation):
         new = state  # advanced in place
         U, I, Z = new.counts
         if self.settings.kernel == "numba":
-            status, done, site, value = kern.run_steps(
-                U,
-                I,
-                Z,
-                new.phi,
-                np.empty((1, *new.phi.shape)),
-                np.zeros_like(new.counts),
-                np.empty_like(U),
-                self.omega,
-                np.empty_like(self.omega),
-                self.coeffs,
-                self.move_cdf,
-                new.key,
-                new.steps,
-                n,
-            )
+            threads = numba.get_num_threads()
+            if self.grid.shape[0] < PARALLEL_ROWS:
+                numba.set_num_threads(1)
+            try:
+                status, done, site, value = kern.run_steps(
+                    U,
+                    I,
+                    Z,
+                    new.phi,
+                    np.empty((1, *new.phi.shape)),
+                    np.zeros_like(new.counts),
+                    np.empty_like(U),
+                    self.omega,
+                    np.empty_like(self.omega),
+                    self.coeffs,
+                    self.move_cdf,
+                    new.key,
+                    new.steps,
+                    n,
+                )
+            finally:
+                numba.set_num_threads(threads)
         else:
             status, done, site, value = kern.OK, n, -1, 0.0
             for k in range(n):
