@@ -1,6 +1,8 @@
-"""Run every benchmark module (``python -m benchmarks [--quick] [NAME ...]``).
+"""Run every benchmark module (``python -m benchmarks [--quick] [--check] [NAME ...]``).
 
-Each ``benchmarks/bench_*.py`` exposes ``main(argv)``; output goes to stdout.
+Each ``benchmarks/bench_*.py`` exposes ``main(argv)``; output goes to stdout. ``--check``
+compares the recorded ratios with ``benchmarks/floors.toml`` and exits 1 if one is below
+its floor (or a floored ratio was not measured by the modules that ran).
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import importlib
 import pkgutil
 import sys
 import time
+import tomllib
+from pathlib import Path
 
 import benchmarks
 
@@ -31,7 +35,27 @@ def main(argv: list[str]) -> int:
             failed.append(name)
             print(f"FAILED: {exc!r}")
         print(f"--- {name}: {time.perf_counter() - t0:.1f} s", flush=True)
+    if "--check" in argv:
+        failed += _check_floors(modules if not names else names)
     return 1 if failed else 0
+
+
+def _check_floors(ran: list[str]) -> list[str]:
+    """Ratios below their floors (only for the modules that ran)."""
+    floors = tomllib.loads((Path(__file__).parent / "floors.toml").read_text())
+    stems = {n.removeprefix("bench_") for n in ran}
+    bad = []
+    print("\n=== floors ===")
+    for key, floor in floors.items():
+        if key.split(".")[0] not in stems:
+            continue
+        value = benchmarks.RATIOS.get(key)
+        ok = value is not None and value >= floor
+        shown = "not measured" if value is None else f"{value:.3g}"
+        print(f"{'ok  ' if ok else 'FAIL'} {key}: {shown} (floor {floor:g})")
+        if not ok:
+            bad.append(key)
+    return bad
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ from __future__ import annotations
 import argparse
 import time
 
+import numba
 import numpy as np
 
+from benchmarks import ratio
 from oncoscale.models.oncolytic.abm import OncolyticABM
 from oncoscale.models.oncolytic.params import OncolyticParameters
+from oncoscale.numerics.sampling import counter_hash, keyed_stream, uniform
 
 
 def _central(**kw) -> OncolyticParameters:
@@ -66,7 +69,9 @@ def full_run(hours: float) -> None:
 
 
 def kernel_ratio(ref_steps: int) -> None:
-    """Per-step cost of the NumPy reference over the Numba kernel, same lattice and state."""
+    """Per-step cost of the NumPy reference over the Numba kernel (one thread), same lattice
+    and state."""
+    numba.set_num_threads(1)
     params = _central()
     fast, ref = OncolyticABM(params), OncolyticABM(params, {"kernel": "numpy"})
     state = fast.initial_state(np.random.default_rng(1))
@@ -78,8 +83,59 @@ def kernel_ratio(ref_steps: int) -> None:
     per_ref, per_fast = t_ref / ref_steps, t_fast / n_fast
     print(
         f"per step at 200 h ({fast.grid.shape[0]}^2): NumPy reference {per_ref * 1e3:.2f} ms, "
-        f"Numba {per_fast * 1e3:.3f} ms -> RATIO NumPy/Numba {per_ref / per_fast:.0f}x"
+        f"Numba {per_fast * 1e3:.3f} ms (one thread)"
     )
+    ratio("abm.numpy_over_numba", per_ref / per_fast, "per step, same state, one thread")
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+
+
+@numba.njit(parallel=True, cache=True)
+def _one_uniform_per_site(n0, n1, nsteps, key):  # pragma: no cover - compiled
+    """The random-number floor: one keyed stream per row and step, one uniform per site."""
+    streams = np.empty((n0, 4), dtype=np.uint64)
+    acc = np.zeros(n0)
+    for k in range(nsteps):
+        base = counter_hash(key, k)
+        for x in numba.prange(n0):
+            s = streams[x]
+            keyed_stream(base, x, 0, s)
+            for _ in range(n1):
+                acc[x] += uniform(s)
+    return acc.sum()
+
+
+def threads_and_profile(hours: float) -> None:
+    """Wall time of the central run on 1 and on all threads (bit-identical results), and where
+    the time of one step goes: the whole step vs its random-number floor (one uniform per
+    site and step, the issue's estimate) on the same lattice."""
+    rep = OncolyticABM(_central())
+    start = rep.initial_state(np.random.default_rng(5))
+    rep.advance(start.copy(), 0.0, rep.params.tau)  # compile
+    walls, states = {}, {}
+    for threads in sorted({1, numba.config.NUMBA_NUM_THREADS}):
+        numba.set_num_threads(threads)
+        state = start.copy()
+        t0 = time.perf_counter()
+        states[threads] = rep.advance(state, 0.0, hours)
+        walls[threads] = time.perf_counter() - t0
+        print(f"  {threads} thread(s): {hours:g} h in {walls[threads]:.2f} s wall")
+    same = all(np.array_equal(s.counts, states[1].counts) and np.array_equal(s.phi, states[1].phi)
+               for s in states.values())  # fmt: skip
+    print(f"  identical counts and phi for every thread count: {same}")
+    if len(walls) > 1:
+        ratio("abm.speedup_all_threads", walls[1] / walls[max(walls)], "same run, wall time")
+    n0, n1 = rep.grid.shape
+    steps = round(hours / rep.params.tau)
+    _one_uniform_per_site(n0, n1, 1, start.key)
+    for threads in sorted(walls):
+        numba.set_num_threads(threads)
+        t0 = time.perf_counter()
+        _one_uniform_per_site(n0, n1, steps, start.key)
+        floor = time.perf_counter() - t0
+        print(f"  {threads} thread(s): random-number floor (one uniform per site-step) "
+              f"{floor:.2f} s = {floor / walls[threads]:.0%} of the run; the run costs "
+              f"{walls[threads] / (steps * n0 * n1) * 1e9:.2f} ns per site-step")  # fmt: skip
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
 
 
 def scaling(hours: float) -> None:
@@ -111,6 +167,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     hours = args.hours or (100.0 if args.quick else 1500.0)
     full_run(hours)
+    print("threads and the random-number floor:")
+    threads_and_profile(20.0 if args.quick else 200.0)
     kernel_ratio(ref_steps=5 if args.quick else 20)
     print("cost per site-step vs lattice size (central geometry scaled with L):")
     scaling(hours=5.0 if args.quick else 20.0)

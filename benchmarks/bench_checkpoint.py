@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import ratio
 from oncoscale.io.scenario import load_scenario, resolve
 from oncoscale.run.checkpoint import write_checkpoint
 from oncoscale.run.trackers import Tracker
@@ -74,6 +75,9 @@ def _measure(label: str, scenario: str, model: str, overrides: dict, t_end: floa
     print(f"{label} to {t_end:g} h ({wall:.1f} s wall incl. the probes):")
     print("   at     t (h) | checkpoint now: s     MB | old design (pickle all): s      MB"
           " | ratio time | RSS MB")  # fmt: skip
+    if label.startswith("central ABM"):
+        _, _, new_s, _, old_s, _, _ = probe.rows[-1]
+        ratio("checkpoint.abm_old_over_new_at_end", old_s / new_s, "checkpoint time at 100 %")
     for frac, t, new_s, new_mb, old_s, old_mb, rss in probe.rows:
         print(
             f"  {100 * frac:3.0f} % {t:8.0f} | {new_s:16.3f} {new_mb:6.3f} | "
