@@ -106,7 +106,7 @@ class ODEView:
         self.series.xaxis.axis_label = f"t ({time_label})" if time_label else "t"
         self.phase = figure(height=280, width=320, title="phase portrait", tools=tools)
         self.diagram = figure(height=280, width=420, title="bifurcation diagram", tools=tools)
-        self.marker = Span(location=0, dimension="height", line_color="tab:blue", line_width=2)
+        self.marker = Span(location=0, dimension="height", line_color="steelblue", line_width=2)
         self.diagram.add_layout(self.marker)
         self.src_series = ColumnDataSource({"t": [], "y": [], "c": []})
         self.src_phase = ColumnDataSource({"xs": [], "ys": [], "c": [], "name": []})
@@ -157,7 +157,7 @@ class ODEView:
             source=self.src_now,
             marker="diamond",
             size=12,
-            color="tab:blue",
+            color="steelblue",
             legend_label="current value",
         )
         for fig in (self.series, self.phase, self.diagram):
