@@ -21,6 +21,8 @@ video{max-width:100%}
 
 
 def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
     if isinstance(x, float):
         if math.isnan(x):
             return "—"

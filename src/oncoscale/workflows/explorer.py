@@ -72,7 +72,12 @@ class ScenarioForm:
         self.message = message
         self.scenarios = available_scenarios()
         names = list(families())
-        self.family = pn.widgets.Select(name="family", options=names, css_classes=["family"])
+        self.family = pn.widgets.Select(
+            name="family",
+            options=names,
+            value="oncolytic" if "oncolytic" in names else names[0],
+            css_classes=["family"],
+        )
         self.scenario = pn.widgets.Select(name="scenario", css_classes=["scenario"])
         self.model = pn.widgets.Select(name="representation", css_classes=["model"])
         self.t_end = pn.widgets.FloatInput(name="t_end", css_classes=["t-end"], width=170)
@@ -85,6 +90,7 @@ class ScenarioForm:
         )
         self.description = pn.pane.Markdown("", css_classes=["scenario-description"])
         self.params_box = pn.FlexBox(css_classes=["parameters"])
+        self.params_scroll = pn.Column(self.params_box, scroll=True, max_height=640, width=380)
         self.widgets: dict[str, pn.widgets.Widget] = {}
         self.family.param.watch(lambda e: self._family_changed(), "value")
         self.scenario.param.watch(lambda e: self._scenario_changed(), "value")
@@ -96,7 +102,7 @@ class ScenarioForm:
             self.description,
             self.settings,
             pn.pane.Markdown("**parameters** (hover ⓘ: meaning, units, allowed range)"),
-            self.params_box,
+            self.params_scroll,
             width=390,
         )
         self._family_changed()
@@ -207,7 +213,7 @@ class RunTab:
         resolved.output = resolved.output.model_copy(update={"movie": False})
         _message(self.message)
         self.numbers.object, self.figures.objects = "", []
-        self.series.time_label = family(resolved.scenario.family).time_label
+        self.series.set_time_label(family(resolved.scenario.family).time_label)
         self.status.object = f"running… equivalent command: `{command}`"
         self.live = LiveRun(resolved, out, command).start()
         self.run_button.disabled, self.stop_button.disabled = True, False

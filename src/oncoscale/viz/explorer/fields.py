@@ -29,7 +29,7 @@ class FieldView:
     """Profiles (1D), heat maps (2D, 3D middle slice) and particles of a sequence of frames."""
 
     def __init__(self) -> None:
-        self.panel = pn.FlexBox(sizing_mode="stretch_width", css_classes=["field-view"])
+        self.panel = pn.GridBox(ncols=3, css_classes=["field-view"])
         self.caption = pn.pane.Markdown("", css_classes=["field-caption"])
         self.layout = pn.Column(self.caption, self.panel, sizing_mode="stretch_width")
         self._key: tuple = ()

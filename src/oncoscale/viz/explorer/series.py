@@ -50,6 +50,11 @@ class SeriesView:
             pn.pane.Bokeh(self.totals), pn.pane.Bokeh(self.fronts), sizing_mode="stretch_width"
         )
 
+    def set_time_label(self, time_label: str) -> None:
+        """The time unit on the x axes (h, day, 1/r)."""
+        for fig in (self.totals, self.fronts):
+            fig.xaxis.axis_label = f"t ({time_label})" if time_label else "t"
+
     def _lines(self, names: list[str]) -> None:
         for fig in (self.totals, self.fronts):
             fig.renderers = []
