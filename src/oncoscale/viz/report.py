@@ -17,6 +17,8 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left} th{background:#f4f4f4}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0} .muted{color:#777;font-size:.85em}
 video{max-width:100%}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8em;background:#f7f7f7;padding:.5em}
+td{overflow-wrap:anywhere}
 """
 
 
