@@ -139,10 +139,15 @@ def _choose(page, family: str, scenario: str, model: str, t_end: str) -> None:
 
 def _run(page, name: str) -> float:
     _tab(page, "Run").click()
+    status = page.locator(".run-status")
+    before = status.evaluate("el => el.shadowRoot ? el.shadowRoot.textContent : el.textContent")
     t0 = time.perf_counter()
     page.locator(".run button").click()
-    expect(page.locator(".run-status")).to_contain_text("running", timeout=20_000)
-    page.locator(".run-status").get_by_text("finished").wait_for()
+    page.wait_for_function(  # a new run has finished (its status differs from the last one)
+        """([el, old]) => { const t = el.shadowRoot ? el.shadowRoot.textContent : el.textContent;
+                           return t !== old && t.includes("finished"); }""",
+        arg=[status.element_handle(), before],
+    )
     page.wait_for_timeout(1000)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     return time.perf_counter() - t0
