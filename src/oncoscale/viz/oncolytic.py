@@ -29,7 +29,7 @@ def _event_lines(ax, ds: xr.Dataset) -> None:
 def profiles_figure(ds: xr.Dataset, out: Path) -> Path:
     """u, i, z, φ against the spatial coordinate at a few times."""
     space = "r" if "r" in ds.dims else "x"
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True)
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6), sharex=True, layout="constrained")
     idx = _pick_times(ds["t"].values)
     cmap = plt.get_cmap("viridis")
     p = parameters_of(ds)
@@ -43,8 +43,9 @@ def profiles_figure(ds: xr.Dataset, out: Path) -> Path:
             )
         if name in ("u", "i"):
             ax.axhline(1 / p["delta"] ** 2, color="0.4", ls="--", lw=0.8, label="front level 1/δ²")
-        ax.set_title(LABELS[name])
-        ax.set_ylabel(units_label(ds[name]))
+        # the long name goes in the title, the unit on the axis: labels never collide
+        ax.set_title("\n(".join(units_label(ds[name]).rsplit(" (", 1)), fontsize=8.5)
+        ax.set_ylabel(str(ds[name].attrs.get("units_label") or ds[name].attrs.get("units", "")))
     for ax in axes[1]:
         ax.set_xlabel(units_label(ds[space]))
     axes[0, 0].legend(fontsize=7)

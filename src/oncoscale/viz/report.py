@@ -17,10 +17,14 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left} th{background:#f4f4f4}
 img{max-width:100%;border:1px solid #eee;margin:.4em 0} .muted{color:#777;font-size:.85em}
 video{max-width:100%}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;font-size:.8em;background:#f7f7f7;padding:.5em}
+td{overflow-wrap:anywhere}
 """
 
 
 def _fmt(x: Any) -> str:
+    if x is None:
+        return "—"
     if isinstance(x, float):
         if math.isnan(x):
             return "—"
@@ -107,11 +111,27 @@ def _value(v: Any) -> Any:
     return v
 
 
+def key_number_rows(summary: dict[str, Any], ds: Any = None) -> list[tuple[str, str, Any]]:
+    """(flattened key, human label with unit, value) for every scalar entry of a summary."""
+    return [(k, _label(k, ds), _value(v)) for k, v in _flatten(summary)]
+
+
 def key_numbers(summary: dict[str, Any], ds: Any = None) -> str:
     """Table of the scalar entries of a summary (nested keys flattened), each with a human
     label and its unit (from the result ``ds`` where the key names one of its variables)."""
-    rows = [(_label(k, ds), _value(v)) for k, v in _flatten(summary)]
+    rows = [(label, value) for _, label, value in key_number_rows(summary, ds)]
     return table(rows, ("quantity", "value"))
+
+
+def key_numbers_keyed(summary: dict[str, Any], ds: Any = None) -> str:
+    """:func:`key_numbers` with each row tagged by its summary key (``data-key``), for pages
+    that scripts read (the explorer)."""
+    rows = "".join(
+        f'<tr data-key="{html.escape(k)}"><td>{html.escape(label)}</td>'
+        f'<td class="value">{_fmt(value)}</td></tr>'
+        for k, label, value in key_number_rows(summary, ds)
+    )
+    return f"<table><tr><th>quantity</th><th>value</th></tr>{rows}</table>"
 
 
 def figures_html(paths: list[Path], base: Path) -> str:
