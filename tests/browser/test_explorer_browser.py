@@ -72,8 +72,9 @@ def server(root):
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
+        try:  # listening? (the first page itself may take long to build on a busy machine)
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            urllib.request.urlopen(url, timeout=120).read()
             break
         except OSError:
             if proc.poll() is not None:

@@ -327,7 +327,8 @@ class ODETab:
                 break
         self.horizon.value = sc.t_end
         self.horizon.name = f"horizon ({fam.time_label})"
-        names = fam.parameter_class().names()
+        build = fam.part("bifurcation")
+        names = list(getattr(build, "parameters", ())) or fam.parameter_class().names()
         self.parameter.options = names
         preferred = "zeta" if "zeta" in names else names[0]
         if self.parameter.value == preferred:

@@ -101,3 +101,7 @@ def bifurcation_problem(
         reduction=key.split("-")[1],
         notes=notes,
     )
+
+
+#: the parameters the reductions can be continued in: groups first (the explorer lists them)
+bifurcation_problem.parameters = GROUPS + ODE_PARAMETERS  # type: ignore[attr-defined]

@@ -128,3 +128,7 @@ def bifurcation_problem(
         plot_scale=params.K,
         plot_label="u / K",
     )
+
+
+#: the parameters the ODE can be continued in (the explorer lists them)
+bifurcation_problem.parameters = ODE_PARAMETERS  # type: ignore[attr-defined]
