@@ -326,7 +326,18 @@ def test_comparison_of_ensembles_counts_zero_finals(tmp_path):
     np.testing.assert_allclose(comp["ensembles"][0]["fraction_zero_ci95"], [0.0, z2 / (5 + z2)])
     np.testing.assert_allclose(comp["ensembles"][1]["fraction_zero_ci95"], [5 / (5 + z2), 1.0])
     assert comp["ensembles"][0]["values"] == [7.0] * 5
+    # Fisher's exact test of 0/5 vs 5/5: p = 2 / C(10, 5)
+    assert comp["pairs"][0]["fisher_p"] == pytest.approx(2 / 252)
     assert figs[0].exists()
+
+
+def test_runs_needed_to_separate_two_fractions_match_the_textbook():
+    """Two-sided 5 % test, power 80 %: 388 per group for 0.5 vs 0.6, 294 for 0.2 vs 0.3."""
+    from oncoscale.analysis.ensemble_stats import runs_to_separate
+
+    assert runs_to_separate(0.5, 0.6) == 388
+    assert runs_to_separate(0.2, 0.3) == 294
+    assert runs_to_separate(0.3, 0.3) == float("inf")
 
 
 def test_zero_fraction_interval_matches_the_wilson_formula():

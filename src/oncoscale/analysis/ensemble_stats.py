@@ -280,6 +280,33 @@ def zero_fraction_interval(zeros: int, runs: int) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
+def runs_to_separate(p1: float, p2: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Runs per ensemble needed to tell two fractions apart with a two-sided test at level
+    ``alpha`` with probability ``power`` (normal approximation for two proportions; inf when
+    they are equal)."""
+    from scipy.stats import norm
+
+    if p1 == p2:
+        return math.inf
+    mean = 0.5 * (p1 + p2)
+    za, zb = norm.ppf(1 - alpha / 2), norm.ppf(power)
+    n = za * math.sqrt(2 * mean * (1 - mean)) + zb * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return float(math.ceil((n / (p1 - p2)) ** 2))
+
+
+def fraction_difference(zeros: tuple[int, int], runs: tuple[int, int]) -> dict[str, float]:
+    """Fisher's exact test of two fractions zeros/runs (two-sided p-value) and the runs per
+    ensemble that would separate the observed fractions (:func:`runs_to_separate`)."""
+    from scipy.stats import fisher_exact
+
+    table = [[zeros[0], runs[0] - zeros[0]], [zeros[1], runs[1] - zeros[1]]]
+    p_value = float(fisher_exact(table).pvalue)
+    return {
+        "fisher_p": p_value,
+        "runs_to_separate": runs_to_separate(zeros[0] / runs[0], zeros[1] / runs[1]),
+    }
+
+
 def compare_ensembles(
     ensembles: Sequence[xr.Dataset], labels: Sequence[str], observable: str = "total_tumour"
 ) -> dict[str, Any]:
@@ -310,4 +337,16 @@ def compare_ensembles(
                 "parameters": params,
             }
         )
-    return {"observable": observable, "ensembles": rows}
+    pairs = []
+    for a in range(len(rows)):
+        for b in range(a + 1, len(rows)):
+            ra, rb = rows[a], rows[b]
+            zeros = (
+                round(ra["fraction_zero"] * ra["runs"]),
+                round(rb["fraction_zero"] * rb["runs"]),
+            )
+            pairs.append(
+                {"labels": [ra["label"], rb["label"]],
+                 **fraction_difference(zeros, (ra["runs"], rb["runs"]))}
+            )  # fmt: skip
+    return {"observable": observable, "ensembles": rows, "pairs": pairs}

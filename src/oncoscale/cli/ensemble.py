@@ -125,4 +125,10 @@ def ensemble_compare_cmd(directories, out, labels, observable) -> None:
             f"{observable} = 0 (95 % CI {100 * lo:.0f}-{100 * hi:.0f} %), mean "
             f"{row['mean']:.4g}, median {row['median']:.4g}"
         )
+    for pair in comparison["pairs"]:
+        a, b = pair["labels"]
+        click.echo(
+            f"{a} vs {b}: Fisher's exact p = {pair['fisher_p']:.3g}; runs per ensemble to "
+            f"separate these fractions (5 % test, power 80 %): {pair['runs_to_separate']:.0f}"
+        )
     click.echo(f"report: {html}")

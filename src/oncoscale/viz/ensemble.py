@@ -230,8 +230,18 @@ def write_comparison_report(comparison: dict[str, Any], figs: list[Path], out_di
     prow = [
         (r["label"], *[r["parameters"].get(p) for p in varied]) for r in comparison["ensembles"]
     ]
+    pairs = [
+        (" vs ".join(p["labels"]), p["fisher_p"], p["runs_to_separate"])
+        for p in comparison.get("pairs", [])
+    ]
     sections = [
         report.section(f"Final {comparison['observable']}", report.table(rows, header)),
+        report.section(
+            "Fractions at 0, pairwise",
+            report.table(pairs, ("ensembles", "Fisher's exact p", "runs each to separate"))
+            + "<p class='muted'>runs each to separate: a two-sided 5 % test with power 80 % "
+            "for the observed fractions (normal approximation).</p>",
+        ),
         report.section("Parameters that differ", report.table(prow, ("ensemble", *varied))),
         report.section("Figures", report.figures_html(figs, out_dir)),
     ]
