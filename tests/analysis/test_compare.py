@@ -186,11 +186,11 @@ def test_small_lattice_outputs(small):
 @pytest.mark.slow
 def test_central_zeta_half_ten_run_mean_totals_agree_with_pde_2d_at_500h(tmp_path):
     """Seed Fig. 5: central injection, zeta = 0.5: the 10-run ABM mean totals of U and I at
-    500 h against the 2D PDE on the lattice's grid. Measured (seed 0, 10 runs): (PDE - ABM
-    mean)/max = -4.6 % (U), -9.2 % (I); with 5 runs -4.5 % and -10.7 %. The ABM's damped
-    oscillation has a smaller amplitude and a slightly different phase (|difference| up to
-    16 % for U at 300 h); with the fixed seed the run is deterministic and both populations
-    meet the issue's 10 % (I with a margin of 0.8 points)."""
+    500 h against the 2D PDE on the lattice's grid, as 95 % confidence intervals of the
+    relative difference (mean − PDE)/PDE from the replicates (Student t). Claim: both
+    intervals lie within ±10 %. (docs/ensembles.md has the measured intervals.)"""
+    from oncoscale.analysis.compare import mean_difference_ci
+
     res = execute_compare(
         load_scenario("oncolytic-central"),
         tmp_path,
@@ -199,10 +199,14 @@ def test_central_zeta_half_ten_run_mean_totals_agree_with_pde_2d_at_500h(tmp_pat
         t_end=500.0,
         progress=False,
     )
-    cmp = xr.open_dataset(res.comparison).load()
-    k = list(cmp["continuum"].values).index("pde-2d")
-    assert abs(cmp["rel_diff_total_u"].values[k, -1]) < 0.10
-    assert abs(cmp["rel_diff_total_i"].values[k, -1]) < 0.10
+    ens = xr.open_dataset(tmp_path / "abm" / "ensemble.nc").load()
+    pde = xr.open_dataset(tmp_path / "pde-2d" / "result.nc").load()
+    for pop in ("u", "i"):
+        name = f"total_{pop}"
+        d, lo, hi = mean_difference_ci(ens[name].values[:, -1], float(pde[name].values[-1]), 0.95)
+        print(f"{name}: {100 * d:+.1f} % (95 % CI {100 * lo:+.1f} … {100 * hi:+.1f} %)")
+        assert -0.10 <= lo and hi <= 0.10, (name, d, lo, hi)
+    assert res.summary["runs"] == 10
 
 
 @pytest.mark.slow
