@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DEMO_OUT ?= demo-output
 JOBS   ?= 2
 
-.PHONY: install demo test test-all bench lint clean browser browser-test docs
+.PHONY: install demo test test-all bench bench-check lint clean browser browser-test docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ test-all: $(STAMP) browser
 ## bench: the benchmark suite (prints ratios and absolute times)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+## bench-check: the quick benchmarks, failing if a speed ratio falls below its floor
+## (benchmarks/floors.toml); CI runs it
+bench-check: $(STAMP)
+	$(BIN)/python -m benchmarks --quick --check
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
