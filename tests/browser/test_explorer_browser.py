@@ -138,17 +138,34 @@ def _choose(page, family: str, scenario: str, model: str, t_end: str) -> None:
     _fill(page, ".t-end", t_end)
 
 
+def _text(page, selector: str) -> str:
+    """The text of a Panel pane (Panel renders panes inside a shadow root)."""
+    return page.locator(selector).first.evaluate(
+        "el => el.shadowRoot ? el.shadowRoot.textContent : el.textContent"
+    )
+
+
+def _status_text(page) -> str:
+    return _text(page, ".run-status")
+
+
 def _run(page, name: str) -> float:
+    """Start a run and wait until a new one has finished (its status differs from the last).
+
+    The status is read through the locator on every poll: Panel may replace the element when
+    the form is rebuilt for another family, so a handle taken before the click can go stale.
+    """
     _tab(page, "Run").click()
-    status = page.locator(".run-status")
-    before = status.evaluate("el => el.shadowRoot ? el.shadowRoot.textContent : el.textContent")
+    before = _status_text(page)
     t0 = time.perf_counter()
     page.locator(".run button").click()
-    page.wait_for_function(  # a new run has finished (its status differs from the last one)
-        """([el, old]) => { const t = el.shadowRoot ? el.shadowRoot.textContent : el.textContent;
-                           return t !== old && t.includes("finished"); }""",
-        arg=[status.element_handle(), before],
-    )
+    while True:
+        text = _status_text(page)
+        if text != before and "finished" in text:
+            break
+        assert "failed" not in text, f"the run failed in the explorer: {text[:500]}"
+        assert time.perf_counter() - t0 < TIMEOUT_MS / 1000, f"no finished run: {text[:300]}"
+        page.wait_for_timeout(250)
     page.wait_for_timeout(1000)
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
     return time.perf_counter() - t0
@@ -223,20 +240,22 @@ def test_kinetic_run_and_homogeneous_ode_follow_the_slider(page):
     _run(page, "explorer-kinetic-pde-1d")
     _tab(page, "Homogeneous ODE").click()
     page.locator(".ode-parameter select").select_option("B")
-    info = page.locator(".ode-info")
-    info.get_by_text("trajectories in").wait_for()
-    before = info.inner_text()
+    t0 = time.perf_counter()
+    while not _text(page, ".ode-info").startswith("B = "):  # the view for B is drawn
+        assert time.perf_counter() - t0 < 120, _text(page, ".ode-info")
+        page.wait_for_timeout(100)
+    before = _text(page, ".ode-info")
     handle = page.locator(".ode-slider .noUi-handle")
     t0 = time.perf_counter()
     handle.press("ArrowRight")
-    page.wait_for_function(
-        "([el, old]) => el.innerText !== old",
-        arg=[info.element_handle(), before],
-    )
+    while _text(page, ".ode-info") == before:
+        assert time.perf_counter() - t0 < 60, "the ODE view did not follow the slider in 60 s"
+        page.wait_for_timeout(20)
     seconds = time.perf_counter() - t0
     page.wait_for_timeout(500)
     page.screenshot(path=ARTIFACTS / "explorer-kinetic-ode.png", full_page=True)
-    assert "B = " in info.inner_text() and before != info.inner_text()
+    after = _text(page, ".ode-info")
+    assert "B = " in after and "trajectories in" in after and before != after
     assert seconds < 5, f"the ODE view took {seconds:.1f} s to follow the slider"
     print(f"kinetic ODE view follows the slider in {seconds * 1000:.0f} ms (round trip)")
 
@@ -255,10 +274,11 @@ def test_open_and_compare_finished_runs(page, root):
     slider.wait_for()
     page.screenshot(path=ARTIFACTS / "explorer-open-result.png", full_page=True)
     _tab(page, "Compare runs").click()
-    page.get_by_role("button", name="Refresh list").nth(1).click()
-    page.locator(".open-left select").nth(1).select_option(oncolytic[0])
-    page.locator(".open-right select").select_option(oncolytic[1])
-    page.locator(".open button").nth(1).click()
+    # only the shown tab's widgets are visible: the Compare tab's own list and button
+    page.get_by_role("button", name="Refresh list").first.click()
+    page.locator(".open-left select:visible").first.select_option(oncolytic[0])
+    page.locator(".open-right select:visible").first.select_option(oncolytic[1])
+    page.locator(".open button:visible").first.click()
     page.locator(".compare-numbers table").wait_for()
-    assert "difference" in page.locator(".compare-numbers").inner_text()
+    assert "difference" in page.locator(".compare-numbers table:visible").first.inner_text()
     page.screenshot(path=ARTIFACTS / "explorer-compare.png", full_page=True)

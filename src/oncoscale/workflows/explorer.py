@@ -10,6 +10,7 @@ so a bad value shows the CLI's message in the page. Runs are written under
 from __future__ import annotations
 
 import functools
+import logging
 import shlex
 import time
 from pathlib import Path
@@ -41,11 +42,20 @@ RUNS_FOLDER = "explorer-runs"
 #: how often the page pulls a live run's newest frame (ms)
 REFRESH_MS = 300
 
+log = logging.getLogger(__name__)
+
 
 def _message(alert: pn.pane.Alert, text: str = "", kind: str = "danger") -> None:
     alert.object = text
     alert.alert_type = kind
     alert.visible = bool(text)
+
+
+def on_server_tick(action):
+    """A button handler that runs ``action`` on the server's next tick, holding the Bokeh
+    document lock (Panel runs click handlers without it, and raw Bokeh edits — an axis label,
+    a data source — then fail); called at once outside a server (Jupyter, tests)."""
+    return lambda event: pn.state.execute(action, schedule=True)
 
 
 def shows_errors(method):
@@ -58,7 +68,8 @@ def shows_errors(method):
             return method(self, *args, **kwargs)
         except InputError as exc:
             _message(self.message, f"error: {exc}")
-        except Exception as exc:
+        except Exception as exc:  # the traceback goes to the server's log, not to the page
+            log.exception("explorer: %s failed", method.__name__)
             _message(self.message, f"error: {type(exc).__name__}: {exc}")
         return None
 
@@ -182,8 +193,8 @@ class RunTab:
         self.series = SeriesView()
         self.numbers = pn.pane.HTML("", css_classes=["key-numbers"])
         self.figures = pn.FlexBox()
-        self.run_button.on_click(lambda e: self.start())
-        self.stop_button.on_click(lambda e: self.stop())
+        self.run_button.on_click(on_server_tick(self.start))
+        self.stop_button.on_click(on_server_tick(self.stop))
         self.live: LiveRun | None = None
         self._callback = None
         self.layout = pn.Column(
@@ -290,13 +301,14 @@ class ODETab:
         self.info = pn.pane.Markdown("", css_classes=["ode-info"])
         self.view = ODEView()
         self.problem = None
+        self._choosing = False  # widgets being reset for a new parameter: no redraw per change
         self._initial: dict[str, float] = {}
         self.form.scenario.param.watch(lambda e: self.setup(), "value")
         self.parameter.param.watch(lambda e: self.choose(), "value")
         self.slider.param.watch(lambda e: self.update(), "value")
         for w in (self.axis_x, self.axis_y, self.horizon):
             w.param.watch(lambda e: self.update(), "value")
-        self.diagram_button.on_click(lambda e: self.diagram())
+        self.diagram_button.on_click(on_server_tick(self.diagram))
         self.layout = pn.Column(
             pn.Row(self.parameter, self.p_from, self.p_to, self.horizon),
             pn.Row(self.slider, self.axis_x, self.axis_y),
@@ -313,9 +325,9 @@ class ODETab:
         sc = self.form.scenarios.get(self.form.scenario.value)
         if sc is None:
             return
+        self.problem = None  # until a parameter of the new scenario is chosen
         fam = family(sc.family)
         if fam.part("bifurcation") is None:
-            self.problem = None
             self.info.object = f"family '{fam.name}' has no homogeneous ODE"
             return
         self._initial = {}
@@ -346,6 +358,15 @@ class ODETab:
         """A new slider parameter: its range around the current value, and the diagram."""
         if not self.parameter.value:
             return
+        self._choosing = True
+        try:
+            self._reset_widgets()
+        finally:
+            self._choosing = False
+        self.diagram()
+        self.update()
+
+    def _reset_widgets(self) -> None:
         self.problem, _ = self._problem(self.parameter.value)
         value = self.problem.param_value
         low, high = (value / 4, value * 3) if value > 0 else (0.0, 1.0)
@@ -358,13 +379,11 @@ class ODETab:
         self.axis_y.options = [*variables, "t"] if len(variables) == 1 else variables
         self.axis_x.value = variables[0]
         self.axis_y.value = self.axis_y.options[1] if len(self.axis_y.options) > 1 else "t"
-        self.diagram()
-        self.update()
 
     @shows_errors
     def update(self) -> None:
         """Trajectories at the slider's value (phase portrait, time series, marker)."""
-        if self.problem is None:
+        if self.problem is None or self._choosing:
             return
         value, pr = float(self.slider.value), self.problem
         if pr.param in type(self.form.resolved().params).names():
@@ -414,8 +433,8 @@ class OpenTab:
         self.open_button = pn.widgets.Button(
             name="Compare" if compare else "Open", button_type="primary", css_classes=["open"]
         )
-        self.refresh_button.on_click(lambda e: self.refresh())
-        self.open_button.on_click(lambda e: self.open())
+        self.refresh_button.on_click(on_server_tick(self.refresh))
+        self.open_button.on_click(on_server_tick(self.open))
         pickers = [self.left, self.right] if compare else [self.left]
         self.layout = pn.Column(
             pn.Row(*pickers, self.refresh_button, self.open_button),
