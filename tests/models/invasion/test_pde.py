@@ -13,6 +13,7 @@ from scipy.optimize import brentq
 
 from oncoscale.errors import InputError
 from oncoscale.io.scenario import load_scenario, resolve
+from oncoscale.models.invasion import pde_box, pde_motion
 from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import domain_grid
 from oncoscale.models.invasion.params import InvasionParameters, division_rate
@@ -222,16 +223,22 @@ def test_coarse_age_bins_growth_rate_converges_at_second_order():
 
 
 # ---- compiled kernels vs references -------------------------------------------------------
+def _shape3(grid) -> tuple[int, int, int]:
+    """The kernels' three axes: 3D as is, 2D as (x, 1, y)."""
+    g = grid.shape
+    return g if grid.dim == 3 else (g[0], 1, g[1])
+
+
 @pytest.mark.parametrize("dim", [2, 3])
-@pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
-def test_fused_cell_kernel_matches_references(dim, moving):
-    """step_cells (ring buffer, demography fused with motion bin by bin) equals the NumPy
-    demography reference followed by the motion reference (age order)."""
+@pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
+def test_demography_kernel_matches_reference(dim, boxed):
+    """demography_box (ring buffer, parallel planes, inside a box) and births_box equal the
+    NumPy demography reference and newborns (age order) inside the box and leave the rest
+    untouched; necrotic and the per-plane sums add up to the reference's dead mass."""
     rng = np.random.default_rng(7 + dim)
     p = InvasionParameters()
     grid = domain_grid(p, dim, 2.0 if dim == 2 else 2.5)
-    n_ph, n_age, space = 5, 40, grid.shape
-    shape3 = (1,) * (3 - dim) + space
+    n_ph, n_age, space, shape3 = 5, 40, grid.shape, _shape3(grid)
     pp = rng.random((n_ph, n_age, *space))
     qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5)
     p_old, q_old = rng.random((n_ph, *space)), rng.random((n_ph, *space))
@@ -239,47 +246,88 @@ def test_fused_cell_kernel_matches_references(dim, moving):
     c = rng.random(space) * 3
     c.flat[:3] = 0.0
     mu, tpq, tqp = rng.random(space) * (c < 1), rng.random(space), rng.random(space) * (c > 1)
-    f = rng.random(space)
-    diff = np.linspace(0.01, 0.05, 5) * moving
-    rho = np.linspace(0.0, 0.4, 5) * moving
-    head, dt = 13, 0.02
-    ref = list(
-        kern.demography_reference(
-            kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
-            g, c, mu, tpq, tqp, dt,
-        )
+    head, dt, t_m = 13, 0.02, 0.1
+    box = pde_box.whole(shape3)
+    if boxed:  # one cell less on each side but the last (2D: the middle axis has one cell)
+        box[0] += np.array(shape3) > 1
+        box[1, 0] -= 1
+    inside = np.zeros(shape3, dtype=bool)
+    inside[pde_box.slices(box)] = True
+    inside = inside.reshape(space)
+    ref = kern.demography_reference(
+        kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
+        g, c, mu, tpq, tqp, dt,
     )  # fmt: skip
-    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
-    ref[0] = kern.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
-    ref[2] = kern.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
-    births = np.empty((n_ph, *shape3))
-    dead, totals = np.zeros((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    nb_ref, dead_nb_ref = kern.newborns(ref[4], t_m, mu, dt)
+    before = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old.copy(),
+              q_old.copy())  # fmt: skip
+    frame = pde_box.whole(shape3)
     r3 = [x.reshape(shape3) for x in (c, mu, tpq, tqp)]
-    kern.step_cells(
-        pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
-        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt,
-        f.reshape(shape3), diff, rho, grid.spacing, 2, births, dead, totals,
+    births, totals = np.zeros((n_ph, *shape3)), np.zeros((n_ph, *shape3))
+    necrotic, sums = np.zeros((n_ph, *shape3)), np.zeros((shape3[0], n_ph, 3))
+    occupied = np.zeros((pde_box.shape_of(box)[0], n_ph, n_age + 1), dtype=bool)
+    p3 = pp.reshape(n_ph, n_age, *shape3)
+    kern.demography_box(
+        p3, qq.reshape(n_ph, n_age, *shape3), p_old.reshape(n_ph, *shape3),
+        q_old.reshape(n_ph, *shape3), head, g, *r3, dt, box, frame, 0.0, births, totals,
+        necrotic, sums, occupied,
     )  # fmt: skip
     got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
-    for x, y in zip((*got, births.reshape(ref[4].shape), dead.reshape(ref[5].shape)), ref,
-                    strict=True):  # fmt: skip
-        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
-    np.testing.assert_allclose(totals.reshape(totals_ref.shape), totals_ref, rtol=1e-13)
+    for x, y, x0 in zip(got, ref[:4], before, strict=True):
+        ix = (slice(None),) * (x.ndim - dim) + (inside,)
+        out = (slice(None),) * (x.ndim - dim) + (~inside,)
+        np.testing.assert_allclose(x[ix], y[ix], rtol=1e-12, atol=1e-15)
+        np.testing.assert_array_equal(x[out], x0[out])
+    births = births.reshape(n_ph, *space)
+    np.testing.assert_allclose(births[:, inside], ref[4][:, inside], rtol=1e-12, atol=1e-15)
+    assert np.all(births[:, ~inside] == 0)
+    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
+    np.testing.assert_allclose(totals.reshape(n_ph, *space)[:, inside], totals_ref[:, inside],
+                               rtol=1e-12)  # fmt: skip
+    # births: mutation, half-step survival, ageing into slot 4 (set) and the load
+    load, ext = np.zeros(shape3), pde_box.new_extents(frame)
+    w = p.w
+    kern.births_box(births.reshape(n_ph, *shape3), totals, mu.reshape(shape3), t_m, w, dt, 0.0,
+                    p3, 4, False, necrotic, frame, load, sums, ext)  # fmt: skip
+    nb_got = pp[:, 4].reshape(n_ph, *space)
+    np.testing.assert_allclose(nb_got[:, inside], nb_ref[:, inside], rtol=1e-12, atol=1e-15)
+    assert np.all(nb_got[:, ~inside] == 0)
+    dead_ref = (ref[5] + dead_nb_ref)[:, inside]
+    np.testing.assert_allclose(necrotic.reshape(n_ph, *space)[:, inside], dead_ref, rtol=1e-12)
+    np.testing.assert_allclose(sums.sum(axis=0)[:, 2], dead_ref.sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(sums.sum(axis=0)[:, 0], ref[4][:, inside].sum(axis=1), rtol=1e-12)
+    load_ref = np.tensordot(w, totals_ref + nb_ref, axes=(0, 0))
+    np.testing.assert_allclose(load.reshape(space)[inside], load_ref[inside], rtol=1e-12)
+    assert np.array_equal(pde_box.from_extents(ext, frame), box)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
-def test_move_bins_matches_motion_reference(dim):
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_motion_kernel_matches_reference(dim, chunks):
+    """move_box (plane chunks with halos, velocities per plane) equals the motion reference;
+    inside a box whose faces nothing reaches, it is exact to the reference on the whole grid."""
     p = InvasionParameters()
     grid = domain_grid(p, dim, 1.0)
+    shape3 = _shape3(grid)
     rng = np.random.default_rng(dim)
     dens = rng.random((5, 4, *grid.shape))
     f = rng.random(grid.shape)
-    diff = np.linspace(0.01, 0.05, 5)
-    rho = np.linspace(0.0, 0.4, 5)
-    ref = kern.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
-    shape3 = (1,) * (3 - dim) + grid.shape
-    kern.move_bins(dens.reshape(5, 4, *shape3), f.reshape(shape3), diff, rho, 0.1, 1.0, 2)
+    diff, rho = np.linspace(0.01, 0.05, 5), np.linspace(0.0, 0.4, 5)
+    ref = pde_motion.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
+    whole = pde_box.whole(shape3)
+    pde_motion.move_box(dens.reshape(20, *shape3), np.ones(20, dtype=bool), diff, rho,
+                        f.reshape(shape3), 0.1, 1.0, whole, 2, 0.0, chunks)  # fmt: skip
     np.testing.assert_allclose(dens, ref, rtol=1e-13)
+    # compact support: a box two cells wider than the support per side (2 sub-steps)
+    blob = np.zeros((1, *shape3))
+    inner = (slice(None), *(slice(3, 6) if n > 1 else slice(None) for n in shape3))
+    blob[inner] = rng.random(blob[inner].shape)
+    full = pde_motion.motion_reference(blob.reshape(1, 1, *grid.shape), f, diff[:1], rho[:1],
+                                       0.1, grid, n_sub=2)  # fmt: skip
+    box = pde_box.grow(pde_box.of_nonzero(blob), 2, shape3)
+    pde_motion.move_box(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], f.reshape(shape3),
+                        0.1, 1.0, box, 2, 0.0, chunks)  # fmt: skip
+    np.testing.assert_allclose(blob.reshape(grid.shape), full[0, 0], rtol=1e-13, atol=1e-300)
 
 
 @pytest.mark.parametrize(("dim", "da"), [(2, None), (3, None), (2, 0.2)])
@@ -314,11 +362,11 @@ def _motion_error(h: float, rho: float, diff: float) -> float:
     exact = diff * lap_n - rho * (nx * fx + ny * fy + n * lap_f)
     dens = n[None, None].repeat(5, axis=0)
     dt = 1e-3
-    moved = dens.copy()
-    kern.move_bins(
-        moved.reshape(5, 1, 1, *grid.shape), f.reshape(1, *grid.shape), np.full(5, diff),
-        np.full(5, rho), dt, h, 1,
-    )  # fmt: skip
+    moved = dens[:1].copy()
+    shape3 = _shape3(grid)
+    pde_motion.move_box(moved.reshape(1, *shape3), np.ones(1, dtype=bool), np.array([diff]),
+                        np.array([rho]), f.reshape(shape3), dt, h, pde_box.whole(shape3), 1, 0.0,
+                        2)  # fmt: skip
     return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
 
 

@@ -1,9 +1,9 @@
-"""Space–age kernels of the age-structured invasion PDE: Numba versions and NumPy references.
+"""Demography, births and ageing of the age-structured invasion PDE: compiled kernels (parallel
+over planes, inside the support box) and NumPy references; motion is in :mod:`.pde_motion`.
 
-Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim);
-one step = demography, births, motion of proliferating cells (Lie splitting). Storage (ring
-buffer), formulas and positivity bound: docs/invasion_pde.md, section 'The kernels: storage and
-the step in formulas'.
+Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim).
+Storage (ring buffer) and formulas: docs/invasion_pde.md, section 'The kernels: storage and the
+step in formulas'; parallel layout: section 'Support box and threads'.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ import math
 import numba
 import numpy as np
 
-from oncoscale.numerics import fv
-from oncoscale.numerics.grids import CartesianGrid
-
 
 # =============================================================================================
-# demography (NumPy references; the compiled version is fused with motion in step_cells)
+# demography, births and ageing (NumPy references)
 # =============================================================================================
 def _competing_risks(dt: float, *rates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Competing exponential risks over dt: the staying fraction e^{−λΔt}, λ = Σ rates, and
@@ -72,16 +69,6 @@ def newborns(
     return out * survive, out * (1.0 - survive)
 
 
-def age_ring(p: np.ndarray, p_old: np.ndarray, head: int, newborn: np.ndarray) -> int:
-    """Age a ring buffer by one bin in place: the oldest bin joins the plus bin, its slot
-    becomes age bin 0 and receives ``newborn``. Returns the new head."""
-    n_age = p.shape[1]
-    slot = (head + n_age - 1) % n_age
-    p_old += p[:, slot]
-    p[:, slot] = newborn
-    return slot
-
-
 def age_shift_reference(
     p: np.ndarray, p_old: np.ndarray, newborn: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -96,97 +83,83 @@ def ring_to_age_order(p: np.ndarray, head: int) -> np.ndarray:
 
 
 # =============================================================================================
-# motion (diffusion + upwind haptotaxis of proliferating cells)
+# demography, births and ageing (compiled, parallel over planes, inside the support box)
 # =============================================================================================
-@numba.njit(cache=True)
-def _face_flux(left, right, v, dh):  # pragma: no cover - compiled
-    """Flux through a face (left → right): centred diffusion dh·(left − right) plus upwind
-    haptotaxis with face velocity v."""
-    return dh * (left - right) + v * (left if v > 0.0 else right)
+#: φ1(x) = (1 − e^{−x})/x by its Taylor series (−1)^n x^n/(n + 1)!, 15 terms: < 1 ulp on
+#: [0, 1/2] (checked against exact rational arithmetic); the closed form beyond
+_PHI1_MAX = 0.5
 
 
-@numba.njit(cache=True)
-def _move_slab(s, gx, gy, gz, d, rho, dt, h, tmp):  # pragma: no cover - compiled
-    """One explicit step of ∂t s = dΔs − ∇·(ρ s ∇f) on a (nx, ny, nz) slab, in place; gx,
-    gy, gz are ∂f on the interior faces of each axis.
-
-    One fused pass in gather form (each cell sums the fluxes through its own faces, read from
-    a copy of the slab): a face's flux is computed by both its cells from the same operands,
-    so it cancels exactly and mass is conserved to round-off.
-    """
-    nx, ny, nz = s.shape
-    empty = True
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz):
-                v = s[a, b, e]
-                tmp[a, b, e] = v
-                if v != 0.0:
-                    empty = False
-    if empty:
-        return
-    lam = dt / h
-    dh = d / h
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz):
-                c = tmp[a, b, e]
-                out = 0.0
-                if a + 1 < nx:
-                    out += _face_flux(c, tmp[a + 1, b, e], rho * gx[a, b, e], dh)
-                if a > 0:
-                    out -= _face_flux(tmp[a - 1, b, e], c, rho * gx[a - 1, b, e], dh)
-                if b + 1 < ny:
-                    out += _face_flux(c, tmp[a, b + 1, e], rho * gy[a, b, e], dh)
-                if b > 0:
-                    out -= _face_flux(tmp[a, b - 1, e], c, rho * gy[a, b - 1, e], dh)
-                if e + 1 < nz:
-                    out += _face_flux(c, tmp[a, b, e + 1], rho * gz[a, b, e], dh)
-                if e > 0:
-                    out -= _face_flux(tmp[a, b, e - 1], c, rho * gz[a, b, e - 1], dh)
-                s[a, b, e] = c - lam * out
+@numba.njit(cache=True, inline="always")
+def _phi1_series(x):  # pragma: no cover - compiled
+    """φ1(x) for 0 ≤ x ≤ 1/2 (Horner, branch-free: vectorisable)."""
+    acc = 1.0 / 1307674368000.0
+    acc = -1.0 / 87178291200.0 + x * acc
+    acc = 1.0 / 6227020800.0 + x * acc
+    acc = -1.0 / 479001600.0 + x * acc
+    acc = 1.0 / 39916800.0 + x * acc
+    acc = -1.0 / 3628800.0 + x * acc
+    acc = 1.0 / 362880.0 + x * acc
+    acc = -1.0 / 40320.0 + x * acc
+    acc = 1.0 / 5040.0 + x * acc
+    acc = -1.0 / 720.0 + x * acc
+    acc = 1.0 / 120.0 + x * acc
+    acc = -1.0 / 24.0 + x * acc
+    acc = 1.0 / 6.0 + x * acc
+    acc = -1.0 / 2.0 + x * acc
+    return 1.0 + x * acc
 
 
-@numba.njit(cache=True)
-def _face_gradients(f, h):  # pragma: no cover - compiled
-    """∂f on the interior faces normal to x, y, z of a (nx, ny, nz) field."""
-    nx, ny, nz = f.shape
-    gx = np.zeros((max(nx - 1, 0), ny, nz))
-    gy = np.zeros((nx, max(ny - 1, 0), nz))
-    gz = np.zeros((nx, ny, max(nz - 1, 0)))
-    for a in range(nx - 1):
-        for b in range(ny):
-            for e in range(nz):
-                gx[a, b, e] = (f[a + 1, b, e] - f[a, b, e]) / h
-    for a in range(nx):
-        for b in range(ny - 1):
-            for e in range(nz):
-                gy[a, b, e] = (f[a, b + 1, e] - f[a, b, e]) / h
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz - 1):
-                gz[a, b, e] = (f[a, b, e + 1] - f[a, b, e]) / h
-    return gx, gy, gz
+@numba.njit(cache=True, error_model="numpy")
+def _phi1(x):  # pragma: no cover - compiled
+    """φ1(x) = (1 − e^{−x})/x for x ≥ 0."""
+    return _phi1_series(x) if x <= _PHI1_MAX else -math.expm1(-x) / x
 
 
-@numba.njit(cache=True)
-def move_bins(bins, f, diff, rho, dt, h, n_sub):  # pragma: no cover - compiled
-    """Motion step of bins (n_ph, n_bins, nx, ny, nz) with per-phenotype diffusivity
-    ``diff`` and haptotaxis ``rho`` up the MM field ``f``; ``n_sub`` explicit sub-steps."""
-    n_ph, n_bins, nx, ny, nz = bins.shape
-    gx, gy, gz = _face_gradients(f, h)
-    tmp = np.empty((nx, ny, nz))
-    sub = dt / n_sub
-    for i in range(n_ph):
-        if diff[i] == 0.0 and rho[i] == 0.0:
-            continue
-        for k in range(n_bins):
-            for _ in range(n_sub):
-                _move_slab(bins[i, k], gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+@numba.njit(cache=True, error_model="numpy")
+def _rates_row(g_mid, rows, dt, stay, f_die, f_div, keep2):  # pragma: no cover - compiled
+    """Step factors of one row (competing exponential risks over dt) from ``rows[0:4]`` = O2,
+    μ*, t_qp, t_pq: P bin k stays with e^{−λΔt}, λ = μ* + pr_k c, and leaves by death /
+    division in the shares Δt φ1(λΔt)·μ* / ·pr_k c (φ1(x) = (1 − e^{−x})/x: stay + die +
+    divide = 1); into ``rows[4:7]`` the Q factors stay / die / wake with λ = μ* + t_qp;
+    ``keep2`` = 2(1 − t_pq)."""
+    n_bins, bz = stay.shape
+    for e in range(bz):
+        m, w = rows[1, e], rows[2, e]
+        x = (m + w) * dt
+        ph = _phi1(x)
+        rows[4, e] = 1.0 - x * ph
+        rows[5, e] = dt * ph * m
+        rows[6, e] = dt * ph * w
+        keep2[e] = 2.0 * (1.0 - rows[3, e])
+        rows[0, e] = rows[0, e] if rows[0, e] > 0.0 else 0.0
+    for k in range(n_bins):
+        g = g_mid[k] if k < g_mid.size else 0.0
+        big = 0
+        for e in range(bz):  # branch-free (vectorised)
+            m = rows[1, e]
+            r = g * rows[0, e]
+            x = (m + r) * dt
+            ph = _phi1_series(x)
+            share = dt * ph
+            stay[k, e] = 1.0 - x * ph
+            f_die[k, e] = share * m
+            f_div[k, e] = share * r
+            big += x > _PHI1_MAX
+        if big:  # rare: λΔt > 1/2
+            for e in range(bz):
+                m = rows[1, e]
+                r = g * rows[0, e]
+                x = (m + r) * dt
+                if x > _PHI1_MAX:
+                    ph = _phi1(x)
+                    stay[k, e] = 1.0 - x * ph
+                    f_die[k, e] = dt * ph * m
+                    f_div[k, e] = dt * ph * r
 
 
-@numba.njit(cache=True)
-def step_cells(
+@numba.njit(cache=True, parallel=True)
+def demography_box(
     p,
     q,
     p_old,
@@ -198,127 +171,141 @@ def step_cells(
     tpq,
     tqp,
     dt,
-    f,
-    diff,
-    rho,
-    h,
-    n_sub,
+    box,
+    frame,
+    flush,
     births,
-    necrotic,
     totals,
+    necrotic,
+    sums,
+    occupied,
 ):  # pragma: no cover - compiled
-    """Demography then motion of every age bin, fused bin by bin (each bin is updated while
-    it is in cache), in place.
+    """Demography of every age bin inside ``box`` (in place), one thread per plane.
 
     p, q: ring buffers (n_ph, n_age, nx, ny, nz); p_old, q_old: plus bins (n_ph, nx, ny, nz);
-    ``g_mid[k]`` = pr(mid age of bin k, c = 1) (the rate is max(c, 0)·g); c, mu, tpq, tqp:
-    O2 and the rates on the grid; f: MM at the step start (haptotaxis). Fills ``births``
-    (n_ph, ...) with the daughters 2(1 − t_pq)·divisions of each parent phenotype and
-    ``totals`` with the post-demography P + Q density summed over age (before motion); adds
-    the dead mass to ``necrotic``. Loss shares come from 1 − e^{−λΔt}, so that
-    stay + die + divide = 1 to round-off (exact bookkeeping).
+    ``g_mid[k]`` = pr(mid age of bin k, c = 1). c (O2), mu, tpq, tqp and the outputs, zero on
+    entry, cover the box ``frame`` ⊇ ``box``: ``births`` (n_ph, ...) the daughters
+    2(1 − t_pq)·divisions of each parent phenotype, ``totals`` the post-demography P + Q
+    density summed over age. The dead density is added to ``necrotic`` (n_ph, nx, ny, nz) and,
+    integrated over each plane, to ``sums[plane, i, 2]`` (births to ``sums[plane, i, 0]``).
+    Densities below ``flush`` become 0; ``occupied[a, i, k]`` (k = n_age: plus bin) is set
+    where P is nonzero afterwards. Each cell is computed from its own values only, whatever the
+    threads.
     """
-    n_ph, n_age, nx, ny, nz = p.shape
-    births[:] = 0.0
-    totals[:] = 0.0
-    q_stay = np.exp(-(mu + tqp) * dt)
-    q_die = np.zeros_like(c)
-    q_wake = np.zeros_like(c)
-    p0_stay = np.exp(-mu * dt)
-    keep = 1.0 - tpq
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz):
-                lam = mu[a, b, e] + tqp[a, b, e]
-                if lam > 0.0:
-                    share = (1.0 - q_stay[a, b, e]) / lam
-                    q_die[a, b, e] = share * mu[a, b, e]
-                    q_wake[a, b, e] = share * tqp[a, b, e]
-    stay = np.empty_like(c)
-    f_die = np.empty_like(c)
-    f_div = np.empty_like(c)
-    gx, gy, gz = _face_gradients(f, h)
-    tmp = np.empty((nx, ny, nz))
-    sub = dt / n_sub
-    for k in range(n_age + 1):
-        g = g_mid[k] if k < n_age else 0.0
-        slot = (head + k) % n_age
-        for a in range(nx):
-            for b in range(ny):
-                for e in range(nz):
-                    cc = c[a, b, e]
-                    if g > 0.0 and cc > 0.0:
-                        r = g * cc
-                        lam = mu[a, b, e] + r
-                        st = math.exp(-lam * dt)
-                        share = (1.0 - st) / lam
-                        stay[a, b, e] = st
-                        f_die[a, b, e] = share * mu[a, b, e]
-                        f_div[a, b, e] = share * r
+    n_ph, n_age = p.shape[0], p.shape[1]
+    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
+    bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
+    o0, o1, o2 = lo0 - frame[0, 0], lo1 - frame[0, 1], lo2 - frame[0, 2]
+    nx, ny, nz = p_old.shape[1], p_old.shape[2], p_old.shape[3]
+    plus_p = p_old.reshape((n_ph, 1, nx, ny, nz))
+    plus_q = q_old.reshape((n_ph, 1, nx, ny, nz))
+    for a in numba.prange(bx):
+        rows = np.empty((7, bz))  # c, mu, t_qp, t_pq and the Q factors of one row
+        stay = np.empty((n_age + 1, bz))
+        f_die = np.empty((n_age + 1, bz))
+        f_div = np.empty((n_age + 1, bz))
+        keep2 = np.empty(bz)
+        acc = np.empty((3, bz))  # births, dead, totals of one phenotype
+        x, fa = lo0 + a, o0 + a
+        for b in range(by):
+            y, fb = lo1 + b, o1 + b
+            for e in range(bz):
+                rows[0, e] = c[fa, fb, o2 + e]
+                rows[1, e] = mu[fa, fb, o2 + e]
+                rows[2, e] = tqp[fa, fb, o2 + e]
+                rows[3, e] = tpq[fa, fb, o2 + e]
+            _rates_row(g_mid, rows, dt, stay, f_die, f_div, keep2)
+            for i in range(n_ph):
+                acc[:] = 0.0
+                for k in range(n_age + 1):
+                    if k < n_age:
+                        hits = _demography_row(p, q, i, (head + k) % n_age, x, y, lo2, k, stay,
+                                               f_die, f_div, rows, keep2, acc, flush)  # fmt: skip
                     else:
-                        stay[a, b, e] = p0_stay[a, b, e]
-                        f_die[a, b, e] = 1.0 - p0_stay[a, b, e]
-                        f_div[a, b, e] = 0.0
-        for i in range(n_ph):
-            if k < n_age:
-                ps = p[i, slot]
-                qs = q[i, slot]
-            else:
-                ps = p_old[i]
-                qs = q_old[i]
-            occupied = False
-            for a in range(nx):
-                for b in range(ny):
-                    for e in range(nz):
-                        pv = ps[a, b, e]
-                        qv = qs[a, b, e]
-                        if pv == 0.0 and qv == 0.0:
-                            continue
-                        occupied = True
-                        div = pv * f_div[a, b, e]
-                        wake = qv * q_wake[a, b, e]
-                        new_p = pv * stay[a, b, e] + wake
-                        new_q = qv * q_stay[a, b, e] + tpq[a, b, e] * div
-                        ps[a, b, e] = new_p
-                        qs[a, b, e] = new_q
-                        births[i, a, b, e] += 2.0 * keep[a, b, e] * div
-                        necrotic[i, a, b, e] += pv * f_die[a, b, e] + qv * q_die[a, b, e]
-                        totals[i, a, b, e] += new_p + new_q
-            if occupied and (diff[i] != 0.0 or rho[i] != 0.0):
-                for _ in range(n_sub):
-                    _move_slab(ps, gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+                        hits = _demography_row(plus_p, plus_q, i, 0, x, y, lo2, k, stay, f_die,
+                                               f_div, rows, keep2, acc, flush)  # fmt: skip
+                    if hits:
+                        occupied[a, i, k] = True
+                for e in range(bz):
+                    births[i, fa, fb, o2 + e] = acc[0, e]
+                    necrotic[i, x, y, lo2 + e] += acc[1, e]
+                    totals[i, fa, fb, o2 + e] = acc[2, e]
+                sums[fa, i, 0] += acc[0].sum()
+                sums[fa, i, 2] += acc[1].sum()
 
 
-def motion_reference(
-    p: np.ndarray,
-    f: np.ndarray,
-    diff: np.ndarray,
-    rho: np.ndarray,
-    dt: float,
-    grid: CartesianGrid,
-    n_sub: int = 1,
-) -> np.ndarray:
-    """NumPy reference of one motion step of p (n_ph, n_bins, *space) from the shared
-    finite-volume operators: n + Δt (D_i Δn − ∇·(ρ_i n ∇f)), upwind haptotaxis."""
-    out = p.copy()
-    grads = fv.face_gradients(grid, f)
-    for i in range(p.shape[0]):
-        vel = [rho[i] * g for g in grads]
-        for _ in range(n_sub):
-            n = out[i]
-            out[i] = n + (dt / n_sub) * (
-                diff[i] * fv.laplacian(grid, n) + fv.advection(grid, vel, n, "upwind")
-            )
-    return out
+@numba.njit(cache=True, inline="always")
+def _demography_row(
+    p, q, i, slot, x, y, lo2, k, stay, f_die, f_div, rows, keep2, acc, flush
+):  # pragma: no cover - compiled
+    """Bin k (ring slot ``slot``) of phenotype i on the row (x, y, lo2 + e), in place;
+    branch-free (vectorised; zeros stay zeros). Adds births, dead and post-demography totals to
+    ``acc``; returns the number of nonzero P values afterwards."""
+    hits = 0
+    for e in range(keep2.size):
+        z = lo2 + e
+        pv = p[i, slot, x, y, z]
+        qv = q[i, slot, x, y, z]
+        div = pv * f_div[k, e]
+        new_p = pv * stay[k, e] + qv * rows[6, e]
+        new_q = qv * rows[4, e] + rows[3, e] * div
+        new_p = new_p if new_p >= flush else 0.0
+        new_q = new_q if new_q >= flush else 0.0
+        p[i, slot, x, y, z] = new_p
+        q[i, slot, x, y, z] = new_q
+        acc[0, e] += keep2[e] * div
+        acc[1, e] += pv * f_die[k, e] + qv * rows[5, e]
+        acc[2, e] += new_p + new_q
+        hits += new_p != 0.0
+    return hits
 
 
-def motion_substeps(
-    f: np.ndarray, diff: np.ndarray, rho: np.ndarray, dt: float, grid: CartesianGrid
-) -> int:
-    """Explicit sub-steps keeping the motion step positive: Δt·rate ≤ 0.95 with
-    rate = 2 dim D/h² + 2 Σ_axes max|ρ ∂f|/h (the worst phenotype; each cell loses through
-    at most two faces per axis)."""
-    grads = fv.face_gradients(grid, f)
-    speed = sum(float(np.max(np.abs(g), initial=0.0)) for g in grads)
-    rate = float(np.max(2 * grid.dim * diff / grid.spacing**2 + 2.0 * rho * speed / grid.spacing))
-    return max(1, math.ceil(dt * rate / 0.95))
+@numba.njit(cache=True, parallel=True)
+def births_box(
+    births, totals, mu, t_m, w, dt, flush, p, slot, add, necrotic, frame, load, sums, extents
+):  # pragma: no cover - compiled
+    """Newborns of the step inside ``frame`` (arrays (n_ph, ...) and ``mu`` over the frame):
+    the daughters ``births`` of phenotype i stay i with 1 − t_m or become i + 1 with t_m (the
+    last phenotype stays), and survive the half step with e^{−μ*Δt/2} (the others are added to
+    ``necrotic``); newborns below ``flush`` become 0. They are added to (``add``) or written
+    into slot ``slot`` of the ring buffer ``p``. Fills ``load`` (over the frame) with
+    Σ_i w_i (totals_i + newborns_i), adds per plane the newborn mass before the half-step
+    deaths to ``sums[plane, i, 1]`` and the deaths to ``sums[plane, i, 2]``, and records in
+    ``extents`` (per plane: min/max along axes 1 and 2) where totals + newborns are nonzero.
+    """
+    n_ph = births.shape[0]
+    fx, fy, fz = load.shape
+    lo0, lo1, lo2 = frame[0, 0], frame[0, 1], frame[0, 2]
+    keep = 1.0 - t_m
+    for a in numba.prange(fx):
+        x = lo0 + a
+        for b in range(fy):
+            y = lo1 + b
+            for e in range(fz):
+                z = lo2 + e
+                survive = math.exp(-0.5 * dt * mu[a, b, e])
+                ld = 0.0
+                for i in range(n_ph):
+                    out = keep * births[i, a, b, e]
+                    if i == n_ph - 1:
+                        out += t_m * births[i, a, b, e]
+                    if i > 0:
+                        out += t_m * births[i - 1, a, b, e]
+                    nb = out * survive
+                    lost = out * (1.0 - survive)
+                    nb = nb if nb >= flush else 0.0
+                    necrotic[i, x, y, z] += lost
+                    sums[a, i, 1] += nb + lost
+                    sums[a, i, 2] += lost
+                    if add:
+                        p[i, slot, x, y, z] += nb
+                    else:
+                        p[i, slot, x, y, z] = nb
+                    tot = totals[i, a, b, e] + nb
+                    ld += w[i] * tot
+                    if tot != 0.0:
+                        extents[a, 0] = min(extents[a, 0], b)
+                        extents[a, 1] = max(extents[a, 1], b)
+                        extents[a, 2] = min(extents[a, 2], e)
+                        extents[a, 3] = max(extents[a, 3], e)
+                load[a, b, e] = ld
