@@ -231,81 +231,78 @@ def _shape3(grid) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
-def test_demography_kernel_matches_reference(dim, boxed):
-    """demography_box (ring buffer, parallel planes, inside a box) and births_box equal the
-    NumPy demography reference and newborns (age order) inside the box and leave the rest
-    untouched; necrotic and the per-plane sums add up to the reference's dead mass."""
+@pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
+def test_cell_kernel_matches_references(dim, boxed, moving):
+    """step_cells (ring buffer, demography then motion bin by bin, phenotypes in parallel,
+    demography inside a box, motion inside the frame around it) and births_box equal the NumPy
+    demography reference, motion reference and newborns (age order) and leave everything
+    outside the frame untouched."""
     rng = np.random.default_rng(7 + dim)
     p = InvasionParameters()
     grid = domain_grid(p, dim, 2.0 if dim == 2 else 2.5)
     n_ph, n_age, space, shape3 = 5, 40, grid.shape, _shape3(grid)
-    pp = rng.random((n_ph, n_age, *space))
-    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5)
-    p_old, q_old = rng.random((n_ph, *space)), rng.random((n_ph, *space))
+    frame = pde_box.whole(shape3)
+    box = frame.copy()
+    if boxed:  # inner box: the densities vanish outside it, the frame is one cell wider
+        box[0] += np.array(shape3) > 1
+        box[1] -= np.array(shape3) > 1
+    inside = np.zeros(shape3, dtype=bool)
+    inside[pde_box.slices(box)] = True
+    inside = inside.reshape(space)
+    pp = rng.random((n_ph, n_age, *space)) * inside
+    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5) * inside
+    p_old, q_old = rng.random((n_ph, *space)) * inside, rng.random((n_ph, *space)) * inside
+    pp[2, 5] = qq[2, 5] = 0.0  # an empty bin (ring slot 5: age bin 32; skipped)
     g = np.where(np.arange(n_age) > 5, rng.random(n_age) * 20, 0.0)
     c = rng.random(space) * 3
     c.flat[:3] = 0.0
     mu, tpq, tqp = rng.random(space) * (c < 1), rng.random(space), rng.random(space) * (c > 1)
+    f = rng.random(space)
+    diff = np.linspace(0.01, 0.05, 5) * moving
+    rho = np.linspace(0.0, 0.4, 5) * moving
     head, dt, t_m = 13, 0.02, 0.1
-    box = pde_box.whole(shape3)
-    if boxed:  # one cell less on each side but the last (2D: the middle axis has one cell)
-        box[0] += np.array(shape3) > 1
-        box[1, 0] -= 1
-    inside = np.zeros(shape3, dtype=bool)
-    inside[pde_box.slices(box)] = True
-    inside = inside.reshape(space)
-    ref = kern.demography_reference(
-        kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
-        g, c, mu, tpq, tqp, dt,
+    ref = list(
+        kern.demography_reference(
+            kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
+            g, c, mu, tpq, tqp, dt,
+        )
     )  # fmt: skip
-    nb_ref, dead_nb_ref = kern.newborns(ref[4], t_m, mu, dt)
-    before = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old.copy(),
-              q_old.copy())  # fmt: skip
-    frame = pde_box.whole(shape3)
+    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
+    ref[0] = pde_motion.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
+    ref[2] = pde_motion.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
+    nb_ref, lost_ref = kern.newborns(ref[4], t_m, mu, dt)
+    live = np.ones((n_ph, n_age + 1), dtype=bool)  # by age bin
+    live[2, (5 - head) % n_age] = False
+    outs = [np.zeros((n_ph, *shape3)) for _ in range(3)]
     r3 = [x.reshape(shape3) for x in (c, mu, tpq, tqp)]
-    births, totals = np.zeros((n_ph, *shape3)), np.zeros((n_ph, *shape3))
-    necrotic, sums = np.zeros((n_ph, *shape3)), np.zeros((shape3[0], n_ph, 3))
-    occupied = np.zeros((pde_box.shape_of(box)[0], n_ph, n_age + 1), dtype=bool)
-    p3 = pp.reshape(n_ph, n_age, *shape3)
-    kern.demography_box(
-        p3, qq.reshape(n_ph, n_age, *shape3), p_old.reshape(n_ph, *shape3),
-        q_old.reshape(n_ph, *shape3), head, g, *r3, dt, box, frame, 0.0, births, totals,
-        necrotic, sums, occupied,
+    kern.step_cells(
+        pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
+        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt, box,
+        frame, 0.0, f.reshape(shape3), diff, rho, grid.spacing, 2, live, *outs,
+        np.empty((n_ph, *shape3)),
     )  # fmt: skip
     got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
-    for x, y, x0 in zip(got, ref[:4], before, strict=True):
-        ix = (slice(None),) * (x.ndim - dim) + (inside,)
-        out = (slice(None),) * (x.ndim - dim) + (~inside,)
-        np.testing.assert_allclose(x[ix], y[ix], rtol=1e-12, atol=1e-15)
-        np.testing.assert_array_equal(x[out], x0[out])
-    births = births.reshape(n_ph, *space)
-    np.testing.assert_allclose(births[:, inside], ref[4][:, inside], rtol=1e-12, atol=1e-15)
-    assert np.all(births[:, ~inside] == 0)
-    totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
-    np.testing.assert_allclose(totals.reshape(n_ph, *space)[:, inside], totals_ref[:, inside],
-                               rtol=1e-12)  # fmt: skip
-    # births: mutation, half-step survival, ageing into slot 4 (set) and the load
-    load, ext = np.zeros(shape3), pde_box.new_extents(frame)
-    w = p.w
-    kern.births_box(births.reshape(n_ph, *shape3), totals, mu.reshape(shape3), t_m, w, dt, 0.0,
-                    p3, 4, False, necrotic, frame, load, sums, ext)  # fmt: skip
-    nb_got = pp[:, 4].reshape(n_ph, *space)
-    np.testing.assert_allclose(nb_got[:, inside], nb_ref[:, inside], rtol=1e-12, atol=1e-15)
-    assert np.all(nb_got[:, ~inside] == 0)
-    dead_ref = (ref[5] + dead_nb_ref)[:, inside]
-    np.testing.assert_allclose(necrotic.reshape(n_ph, *space)[:, inside], dead_ref, rtol=1e-12)
-    np.testing.assert_allclose(sums.sum(axis=0)[:, 2], dead_ref.sum(axis=1), rtol=1e-12)
-    np.testing.assert_allclose(sums.sum(axis=0)[:, 0], ref[4][:, inside].sum(axis=1), rtol=1e-12)
-    load_ref = np.tensordot(w, totals_ref + nb_ref, axes=(0, 0))
-    np.testing.assert_allclose(load.reshape(space)[inside], load_ref[inside], rtol=1e-12)
+    births, dead, totals = (x.reshape(n_ph, *space) for x in outs)
+    for x, y in zip((*got, births, dead), ref, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(totals, totals_ref, rtol=1e-12, atol=1e-15)
+    assert not live[2, (5 - head) % n_age] and live.sum() == n_ph * (n_age + 1) - 1
+    # newborns: mutation, half-step survival, load, support
+    nb, lost = np.empty((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    load, ext = np.empty(shape3), pde_box.new_extents(frame)
+    kern.births_box(outs[0], outs[2], mu.reshape(shape3), t_m, p.w, dt, 0.0, nb, lost, load,
+                    ext)  # fmt: skip
+    np.testing.assert_allclose(nb.reshape(n_ph, *space), nb_ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lost.reshape(n_ph, *space), lost_ref, rtol=1e-12, atol=1e-15)
+    load_ref = np.tensordot(p.w, totals_ref + nb_ref, axes=(0, 0))
+    np.testing.assert_allclose(load.reshape(space), load_ref, rtol=1e-12)
     assert np.array_equal(pde_box.from_extents(ext, frame), box)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
-@pytest.mark.parametrize("chunks", [1, 2, 3])
-def test_motion_kernel_matches_reference(dim, chunks):
-    """move_box (plane chunks with halos, velocities per plane) equals the motion reference;
-    inside a box whose faces nothing reaches, it is exact to the reference on the whole grid."""
+def test_motion_kernel_matches_reference(dim):
+    """move_slabs (slabs in parallel) equals the motion reference; inside a box whose faces
+    nothing reaches, it equals the reference on the whole grid."""
     p = InvasionParameters()
     grid = domain_grid(p, dim, 1.0)
     shape3 = _shape3(grid)
@@ -314,9 +311,9 @@ def test_motion_kernel_matches_reference(dim, chunks):
     f = rng.random(grid.shape)
     diff, rho = np.linspace(0.01, 0.05, 5), np.linspace(0.0, 0.4, 5)
     ref = pde_motion.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
-    whole = pde_box.whole(shape3)
-    pde_motion.move_box(dens.reshape(20, *shape3), np.ones(20, dtype=bool), diff, rho,
-                        f.reshape(shape3), 0.1, 1.0, whole, 2, 0.0, chunks)  # fmt: skip
+    pde_motion.move_slabs(dens.reshape(20, *shape3), np.ones(20, dtype=bool), diff.repeat(4),
+                          rho.repeat(4), f.reshape(shape3), 0.1, 1.0, pde_box.whole(shape3), 2,
+                          0.0)  # fmt: skip
     np.testing.assert_allclose(dens, ref, rtol=1e-13)
     # compact support: a box two cells wider than the support per side (2 sub-steps)
     blob = np.zeros((1, *shape3))
@@ -325,8 +322,8 @@ def test_motion_kernel_matches_reference(dim, chunks):
     full = pde_motion.motion_reference(blob.reshape(1, 1, *grid.shape), f, diff[:1], rho[:1],
                                        0.1, grid, n_sub=2)  # fmt: skip
     box = pde_box.grow(pde_box.of_nonzero(blob), 2, shape3)
-    pde_motion.move_box(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], f.reshape(shape3),
-                        0.1, 1.0, box, 2, 0.0, chunks)  # fmt: skip
+    pde_motion.move_slabs(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], f.reshape(shape3),
+                          0.1, 1.0, box, 2, 0.0)  # fmt: skip
     np.testing.assert_allclose(blob.reshape(grid.shape), full[0, 0], rtol=1e-13, atol=1e-300)
 
 
@@ -364,9 +361,9 @@ def _motion_error(h: float, rho: float, diff: float) -> float:
     dt = 1e-3
     moved = dens[:1].copy()
     shape3 = _shape3(grid)
-    pde_motion.move_box(moved.reshape(1, *shape3), np.ones(1, dtype=bool), np.array([diff]),
-                        np.array([rho]), f.reshape(shape3), dt, h, pde_box.whole(shape3), 1, 0.0,
-                        2)  # fmt: skip
+    pde_motion.move_slabs(moved.reshape(1, *shape3), np.ones(1, dtype=bool), np.array([diff]),
+                          np.array([rho]), f.reshape(shape3), dt, h, pde_box.whole(shape3), 1,
+                          0.0)  # fmt: skip
     return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
 
 

@@ -89,7 +89,8 @@ class InvasionPDEState:
     ``necrotic``: cumulative dead density per phenotype. ``ledger``: cumulative masses of
     daughters (per parent phenotype), newborns (per phenotype after mutation) and deaths.
     ``box``: (2, 3) [lo; hi] cell indices (2D: axes (x, 1, y)) outside which every cell
-    density is 0 (None: not known, the whole grid).
+    density is 0; ``live``: (phenotype, ring slot | plus bin), False where P and Q are 0
+    everywhere (None: not known, computed from the densities).
     """
 
     p: np.ndarray
@@ -104,6 +105,7 @@ class InvasionPDEState:
     ledger: Ledger
     steps: int = 0
     box: np.ndarray | None = None
+    live: np.ndarray | None = None
 
     def copy(self) -> InvasionPDEState:
         arrays = {
@@ -111,7 +113,8 @@ class InvasionPDEState:
             for k in ("p", "q", "p_old", "q_old", "mm", "mde", "o2", "necrotic")
         }
         box = None if self.box is None else self.box.copy()
-        return replace(self, **arrays, ledger=self.ledger.copy(), box=box)
+        live = None if self.live is None else self.live.copy()
+        return replace(self, **arrays, ledger=self.ledger.copy(), box=box, live=live)
 
     def p_by_age(self) -> np.ndarray:
         """Proliferating densities (phenotype, age bin, *space) in age order."""
@@ -332,9 +335,9 @@ class InvasionPDE(Representation):
 
     def _step_numba(self, s: InvasionPDEState) -> None:
         """Compiled step inside the support box (docs/invasion_pde.md, 'Support box and
-        threads'): demography inside the box B of the step start, births and ageing inside
-        F = B grown by the motion's reach, motion inside M = (support after demography and
-        births) grown by that reach ⊆ F; M is the new box."""
+        threads'): demography inside the box B of the step start, motion, births and ageing
+        inside F = B grown by the motion's reach; the new box is the support after demography
+        and births grown by that reach (⊆ F)."""
         dt, h, n_ph, n_age, shape3 = (
             self.dt,
             self.grid.spacing,
@@ -352,55 +355,62 @@ class InvasionPDE(Representation):
         box = self._support(s) if s.box is None or not self.settings.box else s.box
         frame = pde_box.grow(box, n_sub, shape3)
         sl = pde_box.slices(frame)
+        region = (slice(None), *sl)
         local = pde_box.shape_of(frame)
-        threads = self._threads_for(int(np.prod(local)))
-        with self._threads(threads):
+        live = self._live(s)
+        slot_of_age = (s.head + np.arange(n_age)) % n_age
+        live_by_age = np.concatenate([live[:, slot_of_age], live[:, n_age:]], axis=1)
+        with self._threads(self._threads_for(int(np.prod(local)))):
             o2 = np.ascontiguousarray(s.o2.reshape(shape3)[sl])
             mu, tpq, tqp = self._rates(o2)
-            births, totals = np.zeros((n_ph, *local)), np.zeros((n_ph, *local))
-            sums = np.zeros((local[0], n_ph, 3))
-            occupied = np.zeros((pde_box.shape_of(box)[0], n_ph, n_age + 1), dtype=np.bool_)
-            kern.demography_box(
+            births, dead, totals = (np.zeros((n_ph, *local)) for _ in range(3))
+            kern.step_cells(
                 p3, q3, p_old3, q_old3, s.head, self.g_table[self._phase(s.steps)], o2, mu,
-                tpq, tqp, dt, box, frame, flush, births, totals, s.necrotic.reshape(n_ph, *shape3),
-                sums, occupied,
+                tpq, tqp, dt, box, frame, flush, mm3, self.diff, self.rho, h, n_sub,
+                live_by_age, births, dead, totals, np.empty((n_ph, *local)),
             )  # fmt: skip
-            occupied = occupied.any(axis=0)  # (phenotype, age bin)
-            slot_of_age = (s.head + np.arange(n_age)) % n_age
-            active = np.zeros((n_ph, n_age), dtype=np.bool_)
-            active[:, slot_of_age] = occupied[:, :n_age]
-            moving_old = occupied[:, n_age].copy()
-            shift = self._shifts_after(s.steps)
-            target = slot_of_age[-1] if shift else s.head
-            if shift:  # the oldest bin joins the plus bin; its slot becomes age bin 0
-                region = (slice(None), *sl)
-                p_old3[region] += p3[:, target][region]
-                q_old3[region] += q3[:, target][region]
-                q3[:, target][region] = 0.0
-                moving_old |= active[:, target]
-                s.head = int(target)
-            active[:, target] = True
-            load_local = np.empty(local)
+            nb, lost, load_local = np.empty_like(births), np.empty_like(births), np.empty(local)
             extents = pde_box.new_extents(frame)
-            kern.births_box(
-                births, totals, mu, self.params.t_m, self.params.w, dt, flush, p3, target,
-                not shift, s.necrotic.reshape(n_ph, *shape3), frame, load_local, sums, extents,
-            )  # fmt: skip
-            load = np.zeros(shape3)
-            load[sl] = load_local
-            moving = pde_box.grow(pde_box.from_extents(extents, frame), n_sub, shape3)
-            if not self.settings.box:
-                moving = frame
-            motion = (self.diff, self.rho, mm3, dt, h, moving, n_sub, flush, threads)
-            pde_motion.move_box(s.p.reshape(n_ph * n_age, *shape3), active.ravel(), *motion)
-            pde_motion.move_box(p_old3, moving_old, *motion)
-        s.box = moving
-        totals_by_phenotype = sums.sum(axis=0) * self.grid.cell_volume
-        s.ledger.daughters += totals_by_phenotype[:, 0]
-        s.ledger.newborn += totals_by_phenotype[:, 1]
-        s.ledger.dead += totals_by_phenotype[:, 2]
-        load = load.reshape(self.grid.shape)
-        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
+            kern.births_box(births, totals, mu, self.params.t_m, self.params.w, dt, flush, nb,
+                            lost, load_local, extents)  # fmt: skip
+            pde_motion.move_slabs(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho,
+                                  np.ascontiguousarray(mm3[sl]), dt, h,
+                                  pde_box.whole(local), n_sub, flush)  # fmt: skip
+        live[:, slot_of_age] = live_by_age[:, :n_age]
+        live[:, n_age] = live_by_age[:, n_age]
+        if self._shifts_after(s.steps):  # the oldest bin joins the plus bin, its slot: age 0
+            oldest = int(slot_of_age[-1])
+            p_old3[region] += p3[:, oldest][region]
+            q_old3[region] += q3[:, oldest][region]
+            q3[:, oldest][region] = 0.0
+            p3[:, oldest][region] = nb
+            live[:, n_age] |= live[:, oldest]
+            live[:, oldest] = nb.reshape(n_ph, -1).any(axis=1)
+            s.head = oldest
+        else:  # the newborns join the cohorts of age bin 0
+            p3[:, s.head][region] += nb
+            live[:, s.head] |= nb.reshape(n_ph, -1).any(axis=1)
+        s.live = live
+        necrotic = s.necrotic.reshape(n_ph, *shape3)
+        necrotic[region] += dead + lost
+        vol, axes = self.grid.cell_volume, tuple(range(1, 4))
+        s.ledger.daughters += births.sum(axis=axes) * vol
+        s.ledger.newborn += (nb + lost).sum(axis=axes) * vol
+        s.ledger.dead += (dead + lost).sum(axis=axes) * vol
+        s.box = frame
+        if self.settings.box:
+            s.box = pde_box.grow(pde_box.from_extents(extents, frame), n_sub, shape3)
+        load = np.zeros(shape3)
+        load[sl] = load_local
+        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load.reshape(self.grid.shape), dt)
+
+    def _live(self, s: InvasionPDEState) -> np.ndarray:
+        """Which (phenotype, ring slot | plus bin) may hold P or Q (a copy)."""
+        if s.live is None:
+            p = np.concatenate([s.p, s.p_old[:, None]], axis=1)
+            q = np.concatenate([s.q, s.q_old[:, None]], axis=1)
+            return np.any((p != 0) | (q != 0), axis=tuple(range(2, p.ndim)))
+        return s.live.copy()
 
     def _step_numpy(self, s: InvasionPDEState) -> None:
         if s.head != 0:
@@ -429,6 +439,7 @@ class InvasionPDE(Representation):
         self._bookkeep(s, births, raw, dead + dead_nb)
         self._fields_and_motion(s, s.cells_p() + s.cells_q())
         s.box = pde_box.whole(self.shape3)  # no flush: every cell may be nonzero
+        s.live = None
 
     def _substeps(self, mm: np.ndarray, speed: float | None = None) -> int:
         n_sub = pde_motion.motion_substeps(mm, self.diff, self.rho, self.dt, self.grid, speed)

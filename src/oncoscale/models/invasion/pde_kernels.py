@@ -13,6 +13,8 @@ import math
 import numba
 import numpy as np
 
+from oncoscale.models.invasion.pde_motion import face_gradients, move_slab
+
 
 # =============================================================================================
 # demography, births and ageing (NumPy references)
@@ -116,50 +118,112 @@ def _phi1(x):  # pragma: no cover - compiled
     return _phi1_series(x) if x <= _PHI1_MAX else -math.expm1(-x) / x
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _rates_row(g_mid, rows, dt, stay, f_die, f_div, keep2):  # pragma: no cover - compiled
-    """Step factors of one row (competing exponential risks over dt) from ``rows[0:4]`` = O2,
-    μ*, t_qp, t_pq: P bin k stays with e^{−λΔt}, λ = μ* + pr_k c, and leaves by death /
-    division in the shares Δt φ1(λΔt)·μ* / ·pr_k c (φ1(x) = (1 − e^{−x})/x: stay + die +
-    divide = 1); into ``rows[4:7]`` the Q factors stay / die / wake with λ = μ* + t_qp;
-    ``keep2`` = 2(1 − t_pq)."""
-    n_bins, bz = stay.shape
-    for e in range(bz):
-        m, w = rows[1, e], rows[2, e]
-        x = (m + w) * dt
-        ph = _phi1(x)
-        rows[4, e] = 1.0 - x * ph
-        rows[5, e] = dt * ph * m
-        rows[6, e] = dt * ph * w
-        keep2[e] = 2.0 * (1.0 - rows[3, e])
-        rows[0, e] = rows[0, e] if rows[0, e] > 0.0 else 0.0
-    for k in range(n_bins):
-        g = g_mid[k] if k < g_mid.size else 0.0
-        big = 0
-        for e in range(bz):  # branch-free (vectorised)
-            m = rows[1, e]
-            r = g * rows[0, e]
-            x = (m + r) * dt
-            ph = _phi1_series(x)
-            share = dt * ph
-            stay[k, e] = 1.0 - x * ph
-            f_die[k, e] = share * m
-            f_div[k, e] = share * r
-            big += x > _PHI1_MAX
-        if big:  # rare: λΔt > 1/2
-            for e in range(bz):
-                m = rows[1, e]
-                r = g * rows[0, e]
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _bin_rates(g, c, mu, dt, stay, f_die, f_div):  # pragma: no cover - compiled
+    """Step factors of an age bin with division rate g·c (competing exponential risks over
+    dt): stay e^{−λΔt}, λ = μ* + g c, and the shares Δt φ1(λΔt)·μ* (death) and ·g c
+    (division attempt); φ1(x) = (1 − e^{−x})/x, so stay + die + divide = 1 to round-off."""
+    nx, ny, nz = c.shape
+    for a in numba.prange(nx):
+        for b in range(ny):
+            big = 0
+            for e in range(nz):  # branch-free (vectorised)
+                m = mu[a, b, e]
+                r = g * max(c[a, b, e], 0.0)
                 x = (m + r) * dt
-                if x > _PHI1_MAX:
-                    ph = _phi1(x)
-                    stay[k, e] = 1.0 - x * ph
-                    f_die[k, e] = dt * ph * m
-                    f_div[k, e] = dt * ph * r
+                ph = _phi1_series(x)
+                stay[a, b, e] = 1.0 - x * ph
+                f_die[a, b, e] = dt * ph * m
+                f_div[a, b, e] = dt * ph * r
+                big += x > _PHI1_MAX
+            if big:  # rare: λΔt > 1/2
+                for e in range(nz):
+                    m = mu[a, b, e]
+                    r = g * max(c[a, b, e], 0.0)
+                    x = (m + r) * dt
+                    if x > _PHI1_MAX:
+                        ph = _phi1(x)
+                        stay[a, b, e] = 1.0 - x * ph
+                        f_die[a, b, e] = dt * ph * m
+                        f_div[a, b, e] = dt * ph * r
+
+
+@numba.njit(cache=True)
+def _cells_slab(
+    p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals
+):  # pragma: no cover
+    """Demography of bin ``slot`` of phenotype i inside ``box`` (in place): P stays / dies /
+    divides with ``rates[0:3]``, Q stays / dies / wakes with ``rates[3:6]``, a division is
+    quiescence with t_pq, else two daughters (2(1 − t_pq) = ``rates[6]``); adds daughters,
+    dead and post-demography P + Q to the frame arrays. Returns the number of cells where
+    P or Q is nonzero afterwards."""
+    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
+    o0, o1, o2 = lo0 - frame[0, 0], lo1 - frame[0, 1], lo2 - frame[0, 2]
+    hits = 0
+    for a in range(box[1, 0] - lo0):
+        x, fa = lo0 + a, o0 + a
+        for b in range(box[1, 1] - lo1):
+            y, fb = lo1 + b, o1 + b
+            for e in range(box[1, 2] - lo2):
+                z, fe = lo2 + e, o2 + e
+                pv = p[i, slot, x, y, z]
+                qv = q[i, slot, x, y, z]
+                if pv == 0.0 and qv == 0.0:
+                    continue
+                div = pv * rates[2, fa, fb, fe]
+                new_p = pv * rates[0, fa, fb, fe] + qv * rates[5, fa, fb, fe]
+                new_q = qv * rates[3, fa, fb, fe] + tpq[fa, fb, fe] * div
+                new_p = new_p if new_p >= flush else 0.0
+                new_q = new_q if new_q >= flush else 0.0
+                p[i, slot, x, y, z] = new_p
+                q[i, slot, x, y, z] = new_q
+                births[i, fa, fb, fe] += rates[6, fa, fb, fe] * div
+                dead[i, fa, fb, fe] += pv * rates[1, fa, fb, fe] + qv * rates[4, fa, fb, fe]
+                totals[i, fa, fb, fe] += new_p + new_q
+                hits += new_p != 0.0 or new_q != 0.0
+    return hits
 
 
 @numba.njit(cache=True, parallel=True)
-def demography_box(
+def _cells_bin(
+    p,
+    q,
+    slot,
+    rates,
+    tpq,
+    gx,
+    gy,
+    gz,
+    diff,
+    rho,
+    dt,
+    h,
+    box,
+    frame,
+    n_sub,
+    flush,
+    live,
+    births,
+    dead,
+    totals,
+    hits,
+    tmp,
+):  # pragma: no cover - compiled
+    """Demography (inside ``box``) then motion (inside ``frame``) of bin ``slot`` of every
+    ``live`` phenotype, the phenotypes in parallel (each alone: the result does not depend on
+    the threads); ``hits[i]``: cells with P or Q nonzero after the demography."""
+    for i in numba.prange(p.shape[0]):
+        hits[i] = 0
+        if not live[i]:
+            continue
+        hits[i] = _cells_slab(p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals)
+        if hits[i] and (diff[i] != 0.0 or rho[i] != 0.0):
+            move_slab(p[i, slot], gx, gy, gz, diff[i], rho[i], dt, h, frame, n_sub, flush,
+                      tmp[i])  # fmt: skip
+
+
+@numba.njit(cache=True)
+def step_cells(
     p,
     q,
     p_old,
@@ -174,115 +238,80 @@ def demography_box(
     box,
     frame,
     flush,
+    f,
+    diff,
+    rho,
+    h,
+    n_sub,
+    live,
     births,
+    dead,
     totals,
-    necrotic,
-    sums,
-    occupied,
+    tmp,
 ):  # pragma: no cover - compiled
-    """Demography of every age bin inside ``box`` (in place), one thread per plane.
-
-    p, q: ring buffers (n_ph, n_age, nx, ny, nz); p_old, q_old: plus bins (n_ph, nx, ny, nz);
-    ``g_mid[k]`` = pr(mid age of bin k, c = 1). c (O2), mu, tpq, tqp and the outputs, zero on
-    entry, cover the box ``frame`` ⊇ ``box``: ``births`` (n_ph, ...) the daughters
-    2(1 − t_pq)·divisions of each parent phenotype, ``totals`` the post-demography P + Q
-    density summed over age. The dead density is added to ``necrotic`` (n_ph, nx, ny, nz) and,
-    integrated over each plane, to ``sums[plane, i, 2]`` (births to ``sums[plane, i, 0]``).
-    Densities below ``flush`` become 0; ``occupied[a, i, k]`` (k = n_age: plus bin) is set
-    where P is nonzero afterwards. Each cell is computed from its own values only, whatever the
-    threads.
-    """
+    """Demography then motion of every age bin, bin by bin (a bin is moved while it is in
+    cache), in place. p, q: ring buffers (n_ph, n_age, nx, ny, nz) (age bin k in slot
+    (head + k) % n_age); p_old, q_old: plus bins (n_ph, nx, ny, nz); ``g_mid[k]`` = pr(mid age of
+    bin k, c = 1); ``live[i, k]`` (k = n_age: plus bin) False where P and Q are 0 (skipped),
+    updated. c (O2), mu, tpq, tqp and the outputs (zero on entry: daughters, dead, post-
+    demography P + Q per phenotype) cover ``frame`` ⊇ ``box``; demography inside ``box``,
+    motion (MM field f) inside ``frame``; densities below ``flush`` become 0."""
     n_ph, n_age = p.shape[0], p.shape[1]
-    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
-    bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
-    o0, o1, o2 = lo0 - frame[0, 0], lo1 - frame[0, 1], lo2 - frame[0, 2]
     nx, ny, nz = p_old.shape[1], p_old.shape[2], p_old.shape[3]
     plus_p = p_old.reshape((n_ph, 1, nx, ny, nz))
     plus_q = q_old.reshape((n_ph, 1, nx, ny, nz))
-    for a in numba.prange(bx):
-        rows = np.empty((7, bz))  # c, mu, t_qp, t_pq and the Q factors of one row
-        stay = np.empty((n_age + 1, bz))
-        f_die = np.empty((n_age + 1, bz))
-        f_div = np.empty((n_age + 1, bz))
-        keep2 = np.empty(bz)
-        acc = np.empty((3, bz))  # births, dead, totals of one phenotype
-        x, fa = lo0 + a, o0 + a
-        for b in range(by):
-            y, fb = lo1 + b, o1 + b
-            for e in range(bz):
-                rows[0, e] = c[fa, fb, o2 + e]
-                rows[1, e] = mu[fa, fb, o2 + e]
-                rows[2, e] = tqp[fa, fb, o2 + e]
-                rows[3, e] = tpq[fa, fb, o2 + e]
-            _rates_row(g_mid, rows, dt, stay, f_die, f_div, keep2)
-            for i in range(n_ph):
-                acc[:] = 0.0
-                for k in range(n_age + 1):
-                    if k < n_age:
-                        hits = _demography_row(p, q, i, (head + k) % n_age, x, y, lo2, k, stay,
-                                               f_die, f_div, rows, keep2, acc, flush)  # fmt: skip
-                    else:
-                        hits = _demography_row(plus_p, plus_q, i, 0, x, y, lo2, k, stay, f_die,
-                                               f_div, rows, keep2, acc, flush)  # fmt: skip
-                    if hits:
-                        occupied[a, i, k] = True
-                for e in range(bz):
-                    births[i, fa, fb, o2 + e] = acc[0, e]
-                    necrotic[i, x, y, lo2 + e] += acc[1, e]
-                    totals[i, fa, fb, o2 + e] = acc[2, e]
-                sums[fa, i, 0] += acc[0].sum()
-                sums[fa, i, 2] += acc[1].sum()
+    shape = c.shape
+    rates = np.empty((7, shape[0], shape[1], shape[2]))
+    q_rates(mu, tqp, tpq, dt, rates)
+    gx, gy, gz = face_gradients(f, frame, h)
+    hits = np.zeros(n_ph, dtype=np.int64)
+    for k in range(n_age + 1):
+        use = False
+        for i in range(n_ph):
+            use = use or live[i, k]
+        if not use:
+            continue
+        _bin_rates(g_mid[k] if k < n_age else 0.0, c, mu, dt, rates[0], rates[1], rates[2])
+        if k < n_age:
+            _cells_bin(p, q, (head + k) % n_age, rates, tpq, gx, gy, gz, diff, rho, dt, h, box,
+                       frame, n_sub, flush, live[:, k], births, dead, totals, hits, tmp)  # fmt: skip
+        else:
+            _cells_bin(plus_p, plus_q, 0, rates, tpq, gx, gy, gz, diff, rho, dt, h, box, frame,
+                       n_sub, flush, live[:, k], births, dead, totals, hits, tmp)  # fmt: skip
+        for i in range(n_ph):
+            live[i, k] = hits[i] > 0
 
 
-@numba.njit(cache=True, inline="always")
-def _demography_row(
-    p, q, i, slot, x, y, lo2, k, stay, f_die, f_div, rows, keep2, acc, flush
-):  # pragma: no cover - compiled
-    """Bin k (ring slot ``slot``) of phenotype i on the row (x, y, lo2 + e), in place;
-    branch-free (vectorised; zeros stay zeros). Adds births, dead and post-demography totals to
-    ``acc``; returns the number of nonzero P values afterwards."""
-    hits = 0
-    for e in range(keep2.size):
-        z = lo2 + e
-        pv = p[i, slot, x, y, z]
-        qv = q[i, slot, x, y, z]
-        div = pv * f_div[k, e]
-        new_p = pv * stay[k, e] + qv * rows[6, e]
-        new_q = qv * rows[4, e] + rows[3, e] * div
-        new_p = new_p if new_p >= flush else 0.0
-        new_q = new_q if new_q >= flush else 0.0
-        p[i, slot, x, y, z] = new_p
-        q[i, slot, x, y, z] = new_q
-        acc[0, e] += keep2[e] * div
-        acc[1, e] += pv * f_die[k, e] + qv * rows[5, e]
-        acc[2, e] += new_p + new_q
-        hits += new_p != 0.0
-    return hits
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def q_rates(mu, tqp, tpq, dt, rates):  # pragma: no cover - compiled
+    """Quiescent factors into ``rates[3:6]`` (stay e^{−λΔt}, shares dying / waking,
+    λ = μ* + t_qp) and ``rates[6]`` = 2(1 − t_pq) (daughters per division attempt)."""
+    nx, ny, nz = mu.shape
+    for a in numba.prange(nx):
+        for b in range(ny):
+            for e in range(nz):
+                m, w = mu[a, b, e], tqp[a, b, e]
+                x = (m + w) * dt
+                ph = _phi1(x)
+                rates[3, a, b, e] = 1.0 - x * ph
+                rates[4, a, b, e] = dt * ph * m
+                rates[5, a, b, e] = dt * ph * w
+                rates[6, a, b, e] = 2.0 * (1.0 - tpq[a, b, e])
 
 
 @numba.njit(cache=True, parallel=True)
-def births_box(
-    births, totals, mu, t_m, w, dt, flush, p, slot, add, necrotic, frame, load, sums, extents
-):  # pragma: no cover - compiled
-    """Newborns of the step inside ``frame`` (arrays (n_ph, ...) and ``mu`` over the frame):
-    the daughters ``births`` of phenotype i stay i with 1 − t_m or become i + 1 with t_m (the
-    last phenotype stays), and survive the half step with e^{−μ*Δt/2} (the others are added to
-    ``necrotic``); newborns below ``flush`` become 0. They are added to (``add``) or written
-    into slot ``slot`` of the ring buffer ``p``. Fills ``load`` (over the frame) with
-    Σ_i w_i (totals_i + newborns_i), adds per plane the newborn mass before the half-step
-    deaths to ``sums[plane, i, 1]`` and the deaths to ``sums[plane, i, 2]``, and records in
-    ``extents`` (per plane: min/max along axes 1 and 2) where totals + newborns are nonzero.
-    """
+def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents):  # pragma: no cover
+    """Newborns of the step over a frame (arrays (n_ph, ...)): the daughters ``births`` of
+    phenotype i stay i with 1 − t_m or become i + 1 with t_m (the last phenotype stays) and
+    survive the half step with e^{−μ*Δt/2}; into ``nb`` the survivors (below ``flush``: 0),
+    into ``lost`` the others. ``load`` = Σ_i w_i (totals_i + nb_i); ``extents`` records per
+    plane (min/max along axes 1 and 2) where totals + newborns are nonzero."""
     n_ph = births.shape[0]
     fx, fy, fz = load.shape
-    lo0, lo1, lo2 = frame[0, 0], frame[0, 1], frame[0, 2]
     keep = 1.0 - t_m
     for a in numba.prange(fx):
-        x = lo0 + a
         for b in range(fy):
-            y = lo1 + b
             for e in range(fz):
-                z = lo2 + e
                 survive = math.exp(-0.5 * dt * mu[a, b, e])
                 ld = 0.0
                 for i in range(n_ph):
@@ -291,17 +320,10 @@ def births_box(
                         out += t_m * births[i, a, b, e]
                     if i > 0:
                         out += t_m * births[i - 1, a, b, e]
-                    nb = out * survive
-                    lost = out * (1.0 - survive)
-                    nb = nb if nb >= flush else 0.0
-                    necrotic[i, x, y, z] += lost
-                    sums[a, i, 1] += nb + lost
-                    sums[a, i, 2] += lost
-                    if add:
-                        p[i, slot, x, y, z] += nb
-                    else:
-                        p[i, slot, x, y, z] = nb
-                    tot = totals[i, a, b, e] + nb
+                    v = out * survive
+                    nb[i, a, b, e] = v if v >= flush else 0.0
+                    lost[i, a, b, e] = out * (1.0 - survive)
+                    tot = totals[i, a, b, e] + nb[i, a, b, e]
                     ld += w[i] * tot
                     if tot != 0.0:
                         extents[a, 0] = min(extents[a, 0], b)

@@ -2,7 +2,7 @@
 per phenotype i, explicit conservative finite volumes (centred diffusion, upwind haptotaxis,
 zero flux at the walls), compiled (parallel, inside the support box) and its NumPy reference.
 Formulas and positivity bound: docs/invasion_pde.md, section 'The kernels: storage and the step
-in formulas'; parallel layout: section 'Support box and threads'.
+in formulas'; threads: section 'Support box and threads'.
 """
 
 from __future__ import annotations
@@ -24,141 +24,84 @@ def _face_flux(left, right, v, dh):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def _gradients(f, a, box, h, g):  # pragma: no cover - compiled
-    """∂f on the faces of plane ``a`` inside the box, into ``g`` (3, by + 1, bz + 1):
-    [0, b, e] towards a + 1, [1, b + 1, e] towards b + 1, [2, b, e + 1] towards e + 1; 0 on
-    the box faces."""
-    lo1, lo2, hi0 = box[0, 1], box[0, 2], box[1, 0]
-    by, bz = g.shape[1] - 1, g.shape[2] - 1
-    g[:] = 0.0
-    for b in range(by):
-        y = lo1 + b
-        for e in range(bz):
-            z = lo2 + e
-            fc = f[a, y, z]
-            if a + 1 < hi0:
-                g[0, b, e] = (f[a + 1, y, z] - fc) / h
-            if b + 1 < by:
-                g[1, b + 1, e] = (f[a, y + 1, z] - fc) / h
-            if e + 1 < bz:
-                g[2, b, e + 1] = (f[a, y, z + 1] - fc) / h
+def face_gradients(f, box, h):  # pragma: no cover - compiled
+    """∂f on the interior faces of ``box`` normal to each axis: arrays of the box's shape
+    (face towards +1 of each cell; 0 on the box's last faces)."""
+    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
+    bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
+    gx = np.zeros((bx, by, bz))
+    gy = np.zeros((bx, by, bz))
+    gz = np.zeros((bx, by, bz))
+    for a in range(bx):
+        for b in range(by):
+            for e in range(bz):
+                fc = f[lo0 + a, lo1 + b, lo2 + e]
+                if a + 1 < bx:
+                    gx[a, b, e] = (f[lo0 + a + 1, lo1 + b, lo2 + e] - fc) / h
+                if b + 1 < by:
+                    gy[a, b, e] = (f[lo0 + a, lo1 + b + 1, lo2 + e] - fc) / h
+                if e + 1 < bz:
+                    gz[a, b, e] = (f[lo0 + a, lo1 + b, lo2 + e + 1] - fc) / h
+    return gx, gy, gz
 
 
 @numba.njit(cache=True)
-def _move_plane(
-    out, lo1, lo2, prev, cur, nxt, g, g_prev, rho, dh, lam, flush
-):  # pragma: no cover - compiled
-    """New values of one plane (``out`` (ny, nz), the box part at (lo1 + b, lo2 + e)) from the
-    old padded planes before (``prev``), at (``cur``, ghost cells equal to their neighbours)
-    and after it (``nxt``), and the face gradients of f of the plane (``g``) and of the plane
-    before (``g_prev``), zero on the box faces so that nothing crosses them. Branch-free rows
-    (vectorised)."""
-    by, bz = cur.shape[0] - 2, cur.shape[1] - 2
-    for b in range(by):
-        y = lo1 + b
-        for e in range(bz):
-            c = cur[b + 1, e + 1]
-            acc = 0.0
-            acc += _face_flux(c, nxt[b + 1, e + 1], rho * g[0, b, e], dh)
-            acc -= _face_flux(prev[b + 1, e + 1], c, rho * g_prev[0, b, e], dh)
-            acc += _face_flux(c, cur[b + 2, e + 1], rho * g[1, b + 1, e], dh)
-            acc -= _face_flux(cur[b, e + 1], c, rho * g[1, b, e], dh)
-            acc += _face_flux(c, cur[b + 1, e + 2], rho * g[2, b, e + 1], dh)
-            acc -= _face_flux(cur[b + 1, e], c, rho * g[2, b, e], dh)
-            v = c - lam * acc
-            out[y, lo2 + e] = v if v >= flush else 0.0
+def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush, tmp):  # pragma: no cover
+    """``n_sub`` explicit steps of ∂t s = dΔs − ∇·(ρ s ∇f) of the (nx, ny, nz) array s inside
+    ``box`` (zero flux at its faces: the caller's box is wide enough that nothing reaches
+    them), in place; gx, gy, gz: :func:`face_gradients` of the box, ``tmp`` a scratch array
+    of the box's shape. Values below ``flush`` become 0.
 
-
-@numba.njit(cache=True)
-def _pad(buf, plane, lo1, lo2):  # pragma: no cover - compiled
-    """Copy the box part of ``plane`` (ny, nz) into ``buf`` (by + 2, bz + 2) with ghost cells
-    equal to their neighbours."""
-    by, bz = buf.shape[0] - 2, buf.shape[1] - 2
-    for b in range(by):
-        for e in range(bz):
-            buf[b + 1, e + 1] = plane[lo1 + b, lo2 + e]
-        buf[b + 1, 0] = buf[b + 1, 1]
-        buf[b + 1, bz + 1] = buf[b + 1, bz]
-    for e in range(bz + 2):
-        buf[0, e] = buf[1, e]
-        buf[by + 1, e] = buf[by, e]
+    One pass per sub-step in gather form (each cell sums the fluxes through its own faces,
+    read from a copy): a face's flux is computed by both its cells from the same operands, so
+    it cancels exactly and mass is conserved to round-off.
+    """
+    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
+    bx, by, bz = gx.shape
+    lam = dt / n_sub / h
+    dh = d / h
+    for _ in range(n_sub):
+        empty = True
+        for a in range(bx):
+            for b in range(by):
+                for e in range(bz):
+                    v = s[lo0 + a, lo1 + b, lo2 + e]
+                    tmp[a, b, e] = v
+                    if v != 0.0:
+                        empty = False
+        if empty:
+            return
+        for a in range(bx):
+            for b in range(by):
+                for e in range(bz):
+                    c = tmp[a, b, e]
+                    out = 0.0
+                    if a + 1 < bx:
+                        out += _face_flux(c, tmp[a + 1, b, e], rho * gx[a, b, e], dh)
+                    if a > 0:
+                        out -= _face_flux(tmp[a - 1, b, e], c, rho * gx[a - 1, b, e], dh)
+                    if b + 1 < by:
+                        out += _face_flux(c, tmp[a, b + 1, e], rho * gy[a, b, e], dh)
+                    if b > 0:
+                        out -= _face_flux(tmp[a, b - 1, e], c, rho * gy[a, b - 1, e], dh)
+                    if e + 1 < bz:
+                        out += _face_flux(c, tmp[a, b, e + 1], rho * gz[a, b, e], dh)
+                    if e > 0:
+                        out -= _face_flux(tmp[a, b, e - 1], c, rho * gz[a, b, e - 1], dh)
+                    v = c - lam * out
+                    s[lo0 + a, lo1 + b, lo2 + e] = v if v >= flush else 0.0
 
 
 @numba.njit(cache=True, parallel=True)
-def move_box(
-    slabs, active, diff, rho, f, dt, h, box, n_sub, flush, n_chunks
-):  # pragma: no cover - compiled
-    """``n_sub`` explicit steps of ∂t s = DΔs − ∇·(ρ s ∇f) for every ``active`` slab s of
-    ``slabs`` (n_slabs, nx, ny, nz), in place, inside ``box`` (zero flux at its faces: the
-    caller's box is wide enough that nothing reaches them); f: MM on the same grid. The slabs
-    come in len(diff) equal groups (phenotypes), group g with D = diff[g], ρ = rho[g]. Values
-    below ``flush`` become 0.
-
-    Gather form: each cell sums the fluxes through its own faces from the old values, so a
-    face's flux is computed by both its cells from the same operands and cancels exactly. The
-    planes along axis 0 are cut into ``n_chunks`` chunks (one per thread), each keeping the old
-    values of its neighbours' boundary planes and, per slab, of its last two planes: every
-    value is computed from the same operands whatever the number of chunks and threads.
-    """
-    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
-    hi0, hi1, hi2 = box[1, 0], box[1, 1], box[1, 2]
-    bx, by, bz = hi0 - lo0, hi1 - lo1, hi2 - lo2
-    n_s, n_g = slabs.shape[0], diff.size
-    size = n_s // n_g
-    if bx <= 0 or by <= 0 or bz <= 0:
-        return
-    n_chunks = max(1, min(n_chunks, bx))
-    starts = np.empty(n_chunks + 1, dtype=np.int64)
-    for ch in range(n_chunks + 1):
-        starts[ch] = lo0 + (bx * ch) // n_chunks
-    halo = np.empty((n_chunks, 2, n_s, by + 2, bz + 2) if n_chunks > 1 else (1, 2, 1, 1, 1))
-    lam = dt / n_sub / h
-    for _ in range(n_sub):
-        for ch in numba.prange(n_chunks):
-            a0, a1 = starts[ch], starts[ch + 1]
-            for j in range(n_s):
-                if active[j] and (diff[j // size] != 0.0 or rho[j // size] != 0.0):
-                    if a0 > lo0:
-                        _pad(halo[ch, 0, j], slabs[j, a0 - 1], lo1, lo2)
-                    if a1 < hi0:
-                        _pad(halo[ch, 1, j], slabs[j, a1], lo1, lo2)
-        for ch in numba.prange(n_chunks):
-            a0, a1 = starts[ch], starts[ch + 1]
-            bufs = np.empty((size, 3, by + 2, bz + 2))  # per slab: old planes a − 1, a, a + 1
-            grads = np.empty((2, 3, by + 1, bz + 1))  # face gradients of planes a − 1 and a
-            for grp in range(n_g):
-                d, r = diff[grp], rho[grp]
-                if d == 0.0 and r == 0.0:
-                    continue
-                dh = d / h
-                if a0 > lo0:
-                    _gradients(f, a0 - 1, box, h, grads[1])
-                else:
-                    grads[1] = 0.0
-                for a in range(a0, a1):
-                    gn = (a - a0) % 2
-                    _gradients(f, a, box, h, grads[gn])
-                    i_prev, i_cur, i_next = (a - a0 + 2) % 3, (a - a0) % 3, (a - a0 + 1) % 3
-                    for m in range(size):
-                        j = grp * size + m
-                        if not active[j]:
-                            continue
-                        buf = bufs[m]
-                        if a == a0:
-                            _pad(buf[i_cur], slabs[j, a], lo1, lo2)
-                            if a0 > lo0:
-                                buf[i_prev] = halo[ch, 0, j]
-                            else:
-                                buf[i_prev] = buf[i_cur]  # box face: no flux
-                        if a + 1 == hi0:
-                            buf[i_next] = buf[i_cur]  # box face: no flux (gradient 0)
-                        elif a + 1 == a1:
-                            buf[i_next] = halo[ch, 1, j]
-                        else:
-                            _pad(buf[i_next], slabs[j, a + 1], lo1, lo2)
-                        _move_plane(slabs[j, a], lo1, lo2, buf[i_prev], buf[i_cur],
-                                    buf[i_next], grads[gn], grads[1 - gn], r, dh, lam,
-                                    flush)  # fmt: skip
+def move_slabs(slabs, active, diff, rho, f, dt, h, box, n_sub, flush):  # pragma: no cover
+    """:func:`move_slab` of every ``active`` slab of ``slabs`` (n_slabs, nx, ny, nz), slab j
+    with D = diff[j], ρ = rho[j]; slabs in parallel (each is computed alone: the result does
+    not depend on the threads)."""
+    gx, gy, gz = face_gradients(f, box, h)
+    for j in numba.prange(slabs.shape[0]):
+        if active[j] and (diff[j] != 0.0 or rho[j] != 0.0):
+            tmp = np.empty(gx.shape)
+            move_slab(slabs[j], gx, gy, gz, diff[j], rho[j], dt, h, box, n_sub, flush, tmp)
 
 
 @numba.njit(cache=True)
