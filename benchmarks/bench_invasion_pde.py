@@ -32,7 +32,7 @@ TOTALS = ("mass_p", "mass_q", "mass_necrotic", "radius_p", "radius_q", "mass_o2"
 
 
 def _load() -> str:
-    return "load average %.1f %.1f %.1f" % os.getloadavg()
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
 def _steppers(numerics: dict, params: InvasionParameters = PARAMS):

@@ -272,12 +272,11 @@ def step_cells(
         if not use:
             continue
         _bin_rates(g_mid[k] if k < n_age else 0.0, c, mu, dt, rates[0], rates[1], rates[2])
+        rest = (rates, tpq, gx, gy, gz, diff, rho, dt, h, box, frame, n_sub, flush, live[:, k])
         if k < n_age:
-            _cells_bin(p, q, (head + k) % n_age, rates, tpq, gx, gy, gz, diff, rho, dt, h, box,
-                       frame, n_sub, flush, live[:, k], births, dead, totals, hits, tmp)  # fmt: skip
+            _cells_bin(p, q, (head + k) % n_age, *rest, births, dead, totals, hits, tmp)
         else:
-            _cells_bin(plus_p, plus_q, 0, rates, tpq, gx, gy, gz, diff, rho, dt, h, box, frame,
-                       n_sub, flush, live[:, k], births, dead, totals, hits, tmp)  # fmt: skip
+            _cells_bin(plus_p, plus_q, 0, *rest, births, dead, totals, hits, tmp)
         for i in range(n_ph):
             live[i, k] = hits[i] > 0
 
