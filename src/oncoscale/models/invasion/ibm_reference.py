@@ -27,13 +27,22 @@ from oncoscale.models.invasion.params import (
 from oncoscale.numerics.particles import window_counts_reference
 
 
+def window_count(points: np.ndarray, sources: np.ndarray, half: float) -> np.ndarray:
+    """Number of ``sources`` in the closed window (Chebyshev ball) of half-width ``half``
+    around each of ``points``."""
+    if sources.shape[0] == 0 or points.shape[0] == 0:
+        return np.zeros(points.shape[0])
+    found = cKDTree(sources).query_ball_point(points, r=half, p=np.inf, return_length=True)
+    return np.asarray(found, dtype=float)
+
+
 def perceive_reference(
     cells: np.ndarray, mm: np.ndarray, o2: np.ndarray, p: InvasionParameters
 ) -> tuple[np.ndarray, np.ndarray]:
     """Perceived O2 density ĉ (n,) and MM gradient ∇f̂ (n, d) of each cell (spec §2): window
     counts of half-width Δ, density M·F/(2Δ)^d, gradient M·(F₊ − F₋)/((2Δ)^{d−1}Δ²)."""
     d, half = cells.shape[1], p.perception
-    n_o2, _ = window_counts_reference(cells, o2, half)
+    n_o2 = window_count(cells, o2, half)
     _, diff_mm = window_counts_reference(cells, mm, half)
     return p.M_O2 * n_o2 / (2 * half) ** d, p.M_MM * diff_mm / ((2 * half) ** (d - 1) * half**2)
 
@@ -133,8 +142,7 @@ def step_reference(state, t: float, p: InvasionParameters) -> dict:
     # 3. O2 emission by every MM particle (ν M_MM/M_O2 per day), MM degradation at rate η m̂
     emitted = rng.poisson(p.nu * p.M_MM / p.M_O2 * dt, mm.shape[0])
     new_o2 = np.repeat(mm, emitted, axis=0)
-    n_mde, _ = window_counts_reference(mm, mde, half)
-    m_hat = p.M_MDE * n_mde / (2 * half) ** d
+    m_hat = p.M_MDE * window_count(mm, mde, half) / (2 * half) ** d
     degraded = rng.random(mm.shape[0]) < event_probability(p.eta * m_hat, dt)
     # 4. MDE production and O2 uptake by every cell (rates scale with w_i M_cell)
     w = p.w[ctype]
