@@ -406,11 +406,14 @@ class InvasionPDE(Representation):
 
     def _live(self, s: InvasionPDEState) -> np.ndarray:
         """Which (phenotype, ring slot | plus bin) may hold P or Q (a copy)."""
-        if s.live is None:
-            p = np.concatenate([s.p, s.p_old[:, None]], axis=1)
-            q = np.concatenate([s.q, s.q_old[:, None]], axis=1)
-            return np.any((p != 0) | (q != 0), axis=tuple(range(2, p.ndim)))
-        return s.live.copy()
+        if s.live is not None:
+            return s.live.copy()
+        live = np.zeros((N_PHENOTYPES, self.n_age + 1), dtype=bool)
+        for i in range(N_PHENOTYPES):  # slab by slab: no state-sized temporaries
+            for k in range(self.n_age):
+                live[i, k] = bool(np.any(s.p[i, k]) or np.any(s.q[i, k]))
+            live[i, -1] = bool(np.any(s.p_old[i]) or np.any(s.q_old[i]))
+        return live
 
     def _step_numpy(self, s: InvasionPDEState) -> None:
         if s.head != 0:

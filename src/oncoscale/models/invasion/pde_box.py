@@ -43,7 +43,8 @@ def of_nonzero(*arrays: np.ndarray) -> np.ndarray:
     """Smallest box holding every nonzero value of ``arrays`` (shapes (..., nx, ny, nz))."""
     mask = np.zeros(arrays[0].shape[-3:], dtype=bool)
     for arr in arrays:
-        mask |= np.any(arr.reshape(-1, *mask.shape) != 0, axis=0)
+        for slab in arr.reshape(-1, *mask.shape):  # slab by slab: small temporaries
+            mask |= slab != 0
     if not mask.any():
         return EMPTY.copy()
     lo, hi = [], []
