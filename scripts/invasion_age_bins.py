@@ -2,10 +2,13 @@
 the Malthusian growth rate at constant O2 against Euler–Lotka for several Δa, and the 2D
 homogeneous runs (dx = 1/4, t = 5, 10, 20) with Δa = 0.05, 0.1, 0.25 and (Δt = 0.005,
 Δa = 0.125, pr_age_max = 4) against the run with Δa = Δt = 0.01 (defaults and the invasive
-variant): the largest relative difference over the three times, and the wall-time ratio.
+variant): the largest relative difference over the three times, and the wall-time ratio. With
+``--pr-age-max``: the division hazard dropped by ending the division window early, and the 3D
+seed-resolution scenario on a coarse grid (dx = 1/2, t = 20) with pr_age_max = 4 against 3.
 
-    python scripts/invasion_age_bins.py            # ~10 min of CPU on one core
-    python scripts/invasion_age_bins.py --quick    # smoke test (coarse, short)
+    python scripts/invasion_age_bins.py                 # ~15 min of CPU on one core
+    python scripts/invasion_age_bins.py --pr-age-max    # + 2 × 5 min
+    python scripts/invasion_age_bins.py --quick         # smoke test (coarse, short)
 """
 
 from __future__ import annotations
@@ -63,6 +66,31 @@ def run_2d(scenario: str, dx: float, numerics: dict, changes: dict, times: list[
     return out, (time.perf_counter() - t0) / round(times[-1] / model.dt)
 
 
+def pr_age_max_effect(quick: bool) -> None:
+    """∫_{a0}^6 pr(a, 1) da for a0 = 3, 4, and the 3D seed-resolution scenario (dx = 1/2) with
+    the division window ending at 4 (its value) and at 3."""
+    from scipy.integrate import quad
+
+    from oncoscale.models.invasion.params import division_rate
+
+    p = InvasionParameters()
+    for a0 in (3.0, 4.0):
+        hazard = quad(lambda a: float(division_rate(np.array(a), 1.0, p)), a0, 6.0)[0]
+        print(f"  division hazard dropped beyond age {a0:g}: {hazard:.2g} c")
+    t_end = 1.0 if quick else 20.0
+    obs = {}
+    for age in (4.0, 3.0):
+        overrides = {"numerics.dx": 0.5, "pr_age_max": age}
+        model = resolve(load_scenario("invasion-3d-seed-resolution"), "pde", overrides)
+        model = model.representation()
+        state = model.advance(model.initial_state(), 0.0, t_end)
+        obs[age] = model.observables(state)
+        print(f"  pr_age_max = {age:g}: {model.n_age} age bins")
+    for name in ("mass_p", "mass_q", "mass_necrotic", "radius_p", "mass_p4", "mass_o2"):
+        print(f"  {name} at t = {t_end:g}: relative change 4 -> 3: "
+              f"{_relative(obs[3.0][name], obs[4.0][name]):.1e}")  # fmt: skip
+
+
 def _relative(value: float, reference: float) -> float:
     if reference == 0:
         return 0.0 if value == 0 else float("inf")
@@ -72,7 +100,11 @@ def _relative(value: float, reference: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="dx = 1, t = 1, 2 (smoke test)")
+    ap.add_argument("--pr-age-max", action="store_true", help="also the division-window end")
     args = ap.parse_args(argv)
+    if args.pr_age_max:
+        print("Division window ending early (invasion-3d-seed-resolution, dx = 1/2)")
+        pr_age_max_effect(args.quick)
     dx, times, t_rate = (1.0, [1.0, 2.0], 4.0) if args.quick else (0.25, [5.0, 10.0, 20.0], 20.0)
 
     print(f"Malthusian rate at c = 3, relative error (fit over t in [{t_rate / 2:g}, {t_rate:g}])")

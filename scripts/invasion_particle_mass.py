@@ -59,10 +59,11 @@ def main(argv: list[str] | None = None) -> None:
           f"{early['rel_l2_replicate_spread'][k]:.2f}")  # fmt: skip
 
     t_mm = 1.0 if args.quick else 3.0
-    print(f"\ninvasion-homogeneous-invasive: MM lost by t = {t_mm:g} (8 IBM runs per mass)")
+    n_mm = 2 if args.quick else 8
+    print(f"\ninvasion-homogeneous-invasive: MM lost by t = {t_mm:g} ({n_mm} IBM runs per mass)")
     for mass in (0.05, 0.0125):
         out = args.out / "invasive-mm" / f"M_cell={mass:g}"
-        compare_ibm_pde("invasion-homogeneous-invasive", 2 if args.quick else 8, t_mm, out,
+        compare_ibm_pde("invasion-homogeneous-invasive", n_mm, t_mm, out,
                         overrides={"M_cell": mass}, observe_interval=t_mm, **common)  # fmt: skip
         with xr.open_dataset(out / "compare.nc") as ds:
             pde = ds["pde_mass_mm"].values
