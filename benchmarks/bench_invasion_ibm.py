@@ -1,5 +1,5 @@
 """Invasion IBM: cost per particle-step, scaling with the number of particles, compiled cell
-lists vs the cKDTree reference, compiled step vs the NumPy reference (ibm_reference), and the wall time
+lists vs the cKDTree reference, compiled step vs the NumPy reference (ibm_reference), the time
 of the seed's 2D experiment (t = 20 days with the default particle masses).
 
 Scaling (2D, default initial conditions, time per step after a warm-up, fitted as time ∝ N^α

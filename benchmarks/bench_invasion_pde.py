@@ -1,8 +1,8 @@
 """Age-structured invasion PDE: the compiled step (support box + threads) against today's
 (round-2) step, frozen in ``benchmarks/_invasion_pde_baseline.py``, on the same machine in the
-same run; the error of the boxed run against the unboxed one; the 3D seed grid (Δx = 1/12,
-Δt = 0.005, Δa = 0.125, 120³ cells: ``invasion-3d-seed-resolution``) per step, its peak memory
-and the extrapolated time to t = 20; the NumPy reference and the 2D seed grid.
+same run; the error of the boxed run against the unboxed one; the 3D seed grid
+(``invasion-3d-seed-resolution``: Δx = 1/12, Δt = 0.005, Δa = 0.125, 120³ cells) per step,
+its peak memory and the extrapolated time to t = 20; the NumPy reference; the 2D seed grid.
 
 Absolute times depend on the machine and its load (printed with the load average); the ratios
 are measured in the same process, interleaved. ``--quick`` uses coarse grids and short runs.
@@ -21,13 +21,15 @@ import time
 import numpy as np
 
 from benchmarks._invasion_pde_baseline import BaselineStepper
+from oncoscale.io.scenario import load_scenario, resolve
 from oncoscale.models.invasion import pde_box
 from oncoscale.models.invasion.params import InvasionParameters
 from oncoscale.models.invasion.pde import InvasionPDE
 
-#: the seed-resolution scenario's numerics and its one parameter change
-SEED_3D = {"dim": 3, "dx": 1 / 12, "dt": 0.005, "da": 0.125, "max_state_gb": 8.0}
-PARAMS = InvasionParameters(pr_age_max=4.0)
+_SEED = resolve(load_scenario("invasion-3d-seed-resolution"), "pde")
+#: the seed-resolution scenario's numerics (120³ cells, Δt = 0.005, Δa = 0.125) and parameters
+SEED_3D = dict(_SEED.numerics)
+PARAMS = _SEED.params
 TOTALS = ("mass_p", "mass_q", "mass_necrotic", "radius_p", "radius_q", "mass_o2")
 
 
@@ -143,7 +145,7 @@ def peak_memory(t_end: float) -> None:
     """Peak resident memory of ``oncoscale run invasion-3d-seed-resolution --t-end t_end`` (a
     child process: state, fields, step temporaries, observables, result file; zero pages of
     the state outside the box are not resident yet), then of two steps and the observables on
-    a state with every bin filled (all 4.7 GB resident: the late phase of the run)."""
+    a state with every bin filled (the whole state resident: the late phase of the run)."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [sys.executable, "-m", "oncoscale", "run", "invasion-3d-seed-resolution",
                "--t-end", str(t_end), "--quiet", "--out", tmp]  # fmt: skip
@@ -153,7 +155,7 @@ def peak_memory(t_end: float) -> None:
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     print(
         f"  oncoscale run invasion-3d-seed-resolution --t-end {t_end:g}: {wall:.0f} s, peak "
-        f"resident memory {peak / 1e6:.1f} GB (of the 4.7 GB state only the box resident)"
+        f"resident memory {peak / 1e6:.1f} GB (of the state only the box resident)"
     )
     out = subprocess.run([sys.executable, "-c", _FILLED_STEPS], check=True, text=True,
                          capture_output=True).stdout  # fmt: skip

@@ -485,13 +485,13 @@ def test_time_convergence_first_order():
 
 def test_seed_resolution_3d_scenario_fits_in_memory():
     """invasion-3d-seed-resolution: the seed's 3D grid (120³, Δt = 0.005) with Δa = 0.125 and
-    pr_age_max = 4 needs 33 age bins (4.7 GB); with Δa = Δt it is refused."""
+    pr_age_max = 3 needs 25 age bins (3.6 GB); with Δa = Δt it is refused."""
     resolved = resolve(load_scenario("invasion-3d-seed-resolution"), "pde")
     model = resolved.representation()  # no state allocated yet
     assert model.grid.shape == (120, 120, 120) and model.dt == 0.005
-    assert model.n_age == 33 and model.age_steps == 25
+    assert model.n_age == 25 and model.age_steps == 25
     gb = 2 * 5 * (model.n_age + 1) * 120**3 * 8 / 1e9
-    assert 4.5 < gb < model.settings.max_state_gb
+    assert 3.5 < gb < model.settings.max_state_gb
     with pytest.raises(InputError, match="max_state_gb"):
         InvasionPDE(model.params, {**model.numerics, "da": None})
 
