@@ -1,117 +1,208 @@
-"""Age-structured invasion PDE: cost per step (2D and 3D), compiled kernels vs the NumPy
-references, cost scaling with the number of (cell × age bin) unknowns, and the wall time of
-the 2D run to t = 20 days at the seed's resolution (Δx = 1/8, Δt = Δa = 0.01).
+"""Age-structured invasion PDE: the compiled step (support box + threads) against today's
+(round-2) step, frozen in ``benchmarks/_invasion_pde_baseline.py``, on the same machine in the
+same run; the error of the boxed run against the unboxed one; the 3D seed grid
+(``invasion-3d-seed-resolution``: Δx = 1/12, Δt = 0.005, Δa = 0.125, 120³ cells) per step,
+its peak memory and the extrapolated time to t = 20; the NumPy reference; the 2D seed grid.
 
-Machine-independent numbers: the NumPy/Numba ratio, the scaling exponent of the step cost in
-the number of unknowns, the cost per unknown per step in 2D vs 3D, the speed-up of coarse age
-bins (Δa = kΔt) over Δa = Δt. Absolute times depend on the machine and its load. The 3D grid
-of the seed (Δx = 1/12, Δt = 0.005) needs 166 GB of state with Δa = Δt and 3.6 GB with
-Δa = 0.25 (timed without ``--quick``).
+Absolute times depend on the machine and its load (printed with the load average); the ratios
+are measured in the same process, interleaved. ``--quick`` uses coarse grids and short runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
 
+from benchmarks._invasion_pde_baseline import BaselineStepper
+from oncoscale.io.scenario import load_scenario, resolve
+from oncoscale.models.invasion import pde_box
 from oncoscale.models.invasion.params import InvasionParameters
 from oncoscale.models.invasion.pde import InvasionPDE
 
+_SEED = resolve(load_scenario("invasion-3d-seed-resolution"), "pde")
+#: the seed-resolution scenario's numerics (120³ cells, Δt = 0.005, Δa = 0.125) and parameters
+SEED_3D = dict(_SEED.numerics)
+PARAMS = _SEED.params
+TOTALS = ("mass_p", "mass_q", "mass_necrotic", "radius_p", "radius_q", "mass_o2")
 
-def _warm_state(numerics: dict, warm_days: float):
-    """The model and its state after ``warm_days`` (compiled path; all age bins populated)."""
-    rep = InvasionPDE(InvasionParameters(), numerics)
-    return rep, rep.advance(rep.initial_state(), 0.0, warm_days)
+
+def _load() -> str:
+    return "load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
-def _time_steps(numerics: dict, steps: int, warm, kernel: str = "numba"):
-    """Seconds per step from the warmed state ``warm`` = (model, state), with ``kernel``;
-    also the number of unknowns (cells × age bins × 2 compartments × 5 phenotypes) and the
-    state size in GB."""
-    rep = InvasionPDE(InvasionParameters(), {**numerics, "kernel": kernel})
-    state = warm[1].copy()
-    rep.step(state)  # untimed: the NumPy path reorders the ring buffer on its first step
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        rep.step(state)
-    per_step = (time.perf_counter() - t0) / steps
-    unknowns = 2 * 5 * (rep.n_age + 1) * int(np.prod(rep.grid.shape))
-    return per_step, unknowns, unknowns * 8 / 1e9
+def _steppers(numerics: dict, params: InvasionParameters = PARAMS):
+    """(label, model, step function): today's step, then the new one on 1 and 2 threads."""
+    rep = InvasionPDE(params, numerics)
+    out = [("today (round 2)", rep, BaselineStepper(rep).step)]
+    for threads in (1, 2):
+        new = InvasionPDE(params, {**numerics, "threads": threads})
+        out.append((f"box + {threads} thread{'s' * (threads > 1)}", new, new.step))
+    return out
+
+
+def _per_step(fn, state, steps: int, rounds: int = 2) -> float:
+    """Best wall seconds per step over ``rounds`` blocks of ``steps`` steps (in place)."""
+    fn(state)  # untimed: compilation, first touch
+    best = np.inf
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            fn(state)
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return best
+
+
+def coarse_comparison(dx: float, t_end: float) -> None:
+    """Whole runs to ``t_end`` on a coarser 3D grid with the seed's numerics: wall times of
+    today's step and the new one, the box size over time, and the relative difference of the
+    totals (the boxed, flushed run against today's unboxed one)."""
+    num = {**SEED_3D, "dx": dx}
+    print(f"3D dx = 1/{round(1 / dx)}, dt = 0.005, da = 0.125, to t = {t_end:g} ({_load()})")
+    results = {}
+    for label, rep, step in _steppers(num):
+        state = rep.initial_state()
+        step(state)  # compile / warm (not timed), then restart
+        state = rep.initial_state()
+        boxes, t0 = [], time.perf_counter()
+        for k in range(round(t_end / rep.dt)):
+            step(state)
+            if k % round(0.5 / rep.dt) == 0:
+                boxes.append(np.prod(pde_box.shape_of(state.box)) / np.prod(rep.shape3))
+        wall = time.perf_counter() - t0
+        results[label] = (wall, rep.observables(state))
+        extra = (
+            ""
+            if label.startswith("today")
+            else ", box/grid every 0.5 day: " + " ".join(f"{b:.2f}" for b in boxes)
+        )
+        print(f"  {label:18s} {wall:7.1f} s{extra}")
+    base_wall, base = results["today (round 2)"]
+    for label, (wall, obs) in results.items():
+        if label.startswith("today"):
+            continue
+        err = max(abs(obs[n] - base[n]) / abs(base[n]) for n in TOTALS if base[n])
+        print(f"  {label}: {base_wall / wall:.2f}x faster than today; largest relative "
+              f"difference of the totals from today's unboxed run {err:.1e}")  # fmt: skip
+
+
+def _filled(rep: InvasionPDE):
+    """A state with every age bin of every phenotype nonzero on the whole grid (the late,
+    worst case for the step cost; the box is the whole grid)."""
+    state = rep.initial_state()
+    rng = np.random.default_rng(0)
+    for arr in (state.p, state.q):
+        for i in range(arr.shape[0]):
+            arr[i] = 1e-3 * rng.random(arr.shape[1:])
+    state.p_old[...] = state.q_old[...] = 1e-3
+    state.o2[...] = 3.0 * rng.random(state.o2.shape)
+    state.box = None
+    return state
+
+
+def seed_grid(steps: int) -> None:
+    """Seed grid: seconds per step at the start (the box is the initial tumour) and in the
+    worst case (every bin nonzero everywhere), today's step against the new one; the time to
+    t = 20 bounded by 4000 worst-case steps."""
+    print(f"3D seed grid dx = 1/12 (120^3 cells), dt = 0.005, da = 0.125 ({_load()})")
+    worst = {}
+    for label, rep, step in _steppers(SEED_3D):
+        state = rep.initial_state()
+        start = _per_step(step, state, steps, rounds=1)
+        del state
+        state = _filled(rep)
+        worst[label] = _per_step(step, state, steps, rounds=1)
+        del state
+        print(f"  {label:18s} start {start:6.2f} s/step, every bin filled {worst[label]:6.2f} "
+              f"s/step -> t = 20 in at most {worst[label] * 4000 / 60:5.0f} min")  # fmt: skip
+    base = worst["today (round 2)"]
+    for label, t in worst.items():
+        if not label.startswith("today"):
+            print(f"  {label}: {base / t:.2f}x faster than today (every bin filled)")
+
+
+_FILLED_STEPS = """
+import resource, sys
+sys.path.insert(0, ".")
+from benchmarks.bench_invasion_pde import SEED_3D, PARAMS, _filled
+from oncoscale.models.invasion.pde import InvasionPDE
+rep = InvasionPDE(PARAMS, SEED_3D)
+state = _filled(rep)
+for _ in range(2):
+    rep.step(state)
+rep.observables(state)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_memory(t_end: float) -> None:
+    """Peak resident memory of ``oncoscale run invasion-3d-seed-resolution --t-end t_end`` (a
+    child process: state, fields, step temporaries, observables, result file; zero pages of
+    the state outside the box are not resident yet), then of two steps and the observables on
+    a state with every bin filled (the whole state resident: the late phase of the run)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "oncoscale", "run", "invasion-3d-seed-resolution",
+               "--t-end", str(t_end), "--quiet", "--out", tmp]  # fmt: skip
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(
+        f"  oncoscale run invasion-3d-seed-resolution --t-end {t_end:g}: {wall:.0f} s, peak "
+        f"resident memory {peak / 1e6:.1f} GB (of the state only the box resident)"
+    )
+    out = subprocess.run([sys.executable, "-c", _FILLED_STEPS], check=True, text=True,
+                         capture_output=True).stdout  # fmt: skip
+    print(f"  2 steps + observables, every bin filled: peak resident memory "
+          f"{int(out.split()[-1]) / 1e6:.1f} GB")  # fmt: skip
+
+
+def numpy_ratio(dx: float, steps: int) -> None:
+    """The NumPy reference (whole grid, no box) against the compiled step, 3D."""
+    num = {"dim": 3, "dx": dx, "dt": 0.01, "da": 0.1}
+    rep = InvasionPDE(PARAMS, num)
+    state = rep.advance(rep.initial_state(), 0.0, 1.0)
+    fast = _per_step(rep.step, state.copy(), steps)
+    ref_rep = InvasionPDE(PARAMS, {**num, "kernel": "numpy"})
+    ref = _per_step(ref_rep.step, state.copy(), max(2, steps // 4), rounds=1)
+    print(f"3D dx = {dx:g}: NumPy reference {ref * 1e3:.0f} ms/step, compiled "
+          f"{fast * 1e3:.1f} ms/step, ratio {ref / fast:.1f}")  # fmt: skip
+
+
+def seed_2d(steps: int) -> None:
+    """2D seed grid (Δx = 1/8, Δt = Δa = 0.01: 80² cells, 600 age bins) after 2 days."""
+    num = {"dx": 0.125}
+    rep = InvasionPDE(InvasionParameters(), num)
+    state = rep.advance(rep.initial_state(), 0.0, 2.0)
+    print(f"2D seed grid dx = 1/8, dt = da = 0.01, after 2 days ({_load()})")
+    times = {}
+    for label, _, step in _steppers(num, InvasionParameters()):
+        times[label] = _per_step(step, state.copy(), steps)
+        print(f"  {label:18s} {times[label] * 1e3:7.1f} ms/step -> t = 20 in "
+              f"{times[label] * 2000:.0f} s")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_invasion_pde")
-    ap.add_argument("--quick", action="store_true", help="fewer steps; no full 2D run")
-    ap.add_argument("--full-run", action="store_true", help="also run 2D to t = 20 (minutes)")
+    ap.add_argument("--quick", action="store_true", help="coarse grids and short runs only")
+    ap.add_argument("--seed-grid", action="store_true", help="also the 120^3 seed grid (GBs)")
     args = ap.parse_args(argv)
-    steps = 5 if args.quick else 20
-    warm = 0.5 if args.quick else 2.0
-
-    print("2D, seed resolution dx = 1/8, dt = da = 0.01 (80 x 80 cells, 600 age bins + plus)")
-    w2 = _warm_state({"dx": 0.125}, warm)
-    fast, n2, gb2 = _time_steps({"dx": 0.125}, steps, w2)
-    ref, _, _ = _time_steps({"dx": 0.125}, max(2, steps // 4), w2, "numpy")
-    print(
-        f"  state {gb2:.2f} GB; Numba {fast * 1e3:7.1f} ms/step, NumPy reference "
-        f"{ref * 1e3:7.1f} ms/step; ratio NumPy/Numba = {ref / fast:.1f}"
-    )
-    print(f"  cost per unknown per step: {fast / n2 * 1e9:.2f} ns")
-
-    coarse, n_c, _ = _time_steps({"dx": 0.25}, steps, _warm_state({"dx": 0.25}, warm))
-    exponent = np.log(fast / coarse) / np.log(n2 / n_c)
-    print(f"  dx = 1/4: {coarse * 1e3:.1f} ms/step; step cost ~ unknowns^{exponent:.2f}")
-
-    for da in (0.1, 0.25):
-        num = {"dx": 0.125, "da": da}
-        t_da, _, gb_da = _time_steps(num, steps, _warm_state(num, warm))
-        print(
-            f"  da = {da:g}: state {gb_da:.3f} GB, {t_da * 1e3:.1f} ms/step; speed-up over "
-            f"da = dt {fast / t_da:.1f}x"
-        )
-
-    print(
-        "3D (seed: dx = 1/12, dt = 0.005 needs "
-        f"{2 * 5 * 1201 * 120**3 * 8 / 1e9:.0f} GB of state; timed on coarser grids)"
-    )
-    for dx, dt in ((0.5, 0.01), (0.5, 0.005)):
-        num = {"dim": 3, "dx": dx, "dt": dt}
-        t3, n3, gb3 = _time_steps(num, max(2, steps // 2), _warm_state(num, warm))
-        print(
-            f"  dx = {dx:g}, dt = {dt:g}: state {gb3:.2f} GB, {t3 * 1e3:7.1f} ms/step, "
-            f"{t3 / n3 * 1e9:.2f} ns per unknown per step (2D: {fast / n2 * 1e9:.2f})"
-        )
-    if not args.quick:
-        num = {"dim": 3, "dx": 1 / 12, "dt": 0.005, "da": 0.25, "max_state_gb": 8.0}
-        t3s, n3s, gb3s = _time_steps(num, 3, _warm_state(num, 0.25))
-        print(
-            f"  seed grid dx = 1/12, dt = 0.005, da = 0.25: state {gb3s:.2f} GB, "
-            f"{t3s:.2f} s/step, {t3s / n3s * 1e9:.2f} ns per unknown per step; t = 20 at "
-            f"this early-state cost {t3s * 4000 / 60:.0f} min (a lower bound: the cost grows "
-            "~2.5x once all five phenotypes fill the age bins)"
-        )
-    num = {"dim": 3, "dx": 1.0, "dt": 0.01}
-    w3 = _warm_state(num, warm)
-    t3r, _, _ = _time_steps(num, 2, w3, "numpy")
-    t3f, _, _ = _time_steps(num, 4, w3)
-    print(f"  3D dx = 1: NumPy/Numba ratio = {t3r / t3f:.1f}")
-
-    n_steps = round(20.0 / 0.01)
-    print(
-        f"2D run to t = 20: extrapolated {fast * n_steps:.0f} s ({n_steps} steps x "
-        f"{fast * 1e3:.0f} ms)"
-    )
-    if args.full_run and not args.quick:
-        rep = InvasionPDE(InvasionParameters(), {"dx": 0.125})
-        t0 = time.perf_counter()
-        state = rep.advance(rep.initial_state(), 0.0, 20.0)
-        wall = time.perf_counter() - t0
-        obs = rep.observables(state)
-        print(
-            f"2D run to t = 20 (homogeneous MM): {wall:.0f} s; final mass P {obs['mass_p']:.1f}"
-            f", Q {obs['mass_q']:.1f}, necrotic {obs['mass_necrotic']:.1f}"
-        )
+    if args.quick:
+        coarse_comparison(0.5, 1.0)
+        numpy_ratio(1.0, 4)
+        return
+    coarse_comparison(0.25, 4.0)
+    seed_2d(10)
+    numpy_ratio(0.5, 8)
+    if args.seed_grid:
+        seed_grid(3)
+        peak_memory(0.02)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from scipy.optimize import brentq
 
 from oncoscale.errors import InputError
 from oncoscale.io.scenario import load_scenario, resolve
+from oncoscale.models.invasion import pde_box, pde_motion
 from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import domain_grid
 from oncoscale.models.invasion.params import InvasionParameters, division_rate
@@ -222,19 +223,36 @@ def test_coarse_age_bins_growth_rate_converges_at_second_order():
 
 
 # ---- compiled kernels vs references -------------------------------------------------------
+def _shape3(grid) -> tuple[int, int, int]:
+    """The kernels' three axes: 3D as is, 2D as (x, 1, y)."""
+    g = grid.shape
+    return g if grid.dim == 3 else (g[0], 1, g[1])
+
+
 @pytest.mark.parametrize("dim", [2, 3])
+@pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
 @pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
-def test_fused_cell_kernel_matches_references(dim, moving):
-    """step_cells (ring buffer, demography fused with motion bin by bin) equals the NumPy
-    demography reference followed by the motion reference (age order)."""
+def test_cell_kernel_matches_references(dim, boxed, moving):
+    """step_cells (ring buffer, demography then motion bin by bin, phenotypes in parallel,
+    demography inside a box, motion inside the frame around it) and births_box equal the NumPy
+    demography reference, motion reference and newborns (age order) and leave everything
+    outside the frame untouched."""
     rng = np.random.default_rng(7 + dim)
     p = InvasionParameters()
     grid = domain_grid(p, dim, 2.0 if dim == 2 else 2.5)
-    n_ph, n_age, space = 5, 40, grid.shape
-    shape3 = (1,) * (3 - dim) + space
-    pp = rng.random((n_ph, n_age, *space))
-    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5)
-    p_old, q_old = rng.random((n_ph, *space)), rng.random((n_ph, *space))
+    n_ph, n_age, space, shape3 = 5, 40, grid.shape, _shape3(grid)
+    frame = pde_box.whole(shape3)
+    box = frame.copy()
+    if boxed:  # inner box: the densities vanish outside it, the frame is one cell wider
+        box[0] += np.array(shape3) > 1
+        box[1] -= np.array(shape3) > 1
+    inside = np.zeros(shape3, dtype=bool)
+    inside[pde_box.slices(box)] = True
+    inside = inside.reshape(space)
+    pp = rng.random((n_ph, n_age, *space)) * inside
+    qq = rng.random((n_ph, n_age, *space)) * (rng.random((n_ph, n_age, *space)) < 0.5) * inside
+    p_old, q_old = rng.random((n_ph, *space)) * inside, rng.random((n_ph, *space)) * inside
+    pp[2, 5] = qq[2, 5] = 0.0  # an empty bin (ring slot 5: age bin 32; skipped)
     g = np.where(np.arange(n_age) > 5, rng.random(n_age) * 20, 0.0)
     c = rng.random(space) * 3
     c.flat[:3] = 0.0
@@ -242,7 +260,7 @@ def test_fused_cell_kernel_matches_references(dim, moving):
     f = rng.random(space)
     diff = np.linspace(0.01, 0.05, 5) * moving
     rho = np.linspace(0.0, 0.4, 5) * moving
-    head, dt = 13, 0.02
+    head, dt, t_m = 13, 0.02, 0.1
     ref = list(
         kern.demography_reference(
             kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old,
@@ -250,36 +268,63 @@ def test_fused_cell_kernel_matches_references(dim, moving):
         )
     )  # fmt: skip
     totals_ref = ref[0].sum(1) + ref[1].sum(1) + ref[2] + ref[3]
-    ref[0] = kern.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
-    ref[2] = kern.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
-    births = np.empty((n_ph, *shape3))
-    dead, totals = np.zeros((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    ref[0] = pde_motion.motion_reference(ref[0], f, diff, rho, dt, grid, n_sub=2)
+    ref[2] = pde_motion.motion_reference(ref[2][:, None], f, diff, rho, dt, grid, n_sub=2)[:, 0]
+    nb_ref, lost_ref = kern.newborns(ref[4], t_m, mu, dt)
+    live = np.ones((n_ph, n_age + 1), dtype=bool)  # by age bin
+    live[2, (5 - head) % n_age] = False
+    outs = [np.zeros((n_ph, *shape3)) for _ in range(3)]
     r3 = [x.reshape(shape3) for x in (c, mu, tpq, tqp)]
     kern.step_cells(
         pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
-        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt,
-        f.reshape(shape3), diff, rho, grid.spacing, 2, births, dead, totals,
+        p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt, box,
+        frame, 0.0, f.reshape(shape3), diff, rho, grid.spacing, 2, live, *outs,
+        np.empty((n_ph, *shape3)),
     )  # fmt: skip
     got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
-    for x, y in zip((*got, births.reshape(ref[4].shape), dead.reshape(ref[5].shape)), ref,
-                    strict=True):  # fmt: skip
-        np.testing.assert_allclose(x, y, rtol=1e-11, atol=1e-14)
-    np.testing.assert_allclose(totals.reshape(totals_ref.shape), totals_ref, rtol=1e-13)
+    births, dead, totals = (x.reshape(n_ph, *space) for x in outs)
+    for x, y in zip((*got, births, dead), ref, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(totals, totals_ref, rtol=1e-12, atol=1e-15)
+    assert not live[2, (5 - head) % n_age] and live.sum() == n_ph * (n_age + 1) - 1
+    # newborns: mutation, half-step survival, load, support
+    nb, lost = np.empty((n_ph, *shape3)), np.empty((n_ph, *shape3))
+    load, ext = np.empty(shape3), pde_box.new_extents(frame)
+    kern.births_box(outs[0], outs[2], mu.reshape(shape3), t_m, p.w, dt, 0.0, nb, lost, load,
+                    ext)  # fmt: skip
+    np.testing.assert_allclose(nb.reshape(n_ph, *space), nb_ref, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(lost.reshape(n_ph, *space), lost_ref, rtol=1e-12, atol=1e-15)
+    load_ref = np.tensordot(p.w, totals_ref + nb_ref, axes=(0, 0))
+    np.testing.assert_allclose(load.reshape(space), load_ref, rtol=1e-12)
+    assert np.array_equal(pde_box.from_extents(ext, frame), box)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
-def test_move_bins_matches_motion_reference(dim):
+def test_motion_kernel_matches_reference(dim):
+    """move_slabs (slabs in parallel) equals the motion reference; inside a box whose faces
+    nothing reaches, it equals the reference on the whole grid."""
     p = InvasionParameters()
     grid = domain_grid(p, dim, 1.0)
+    shape3 = _shape3(grid)
     rng = np.random.default_rng(dim)
     dens = rng.random((5, 4, *grid.shape))
     f = rng.random(grid.shape)
-    diff = np.linspace(0.01, 0.05, 5)
-    rho = np.linspace(0.0, 0.4, 5)
-    ref = kern.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
-    shape3 = (1,) * (3 - dim) + grid.shape
-    kern.move_bins(dens.reshape(5, 4, *shape3), f.reshape(shape3), diff, rho, 0.1, 1.0, 2)
+    diff, rho = np.linspace(0.01, 0.05, 5), np.linspace(0.0, 0.4, 5)
+    ref = pde_motion.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
+    pde_motion.move_slabs(dens.reshape(20, *shape3), np.ones(20, dtype=bool), diff.repeat(4),
+                          rho.repeat(4), f.reshape(shape3), 0.1, 1.0, pde_box.whole(shape3), 2,
+                          0.0)  # fmt: skip
     np.testing.assert_allclose(dens, ref, rtol=1e-13)
+    # compact support: a box two cells wider than the support per side (2 sub-steps)
+    blob = np.zeros((1, *shape3))
+    inner = (slice(None), *(slice(3, 6) if n > 1 else slice(None) for n in shape3))
+    blob[inner] = rng.random(blob[inner].shape)
+    full = pde_motion.motion_reference(blob.reshape(1, 1, *grid.shape), f, diff[:1], rho[:1],
+                                       0.1, grid, n_sub=2)  # fmt: skip
+    box = pde_box.grow(pde_box.of_nonzero(blob), 2, shape3)
+    pde_motion.move_slabs(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], f.reshape(shape3),
+                          0.1, 1.0, box, 2, 0.0)  # fmt: skip
+    np.testing.assert_allclose(blob.reshape(grid.shape), full[0, 0], rtol=1e-13, atol=1e-300)
 
 
 @pytest.mark.parametrize(("dim", "da"), [(2, None), (3, None), (2, 0.2)])
@@ -314,11 +359,11 @@ def _motion_error(h: float, rho: float, diff: float) -> float:
     exact = diff * lap_n - rho * (nx * fx + ny * fy + n * lap_f)
     dens = n[None, None].repeat(5, axis=0)
     dt = 1e-3
-    moved = dens.copy()
-    kern.move_bins(
-        moved.reshape(5, 1, 1, *grid.shape), f.reshape(1, *grid.shape), np.full(5, diff),
-        np.full(5, rho), dt, h, 1,
-    )  # fmt: skip
+    moved = dens[:1].copy()
+    shape3 = _shape3(grid)
+    pde_motion.move_slabs(moved.reshape(1, *shape3), np.ones(1, dtype=bool), np.array([diff]),
+                          np.array([rho]), f.reshape(shape3), dt, h, pde_box.whole(shape3), 1,
+                          0.0)  # fmt: skip
     return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
 
 
@@ -440,13 +485,13 @@ def test_time_convergence_first_order():
 
 def test_seed_resolution_3d_scenario_fits_in_memory():
     """invasion-3d-seed-resolution: the seed's 3D grid (120³, Δt = 0.005) with Δa = 0.125 and
-    pr_age_max = 4 needs 33 age bins (4.7 GB); with Δa = Δt it is refused."""
+    pr_age_max = 3 needs 25 age bins (3.6 GB); with Δa = Δt it is refused."""
     resolved = resolve(load_scenario("invasion-3d-seed-resolution"), "pde")
     model = resolved.representation()  # no state allocated yet
     assert model.grid.shape == (120, 120, 120) and model.dt == 0.005
-    assert model.n_age == 33 and model.age_steps == 25
+    assert model.n_age == 25 and model.age_steps == 25
     gb = 2 * 5 * (model.n_age + 1) * 120**3 * 8 / 1e9
-    assert 4.5 < gb < model.settings.max_state_gb
+    assert 3.5 < gb < model.settings.max_state_gb
     with pytest.raises(InputError, match="max_state_gb"):
         InvasionPDE(model.params, {**model.numerics, "da": None})
 

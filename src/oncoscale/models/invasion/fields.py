@@ -41,10 +41,12 @@ def o2_uptake_factor(
 
 @dataclass
 class FieldSolver:
-    """Steps (MM, MDE, O2) on ``grid`` with the parameters ``params`` (see module doc)."""
+    """Steps (MM, MDE, O2) on ``grid`` with the parameters ``params`` (see module doc);
+    ``workers``: threads of the cosine transforms (the result does not depend on them)."""
 
     grid: CartesianGrid
     params: InvasionParameters
+    workers: int | None = None
 
     def __post_init__(self) -> None:
         self._helmholtz = NeumannHelmholtz(self.grid)
@@ -69,9 +71,10 @@ class FieldSolver:
                 raise InputError(f"field '{name}' has shape {np.shape(arr)}; expected {shape}")
         p = self.params
         mm_new = degrade_matrix(mm, mde, p.eta, dt)
-        mde_new = self._helmholtz.solve(mde + dt * p.kappa * load, dt, p.D_m, p.sigma_m)
         o2_mid = o2 * o2_uptake_factor(o2, load, p, dt)
-        o2_new = self._helmholtz.solve(o2_mid + dt * p.nu * mm_new, dt, p.D_o, p.phi)
+        with fft.set_workers(self.workers or 1):
+            mde_new = self._helmholtz.solve(mde + dt * p.kappa * load, dt, p.D_m, p.sigma_m)
+            o2_new = self._helmholtz.solve(o2_mid + dt * p.nu * mm_new, dt, p.D_o, p.phi)
         # the DCT round trip leaves O(1e-17) negatives where a field is exactly zero
         return mm_new, np.maximum(mde_new, 0.0), np.maximum(o2_new, 0.0)
 

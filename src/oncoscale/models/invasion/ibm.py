@@ -2,7 +2,8 @@
 
 Particles: tumour cells (position, age, phenotype 0..4, compartment), MM, MDE and O2; time in
 days, lengths in ``len``. One step of dt in the spec's order, O(number of particles) through
-cell lists (:mod:`oncoscale.numerics.particles`). The step and its choices:
+cell lists (:mod:`oncoscale.numerics.particles`); ``numerics.kernel = "numpy"`` runs the
+independent NumPy reference :mod:`.ibm_reference` instead. The step and its choices:
 docs/invasion_ibm.md, section 'The step'.
 """
 
@@ -19,6 +20,7 @@ from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
 from oncoscale.models.invasion import observables as obs
+from oncoscale.models.invasion.ibm_reference import step_reference
 from oncoscale.models.invasion.params import (
     PROLIFERATING,
     QUIESCENT,
@@ -35,6 +37,9 @@ from oncoscale.numerics.particles import (
 
 #: dead MM slots are compacted away once they exceed this fraction of the MM array
 COMPACT_FRACTION = 0.02
+#: the compiled kernels of one step (``numerics.kernel = "numpy"`` runs ibm_reference instead)
+KERNELS = ("demography", "degrade_matrix", "emit_from", "produce_at", "uptake", "brownian",
+           "move_cells")  # fmt: skip
 
 
 class IBMNumerics(ParameterSet):
@@ -44,7 +49,7 @@ class IBMNumerics(ParameterSet):
     dx: float | None = param(
         None, "len", "spacing of the grid the particles are binned on (default: the PDE's)", gt=0
     )
-    kernel: KernelChoice = kernel_param("step kernels ('numpy': their uncompiled Python form)")
+    kernel: KernelChoice = kernel_param("step ('numpy': the independent reference, ibm_reference)")
 
 
 @state_class
@@ -115,7 +120,7 @@ class InvasionIBM(Representation):
         self.settings = IBMNumerics.from_mapping(self.numerics, context="numerics of ibm")
         self.dim = int(self.settings.dim)
         self.grid = obs.grid_for(params, self.dim, self.settings.dx)
-        self._kernels = _kernel_table(self.settings.kernel)
+        self._kernels = {n: getattr(K, n) for n in KERNELS}
         self._steps = 0
         self.parameters_changed()
 
@@ -161,6 +166,9 @@ class InvasionIBM(Representation):
 
     def step(self, s: IBMState, t: float) -> IBMState:
         """One step of dt (spec §2 order); returns the new state (``s`` is not modified)."""
+        self._steps += 1
+        if self.settings.kernel == "numpy":
+            return IBMState(**step_reference(s, t, self.params))
         p, kr = self.params, self._kernels
         dt, half, L = p.dt, p.perception, p.L
         d = self.dim
@@ -222,7 +230,6 @@ class InvasionIBM(Representation):
         age = age + dt
         if not inside.all():
             pos, age, ctype, comp = pos[inside], age[inside], ctype[inside], comp[inside]
-        self._steps += 1
         counters = dict(s.counters)
         for name, value in (
             ("necrosis", dead.size),
@@ -325,15 +332,6 @@ class InvasionIBM(Representation):
         out = {k: v for k, v in self.settings.model_dump().items() if v is not None}
         out["grid_dx"] = self.grid.spacing
         return out
-
-
-def _kernel_table(kind: str) -> dict[str, Any]:
-    names = ("demography", "degrade_matrix", "emit_from", "produce_at", "uptake", "brownian")
-    names = (*names, "move_cells")
-    table = {n: getattr(K, n) for n in names}
-    if kind == "numpy":
-        table = {n: f.py_func for n, f in table.items()}
-    return table
 
 
 __all__ = ["QUIESCENT", "IBMNumerics", "IBMState", "InvasionIBM", "Perception", "perceive"]

@@ -1,8 +1,9 @@
-"""Numba kernels of one IBM step (spec §2); each is also runnable as plain Python (``.py_func``).
+"""Numba kernels of one IBM step (spec §2); the independent NumPy reference of the step is
+:mod:`.ibm_reference` (tested against these statistically).
 
-Draws come from a ``numpy.random.Generator`` passed in, in a fixed order (jitted and plain
-Python give identical results); rate constants travel as one float array ``rc`` (see
-:func:`rate_constants`). Event rules: docs/invasion_ibm.md, section 'The step'.
+Draws come from a ``numpy.random.Generator`` passed in, in a fixed order; rate constants travel
+as one float array ``rc`` (see :func:`rate_constants`). Event rules: docs/invasion_ibm.md,
+section 'The step'.
 """
 
 from __future__ import annotations

@@ -10,14 +10,17 @@ than Δt'.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numba
 import numpy as np
 
 from oncoscale.errors import InputError
 from oncoscale.models.base import Representation, VariableInfo, state_class
 from oncoscale.models.invasion import observables as obs
+from oncoscale.models.invasion import pde_box, pde_motion
 from oncoscale.models.invasion import pde_kernels as kern
 from oncoscale.models.invasion.fields import FieldSolver, domain_grid
 from oncoscale.models.invasion.initial import initial_age_profile, initial_fields
@@ -31,6 +34,9 @@ from oncoscale.models.invasion.params import (
 )
 from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param, param
 from oncoscale.numerics.grids import CartesianGrid
+
+#: boxes with fewer cells run on one thread (results do not depend on the thread count)
+PARALLEL_MIN_CELLS = 32_768
 
 
 class InvasionPDENumerics(ParameterSet):
@@ -46,6 +52,18 @@ class InvasionPDENumerics(ParameterSet):
     )
     kernel: KernelChoice = kernel_param("space-age update")
     max_state_gb: float = param(4.0, "GB", "largest allowed state (age-resolved densities)", gt=0)
+    box: bool = param(
+        True, "", "update the cells only inside the box where they are nonzero (numba kernel)"
+    )
+    flush: float = param(
+        1e-30,
+        "len-dim",
+        "cell densities per age bin below this become 0 (numba kernel; 0: none)",
+        ge=0,
+    )
+    threads: int | None = param(
+        None, "", "threads of the compiled update and field transforms (default: all)", ge=1
+    )
 
 
 @state_class
@@ -70,6 +88,9 @@ class InvasionPDEState:
     is slot ``(head + k) % n_age``. ``p_old``, ``q_old``: the plus bins (phenotype, *space).
     ``necrotic``: cumulative dead density per phenotype. ``ledger``: cumulative masses of
     daughters (per parent phenotype), newborns (per phenotype after mutation) and deaths.
+    ``box``: (2, 3) [lo; hi] cell indices (2D: axes (x, 1, y)) outside which every cell
+    density is 0; ``live``: (phenotype, ring slot | plus bin), False where P and Q are 0
+    everywhere (None: not known, computed from the densities).
     """
 
     p: np.ndarray
@@ -83,13 +104,17 @@ class InvasionPDEState:
     necrotic: np.ndarray
     ledger: Ledger
     steps: int = 0
+    box: np.ndarray | None = None
+    live: np.ndarray | None = None
 
     def copy(self) -> InvasionPDEState:
         arrays = {
             k: getattr(self, k).copy()
             for k in ("p", "q", "p_old", "q_old", "mm", "mde", "o2", "necrotic")
         }
-        return replace(self, **arrays, ledger=self.ledger.copy())
+        box = None if self.box is None else self.box.copy()
+        live = None if self.live is None else self.live.copy()
+        return replace(self, **arrays, ledger=self.ledger.copy(), box=box, live=live)
 
     def p_by_age(self) -> np.ndarray:
         """Proliferating densities (phenotype, age bin, *space) in age order."""
@@ -129,6 +154,11 @@ class InvasionPDE(Representation):
             )
         self.da = self.age_steps * self.dt
         self.grid: CartesianGrid = domain_grid(params, self.dim, s.dx)
+        g = self.grid.shape
+        # kernel axes: 3D as is; 2D as (x, 1, y), so that the planes (x) run in parallel
+        self.shape3 = g if self.dim == 3 else (g[0], 1, g[1])
+        self.threads = min(s.threads or numba.config.NUMBA_NUM_THREADS,
+                           numba.config.NUMBA_NUM_THREADS)  # fmt: skip
         self._n_steps = 0
         self._max_substeps = 1
         self.parameters_changed()
@@ -160,7 +190,9 @@ class InvasionPDE(Representation):
             raise InputError("the division rate must vanish beyond pr_age_max")
         self.diff = p.D_n * p.w
         self.rho = p.rho * p.w
-        self.solver = FieldSolver(self.grid, p)
+        self.solver = FieldSolver(
+            self.grid, p, workers=self._threads_for(int(np.prod(self.grid.shape)))
+        )
 
     def _division_table(self, k: int, n_age: int, c: float = 1.0) -> np.ndarray:
         """pr at the mid-step ages, averaged over the cohorts of each bin: table (k, n_age),
@@ -222,7 +254,7 @@ class InvasionPDE(Representation):
         prolif = np.zeros(shape)
         prolif[0] = weights.reshape((-1,) + (1,) * self.dim) * cells
         zeros_ph = np.zeros((N_PHENOTYPES, *g.shape))
-        return InvasionPDEState(
+        state = InvasionPDEState(
             p=prolif,
             q=np.zeros(shape),
             p_old=zeros_ph.copy(),
@@ -233,6 +265,16 @@ class InvasionPDE(Representation):
             o2=init["o2"].astype(float),
             necrotic=zeros_ph.copy(),
             ledger=Ledger(),
+        )
+        state.box = self._support(state)
+        return state
+
+    def _support(self, s: InvasionPDEState) -> np.ndarray:
+        """The box of the nonzero cell densities (the whole grid when ``box`` is off)."""
+        if not self.settings.box:
+            return pde_box.whole(self.shape3)
+        return pde_box.of_nonzero(
+            *(x.reshape(-1, *self.shape3) for x in (s.p, s.q, s.p_old, s.q_old))
         )
 
     # ---- time stepping --------------------------------------------------------------------
@@ -264,6 +306,7 @@ class InvasionPDE(Representation):
         self._n_steps += 1
 
     def _bookkeep(self, s: InvasionPDEState, births, newborn_raw, dead_space) -> None:
+        """Add the step's masses to the ledger and its dead density to ``necrotic``."""
         vol = self.grid.cell_volume
         axes = tuple(range(1, births.ndim))
         s.ledger.daughters += births.sum(axis=axes) * vol
@@ -275,49 +318,102 @@ class InvasionPDE(Representation):
         nb, dead_nb = kern.newborns(births, self.params.t_m, mu, self.dt)
         return nb, dead_nb, nb + dead_nb
 
+    def _threads_for(self, cells: int) -> int:
+        """Threads for work on ``cells`` grid cells: one below :data:`PARALLEL_MIN_CELLS`
+        (thread start-up would cost more than it saves; the result is the same)."""
+        return self.threads if cells >= PARALLEL_MIN_CELLS else 1
+
+    @contextmanager
+    def _threads(self, n: int):
+        """Run the compiled kernels on ``n`` threads."""
+        before = numba.get_num_threads()
+        numba.set_num_threads(n)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
+
     def _step_numba(self, s: InvasionPDEState) -> None:
-        g, dt, n_ph = self.grid, self.dt, N_PHENOTYPES
-        shape3 = (1,) * (3 - self.dim) + g.shape  # singleton axis first: long inner loops
-        mu, tpq, tqp = self._rates(s.o2)
-        births = np.empty((n_ph, *shape3))
-        dead = np.zeros((n_ph, *shape3))
-        totals = np.empty((n_ph, *shape3))
-        mm_start = s.mm
-        n_sub = self._substeps(mm_start)
-        kern.step_cells(
-            s.p.reshape(n_ph, self.n_age, *shape3),
-            s.q.reshape(n_ph, self.n_age, *shape3),
-            s.p_old.reshape(n_ph, *shape3),
-            s.q_old.reshape(n_ph, *shape3),
-            s.head,
-            self.g_table[self._phase(s.steps)],
-            s.o2.reshape(shape3),
-            mu.reshape(shape3),
-            tpq.reshape(shape3),
-            tqp.reshape(shape3),
-            dt,
-            mm_start.reshape(shape3),
-            self.diff,
-            self.rho,
-            g.spacing,
-            n_sub,
-            births,
-            dead,
-            totals,
+        """Compiled step inside the support box (docs/invasion_pde.md, 'Support box and
+        threads'): demography inside the box B of the step start, motion, births and ageing
+        inside F = B grown by the motion's reach; the new box is the support after demography
+        and births grown by that reach (⊆ F)."""
+        dt, h, n_ph, n_age, shape3 = (
+            self.dt,
+            self.grid.spacing,
+            N_PHENOTYPES,
+            self.n_age,
+            self.shape3,
         )
-        births = births.reshape(n_ph, *g.shape)
-        nb, dead_nb, raw = self._newborns(births, mu)
-        load = np.tensordot(self.params.w, totals.reshape(n_ph, *g.shape) + nb, axes=(0, 0))
-        moved = nb.reshape(n_ph, 1, *shape3)
-        kern.move_bins(moved, mm_start.reshape(shape3), self.diff, self.rho, dt, g.spacing, n_sub)
-        if self._shifts_after(s.steps):
-            head = kern.age_ring(s.p, s.p_old, s.head, nb)
-            kern.age_ring(s.q, s.q_old, s.head, 0.0)
-            s.head = head
+        flush = self.settings.flush
+        p3 = s.p.reshape(n_ph, n_age, *shape3)
+        q3 = s.q.reshape(n_ph, n_age, *shape3)
+        p_old3 = s.p_old.reshape(n_ph, *shape3)
+        q_old3 = s.q_old.reshape(n_ph, *shape3)
+        mm3 = s.mm.reshape(shape3)
+        n_sub = self._substeps(s.mm, float(pde_motion.max_face_gradients(mm3, h).sum()))
+        box = self._support(s) if s.box is None or not self.settings.box else s.box
+        frame = pde_box.grow(box, n_sub, shape3)
+        sl = pde_box.slices(frame)
+        region = (slice(None), *sl)
+        local = pde_box.shape_of(frame)
+        live = self._live(s)
+        slot_of_age = (s.head + np.arange(n_age)) % n_age
+        live_by_age = np.concatenate([live[:, slot_of_age], live[:, n_age:]], axis=1)
+        with self._threads(self._threads_for(int(np.prod(local)))):
+            o2 = np.ascontiguousarray(s.o2.reshape(shape3)[sl])
+            mu, tpq, tqp = self._rates(o2)
+            births, dead, totals = (np.zeros((n_ph, *local)) for _ in range(3))
+            kern.step_cells(
+                p3, q3, p_old3, q_old3, s.head, self.g_table[self._phase(s.steps)], o2, mu,
+                tpq, tqp, dt, box, frame, flush, mm3, self.diff, self.rho, h, n_sub,
+                live_by_age, births, dead, totals, np.empty((n_ph, *local)),
+            )  # fmt: skip
+            nb, lost, load_local = np.empty_like(births), np.empty_like(births), np.empty(local)
+            extents = pde_box.new_extents(frame)
+            kern.births_box(births, totals, mu, self.params.t_m, self.params.w, dt, flush, nb,
+                            lost, load_local, extents)  # fmt: skip
+            pde_motion.move_slabs(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho,
+                                  np.ascontiguousarray(mm3[sl]), dt, h,
+                                  pde_box.whole(local), n_sub, flush)  # fmt: skip
+        live[:, slot_of_age] = live_by_age[:, :n_age]
+        live[:, n_age] = live_by_age[:, n_age]
+        if self._shifts_after(s.steps):  # the oldest bin joins the plus bin, its slot: age 0
+            oldest = int(slot_of_age[-1])
+            p_old3[region] += p3[:, oldest][region]
+            q_old3[region] += q3[:, oldest][region]
+            q3[:, oldest][region] = 0.0
+            p3[:, oldest][region] = nb
+            live[:, n_age] |= live[:, oldest]
+            live[:, oldest] = nb.reshape(n_ph, -1).any(axis=1)
+            s.head = oldest
         else:  # the newborns join the cohorts of age bin 0
-            s.p[:, s.head] += nb
-        self._bookkeep(s, births, raw, dead.reshape(n_ph, *g.shape) + dead_nb)
-        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
+            p3[:, s.head][region] += nb
+            live[:, s.head] |= nb.reshape(n_ph, -1).any(axis=1)
+        s.live = live
+        necrotic = s.necrotic.reshape(n_ph, *shape3)
+        necrotic[region] += dead + lost
+        vol, axes = self.grid.cell_volume, tuple(range(1, 4))
+        s.ledger.daughters += births.sum(axis=axes) * vol
+        s.ledger.newborn += (nb + lost).sum(axis=axes) * vol
+        s.ledger.dead += (dead + lost).sum(axis=axes) * vol
+        s.box = frame
+        if self.settings.box:
+            s.box = pde_box.grow(pde_box.from_extents(extents, frame), n_sub, shape3)
+        load = np.zeros(shape3)
+        load[sl] = load_local
+        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load.reshape(self.grid.shape), dt)
+
+    def _live(self, s: InvasionPDEState) -> np.ndarray:
+        """Which (phenotype, ring slot | plus bin) may hold P or Q (a copy)."""
+        if s.live is not None:
+            return s.live.copy()
+        live = np.zeros((N_PHENOTYPES, self.n_age + 1), dtype=bool)
+        for i in range(N_PHENOTYPES):  # slab by slab: no state-sized temporaries
+            for k in range(self.n_age):
+                live[i, k] = bool(np.any(s.p[i, k]) or np.any(s.q[i, k]))
+            live[i, -1] = bool(np.any(s.p_old[i]) or np.any(s.q_old[i]))
+        return live
 
     def _step_numpy(self, s: InvasionPDEState) -> None:
         if s.head != 0:
@@ -345,9 +441,11 @@ class InvasionPDE(Representation):
             s.p, s.p_old, s.q, s.q_old = p, p_old, q, q_old
         self._bookkeep(s, births, raw, dead + dead_nb)
         self._fields_and_motion(s, s.cells_p() + s.cells_q())
+        s.box = pde_box.whole(self.shape3)  # no flush: every cell may be nonzero
+        s.live = None
 
-    def _substeps(self, mm: np.ndarray) -> int:
-        n_sub = kern.motion_substeps(mm, self.diff, self.rho, self.dt, self.grid)
+    def _substeps(self, mm: np.ndarray, speed: float | None = None) -> int:
+        n_sub = pde_motion.motion_substeps(mm, self.diff, self.rho, self.dt, self.grid, speed)
         self._max_substeps = max(self._max_substeps, n_sub)
         return n_sub
 
@@ -358,8 +456,10 @@ class InvasionPDE(Representation):
         load = np.tensordot(self.params.w, cells, axes=(0, 0))
         s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, self.dt)
         n_sub = self._substeps(mm_start)
-        s.p = kern.motion_reference(s.p, mm_start, self.diff, self.rho, self.dt, self.grid, n_sub)
-        s.p_old = kern.motion_reference(
+        s.p = pde_motion.motion_reference(
+            s.p, mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
+        )
+        s.p_old = pde_motion.motion_reference(
             s.p_old[:, None], mm_start, self.diff, self.rho, self.dt, self.grid, n_sub
         )[:, 0]
 

@@ -1,9 +1,9 @@
-"""Space–age kernels of the age-structured invasion PDE: Numba versions and NumPy references.
+"""Demography, births and ageing of the age-structured invasion PDE: compiled kernels (parallel
+over planes, inside the support box) and NumPy references; motion is in :mod:`.pde_motion`.
 
-Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim);
-one step = demography, births, motion of proliferating cells (Lie splitting). Storage (ring
-buffer), formulas and positivity bound: docs/invasion_pde.md, section 'The kernels: storage and
-the step in formulas'.
+Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim).
+Storage (ring buffer) and formulas: docs/invasion_pde.md, section 'The kernels: storage and the
+step in formulas'; parallel layout: section 'Support box and threads'.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import math
 import numba
 import numpy as np
 
-from oncoscale.numerics import fv
-from oncoscale.numerics.grids import CartesianGrid
+from oncoscale.models.invasion.pde_motion import face_gradients, move_slab
 
 
 # =============================================================================================
-# demography (NumPy references; the compiled version is fused with motion in step_cells)
+# demography, births and ageing (NumPy references)
 # =============================================================================================
 def _competing_risks(dt: float, *rates: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Competing exponential risks over dt: the staying fraction e^{−λΔt}, λ = Σ rates, and
@@ -72,16 +71,6 @@ def newborns(
     return out * survive, out * (1.0 - survive)
 
 
-def age_ring(p: np.ndarray, p_old: np.ndarray, head: int, newborn: np.ndarray) -> int:
-    """Age a ring buffer by one bin in place: the oldest bin joins the plus bin, its slot
-    becomes age bin 0 and receives ``newborn``. Returns the new head."""
-    n_age = p.shape[1]
-    slot = (head + n_age - 1) % n_age
-    p_old += p[:, slot]
-    p[:, slot] = newborn
-    return slot
-
-
 def age_shift_reference(
     p: np.ndarray, p_old: np.ndarray, newborn: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -96,93 +85,141 @@ def ring_to_age_order(p: np.ndarray, head: int) -> np.ndarray:
 
 
 # =============================================================================================
-# motion (diffusion + upwind haptotaxis of proliferating cells)
+# demography, births and ageing (compiled, parallel over planes, inside the support box)
 # =============================================================================================
-@numba.njit(cache=True)
-def _face_flux(left, right, v, dh):  # pragma: no cover - compiled
-    """Flux through a face (left → right): centred diffusion dh·(left − right) plus upwind
-    haptotaxis with face velocity v."""
-    return dh * (left - right) + v * (left if v > 0.0 else right)
+#: φ1(x) = (1 − e^{−x})/x by its Taylor series (−1)^n x^n/(n + 1)!, 15 terms: < 1 ulp on
+#: [0, 1/2] (checked against exact rational arithmetic); the closed form beyond
+_PHI1_MAX = 0.5
 
 
-@numba.njit(cache=True)
-def _move_slab(s, gx, gy, gz, d, rho, dt, h, tmp):  # pragma: no cover - compiled
-    """One explicit step of ∂t s = dΔs − ∇·(ρ s ∇f) on a (nx, ny, nz) slab, in place; gx,
-    gy, gz are ∂f on the interior faces of each axis.
+@numba.njit(cache=True, inline="always")
+def _phi1_series(x):  # pragma: no cover - compiled
+    """φ1(x) for 0 ≤ x ≤ 1/2 (Horner, branch-free: vectorisable)."""
+    acc = 1.0 / 1307674368000.0
+    acc = -1.0 / 87178291200.0 + x * acc
+    acc = 1.0 / 6227020800.0 + x * acc
+    acc = -1.0 / 479001600.0 + x * acc
+    acc = 1.0 / 39916800.0 + x * acc
+    acc = -1.0 / 3628800.0 + x * acc
+    acc = 1.0 / 362880.0 + x * acc
+    acc = -1.0 / 40320.0 + x * acc
+    acc = 1.0 / 5040.0 + x * acc
+    acc = -1.0 / 720.0 + x * acc
+    acc = 1.0 / 120.0 + x * acc
+    acc = -1.0 / 24.0 + x * acc
+    acc = 1.0 / 6.0 + x * acc
+    acc = -1.0 / 2.0 + x * acc
+    return 1.0 + x * acc
 
-    One fused pass in gather form (each cell sums the fluxes through its own faces, read from
-    a copy of the slab): a face's flux is computed by both its cells from the same operands,
-    so it cancels exactly and mass is conserved to round-off.
-    """
-    nx, ny, nz = s.shape
-    empty = True
-    for a in range(nx):
+
+@numba.njit(cache=True, error_model="numpy")
+def _phi1(x):  # pragma: no cover - compiled
+    """φ1(x) = (1 − e^{−x})/x for x ≥ 0."""
+    return _phi1_series(x) if x <= _PHI1_MAX else -math.expm1(-x) / x
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _bin_rates(g, c, mu, dt, stay, f_die, f_div):  # pragma: no cover - compiled
+    """Step factors of an age bin with division rate g·c (competing exponential risks over
+    dt): stay e^{−λΔt}, λ = μ* + g c, and the shares Δt φ1(λΔt)·μ* (death) and ·g c
+    (division attempt); φ1(x) = (1 − e^{−x})/x, so stay + die + divide = 1 to round-off."""
+    nx, ny, nz = c.shape
+    for a in numba.prange(nx):
         for b in range(ny):
-            for e in range(nz):
-                v = s[a, b, e]
-                tmp[a, b, e] = v
-                if v != 0.0:
-                    empty = False
-    if empty:
-        return
-    lam = dt / h
-    dh = d / h
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz):
-                c = tmp[a, b, e]
-                out = 0.0
-                if a + 1 < nx:
-                    out += _face_flux(c, tmp[a + 1, b, e], rho * gx[a, b, e], dh)
-                if a > 0:
-                    out -= _face_flux(tmp[a - 1, b, e], c, rho * gx[a - 1, b, e], dh)
-                if b + 1 < ny:
-                    out += _face_flux(c, tmp[a, b + 1, e], rho * gy[a, b, e], dh)
-                if b > 0:
-                    out -= _face_flux(tmp[a, b - 1, e], c, rho * gy[a, b - 1, e], dh)
-                if e + 1 < nz:
-                    out += _face_flux(c, tmp[a, b, e + 1], rho * gz[a, b, e], dh)
-                if e > 0:
-                    out -= _face_flux(tmp[a, b, e - 1], c, rho * gz[a, b, e - 1], dh)
-                s[a, b, e] = c - lam * out
-
-
-@numba.njit(cache=True)
-def _face_gradients(f, h):  # pragma: no cover - compiled
-    """∂f on the interior faces normal to x, y, z of a (nx, ny, nz) field."""
-    nx, ny, nz = f.shape
-    gx = np.zeros((max(nx - 1, 0), ny, nz))
-    gy = np.zeros((nx, max(ny - 1, 0), nz))
-    gz = np.zeros((nx, ny, max(nz - 1, 0)))
-    for a in range(nx - 1):
-        for b in range(ny):
-            for e in range(nz):
-                gx[a, b, e] = (f[a + 1, b, e] - f[a, b, e]) / h
-    for a in range(nx):
-        for b in range(ny - 1):
-            for e in range(nz):
-                gy[a, b, e] = (f[a, b + 1, e] - f[a, b, e]) / h
-    for a in range(nx):
-        for b in range(ny):
-            for e in range(nz - 1):
-                gz[a, b, e] = (f[a, b, e + 1] - f[a, b, e]) / h
-    return gx, gy, gz
+            big = 0
+            for e in range(nz):  # branch-free (vectorised)
+                m = mu[a, b, e]
+                r = g * max(c[a, b, e], 0.0)
+                x = (m + r) * dt
+                ph = _phi1_series(x)
+                stay[a, b, e] = 1.0 - x * ph
+                f_die[a, b, e] = dt * ph * m
+                f_div[a, b, e] = dt * ph * r
+                big += x > _PHI1_MAX
+            if big:  # rare: λΔt > 1/2
+                for e in range(nz):
+                    m = mu[a, b, e]
+                    r = g * max(c[a, b, e], 0.0)
+                    x = (m + r) * dt
+                    if x > _PHI1_MAX:
+                        ph = _phi1(x)
+                        stay[a, b, e] = 1.0 - x * ph
+                        f_die[a, b, e] = dt * ph * m
+                        f_div[a, b, e] = dt * ph * r
 
 
 @numba.njit(cache=True)
-def move_bins(bins, f, diff, rho, dt, h, n_sub):  # pragma: no cover - compiled
-    """Motion step of bins (n_ph, n_bins, nx, ny, nz) with per-phenotype diffusivity
-    ``diff`` and haptotaxis ``rho`` up the MM field ``f``; ``n_sub`` explicit sub-steps."""
-    n_ph, n_bins, nx, ny, nz = bins.shape
-    gx, gy, gz = _face_gradients(f, h)
-    tmp = np.empty((nx, ny, nz))
-    sub = dt / n_sub
-    for i in range(n_ph):
-        if diff[i] == 0.0 and rho[i] == 0.0:
+def _cells_slab(
+    p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals
+):  # pragma: no cover
+    """Demography of bin ``slot`` of phenotype i inside ``box`` (in place): P stays / dies /
+    divides with ``rates[0:3]``, Q stays / dies / wakes with ``rates[3:6]``, a division is
+    quiescence with t_pq, else two daughters (2(1 − t_pq) = ``rates[6]``); adds daughters,
+    dead and post-demography P + Q to the frame arrays. Returns the number of cells where
+    P or Q is nonzero afterwards."""
+    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
+    o0, o1, o2 = lo0 - frame[0, 0], lo1 - frame[0, 1], lo2 - frame[0, 2]
+    hits = 0
+    for a in range(box[1, 0] - lo0):
+        x, fa = lo0 + a, o0 + a
+        for b in range(box[1, 1] - lo1):
+            y, fb = lo1 + b, o1 + b
+            for e in range(box[1, 2] - lo2):
+                z, fe = lo2 + e, o2 + e
+                pv = p[i, slot, x, y, z]
+                qv = q[i, slot, x, y, z]
+                if pv == 0.0 and qv == 0.0:
+                    continue
+                div = pv * rates[2, fa, fb, fe]
+                new_p = pv * rates[0, fa, fb, fe] + qv * rates[5, fa, fb, fe]
+                new_q = qv * rates[3, fa, fb, fe] + tpq[fa, fb, fe] * div
+                new_p = new_p if new_p >= flush else 0.0
+                new_q = new_q if new_q >= flush else 0.0
+                p[i, slot, x, y, z] = new_p
+                q[i, slot, x, y, z] = new_q
+                births[i, fa, fb, fe] += rates[6, fa, fb, fe] * div
+                dead[i, fa, fb, fe] += pv * rates[1, fa, fb, fe] + qv * rates[4, fa, fb, fe]
+                totals[i, fa, fb, fe] += new_p + new_q
+                hits += new_p != 0.0 or new_q != 0.0
+    return hits
+
+
+@numba.njit(cache=True, parallel=True)
+def _cells_bin(
+    p,
+    q,
+    slot,
+    rates,
+    tpq,
+    gx,
+    gy,
+    gz,
+    diff,
+    rho,
+    dt,
+    h,
+    box,
+    frame,
+    n_sub,
+    flush,
+    live,
+    births,
+    dead,
+    totals,
+    hits,
+    tmp,
+):  # pragma: no cover - compiled
+    """Demography (inside ``box``) then motion (inside ``frame``) of bin ``slot`` of every
+    ``live`` phenotype, the phenotypes in parallel (each alone: the result does not depend on
+    the threads); ``hits[i]``: cells with P or Q nonzero after the demography."""
+    for i in numba.prange(p.shape[0]):
+        hits[i] = 0
+        if not live[i]:
             continue
-        for k in range(n_bins):
-            for _ in range(n_sub):
-                _move_slab(bins[i, k], gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+        hits[i] = _cells_slab(p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals)
+        if hits[i] and (diff[i] != 0.0 or rho[i] != 0.0):
+            move_slab(p[i, slot], gx, gy, gz, diff[i], rho[i], dt, h, frame, n_sub, flush,
+                      tmp[i])  # fmt: skip
 
 
 @numba.njit(cache=True)
@@ -198,127 +235,98 @@ def step_cells(
     tpq,
     tqp,
     dt,
+    box,
+    frame,
+    flush,
     f,
     diff,
     rho,
     h,
     n_sub,
+    live,
     births,
-    necrotic,
+    dead,
     totals,
+    tmp,
 ):  # pragma: no cover - compiled
-    """Demography then motion of every age bin, fused bin by bin (each bin is updated while
-    it is in cache), in place.
+    """Demography then motion of every age bin, bin by bin (a bin is moved while it is in
+    cache), in place. p, q: ring buffers (n_ph, n_age, nx, ny, nz) (age bin k in slot
+    (head + k) % n_age); p_old, q_old: plus bins (n_ph, nx, ny, nz); ``g_mid[k]`` = pr(mid age of
+    bin k, c = 1); ``live[i, k]`` (k = n_age: plus bin) False where P and Q are 0 (skipped),
+    updated. c (O2), mu, tpq, tqp and the outputs (zero on entry: daughters, dead, post-
+    demography P + Q per phenotype) cover ``frame`` ⊇ ``box``; demography inside ``box``,
+    motion (MM field f) inside ``frame``; densities below ``flush`` become 0."""
+    n_ph, n_age = p.shape[0], p.shape[1]
+    nx, ny, nz = p_old.shape[1], p_old.shape[2], p_old.shape[3]
+    plus_p = p_old.reshape((n_ph, 1, nx, ny, nz))
+    plus_q = q_old.reshape((n_ph, 1, nx, ny, nz))
+    shape = c.shape
+    rates = np.empty((7, shape[0], shape[1], shape[2]))
+    q_rates(mu, tqp, tpq, dt, rates)
+    gx, gy, gz = face_gradients(f, frame, h)
+    hits = np.zeros(n_ph, dtype=np.int64)
+    for k in range(n_age + 1):
+        use = False
+        for i in range(n_ph):
+            use = use or live[i, k]
+        if not use:
+            continue
+        _bin_rates(g_mid[k] if k < n_age else 0.0, c, mu, dt, rates[0], rates[1], rates[2])
+        rest = (rates, tpq, gx, gy, gz, diff, rho, dt, h, box, frame, n_sub, flush, live[:, k])
+        if k < n_age:
+            _cells_bin(p, q, (head + k) % n_age, *rest, births, dead, totals, hits, tmp)
+        else:
+            _cells_bin(plus_p, plus_q, 0, *rest, births, dead, totals, hits, tmp)
+        for i in range(n_ph):
+            live[i, k] = hits[i] > 0
 
-    p, q: ring buffers (n_ph, n_age, nx, ny, nz); p_old, q_old: plus bins (n_ph, nx, ny, nz);
-    ``g_mid[k]`` = pr(mid age of bin k, c = 1) (the rate is max(c, 0)·g); c, mu, tpq, tqp:
-    O2 and the rates on the grid; f: MM at the step start (haptotaxis). Fills ``births``
-    (n_ph, ...) with the daughters 2(1 − t_pq)·divisions of each parent phenotype and
-    ``totals`` with the post-demography P + Q density summed over age (before motion); adds
-    the dead mass to ``necrotic``. Loss shares come from 1 − e^{−λΔt}, so that
-    stay + die + divide = 1 to round-off (exact bookkeeping).
-    """
-    n_ph, n_age, nx, ny, nz = p.shape
-    births[:] = 0.0
-    totals[:] = 0.0
-    q_stay = np.exp(-(mu + tqp) * dt)
-    q_die = np.zeros_like(c)
-    q_wake = np.zeros_like(c)
-    p0_stay = np.exp(-mu * dt)
-    keep = 1.0 - tpq
-    for a in range(nx):
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def q_rates(mu, tqp, tpq, dt, rates):  # pragma: no cover - compiled
+    """Quiescent factors into ``rates[3:6]`` (stay e^{−λΔt}, shares dying / waking,
+    λ = μ* + t_qp) and ``rates[6]`` = 2(1 − t_pq) (daughters per division attempt)."""
+    nx, ny, nz = mu.shape
+    for a in numba.prange(nx):
         for b in range(ny):
             for e in range(nz):
-                lam = mu[a, b, e] + tqp[a, b, e]
-                if lam > 0.0:
-                    share = (1.0 - q_stay[a, b, e]) / lam
-                    q_die[a, b, e] = share * mu[a, b, e]
-                    q_wake[a, b, e] = share * tqp[a, b, e]
-    stay = np.empty_like(c)
-    f_die = np.empty_like(c)
-    f_div = np.empty_like(c)
-    gx, gy, gz = _face_gradients(f, h)
-    tmp = np.empty((nx, ny, nz))
-    sub = dt / n_sub
-    for k in range(n_age + 1):
-        g = g_mid[k] if k < n_age else 0.0
-        slot = (head + k) % n_age
-        for a in range(nx):
-            for b in range(ny):
-                for e in range(nz):
-                    cc = c[a, b, e]
-                    if g > 0.0 and cc > 0.0:
-                        r = g * cc
-                        lam = mu[a, b, e] + r
-                        st = math.exp(-lam * dt)
-                        share = (1.0 - st) / lam
-                        stay[a, b, e] = st
-                        f_die[a, b, e] = share * mu[a, b, e]
-                        f_div[a, b, e] = share * r
-                    else:
-                        stay[a, b, e] = p0_stay[a, b, e]
-                        f_die[a, b, e] = 1.0 - p0_stay[a, b, e]
-                        f_div[a, b, e] = 0.0
-        for i in range(n_ph):
-            if k < n_age:
-                ps = p[i, slot]
-                qs = q[i, slot]
-            else:
-                ps = p_old[i]
-                qs = q_old[i]
-            occupied = False
-            for a in range(nx):
-                for b in range(ny):
-                    for e in range(nz):
-                        pv = ps[a, b, e]
-                        qv = qs[a, b, e]
-                        if pv == 0.0 and qv == 0.0:
-                            continue
-                        occupied = True
-                        div = pv * f_div[a, b, e]
-                        wake = qv * q_wake[a, b, e]
-                        new_p = pv * stay[a, b, e] + wake
-                        new_q = qv * q_stay[a, b, e] + tpq[a, b, e] * div
-                        ps[a, b, e] = new_p
-                        qs[a, b, e] = new_q
-                        births[i, a, b, e] += 2.0 * keep[a, b, e] * div
-                        necrotic[i, a, b, e] += pv * f_die[a, b, e] + qv * q_die[a, b, e]
-                        totals[i, a, b, e] += new_p + new_q
-            if occupied and (diff[i] != 0.0 or rho[i] != 0.0):
-                for _ in range(n_sub):
-                    _move_slab(ps, gx, gy, gz, diff[i], rho[i], sub, h, tmp)
+                m, w = mu[a, b, e], tqp[a, b, e]
+                x = (m + w) * dt
+                ph = _phi1(x)
+                rates[3, a, b, e] = 1.0 - x * ph
+                rates[4, a, b, e] = dt * ph * m
+                rates[5, a, b, e] = dt * ph * w
+                rates[6, a, b, e] = 2.0 * (1.0 - tpq[a, b, e])
 
 
-def motion_reference(
-    p: np.ndarray,
-    f: np.ndarray,
-    diff: np.ndarray,
-    rho: np.ndarray,
-    dt: float,
-    grid: CartesianGrid,
-    n_sub: int = 1,
-) -> np.ndarray:
-    """NumPy reference of one motion step of p (n_ph, n_bins, *space) from the shared
-    finite-volume operators: n + Δt (D_i Δn − ∇·(ρ_i n ∇f)), upwind haptotaxis."""
-    out = p.copy()
-    grads = fv.face_gradients(grid, f)
-    for i in range(p.shape[0]):
-        vel = [rho[i] * g for g in grads]
-        for _ in range(n_sub):
-            n = out[i]
-            out[i] = n + (dt / n_sub) * (
-                diff[i] * fv.laplacian(grid, n) + fv.advection(grid, vel, n, "upwind")
-            )
-    return out
-
-
-def motion_substeps(
-    f: np.ndarray, diff: np.ndarray, rho: np.ndarray, dt: float, grid: CartesianGrid
-) -> int:
-    """Explicit sub-steps keeping the motion step positive: Δt·rate ≤ 0.95 with
-    rate = 2 dim D/h² + 2 Σ_axes max|ρ ∂f|/h (the worst phenotype; each cell loses through
-    at most two faces per axis)."""
-    grads = fv.face_gradients(grid, f)
-    speed = sum(float(np.max(np.abs(g), initial=0.0)) for g in grads)
-    rate = float(np.max(2 * grid.dim * diff / grid.spacing**2 + 2.0 * rho * speed / grid.spacing))
-    return max(1, math.ceil(dt * rate / 0.95))
+@numba.njit(cache=True, parallel=True)
+def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents):  # pragma: no cover
+    """Newborns of the step over a frame (arrays (n_ph, ...)): the daughters ``births`` of
+    phenotype i stay i with 1 − t_m or become i + 1 with t_m (the last phenotype stays) and
+    survive the half step with e^{−μ*Δt/2}; into ``nb`` the survivors (below ``flush``: 0),
+    into ``lost`` the others. ``load`` = Σ_i w_i (totals_i + nb_i); ``extents`` records per
+    plane (min/max along axes 1 and 2) where totals + newborns are nonzero."""
+    n_ph = births.shape[0]
+    fx, fy, fz = load.shape
+    keep = 1.0 - t_m
+    for a in numba.prange(fx):
+        for b in range(fy):
+            for e in range(fz):
+                survive = math.exp(-0.5 * dt * mu[a, b, e])
+                ld = 0.0
+                for i in range(n_ph):
+                    out = keep * births[i, a, b, e]
+                    if i == n_ph - 1:
+                        out += t_m * births[i, a, b, e]
+                    if i > 0:
+                        out += t_m * births[i - 1, a, b, e]
+                    v = out * survive
+                    nb[i, a, b, e] = v if v >= flush else 0.0
+                    lost[i, a, b, e] = out * (1.0 - survive)
+                    tot = totals[i, a, b, e] + nb[i, a, b, e]
+                    ld += w[i] * tot
+                    if tot != 0.0:
+                        extents[a, 0] = min(extents[a, 0], b)
+                        extents[a, 1] = max(extents[a, 1], b)
+                        extents[a, 2] = min(extents[a, 2], e)
+                        extents[a, 3] = max(extents[a, 3], e)
+                load[a, b, e] = ld
