@@ -37,6 +37,10 @@ class SplitProblem(Protocol):
     def max_step(self, t: float, y: np.ndarray) -> float:
         """Largest step the explicit part tolerates (math.inf if none)."""
 
+    # optional: ``filter_error(t, y, err, c) -> err``, e.g. (I − cL)⁻¹ err with L frozen at y:
+    # the stiff components' part of the embedded error estimate is damped as in Hairer &
+    # Wanner (IV.8), so stiff, slaved components do not shrink the step for nothing.
+
 
 @dataclass(frozen=True)
 class ARKTableau:
@@ -261,6 +265,8 @@ class IMEXIntegrator:
                 if not np.all(np.isfinite(y_new)):
                     norm = math.inf
                 else:
+                    if hasattr(self.problem, "filter_error"):  # optional hook, see SplitProblem
+                        err = self.problem.filter_error(t, y, err, h * self._tab.a_implicit[-1, -1])
                     norm = self._error_norm(err, y, y_new)
                 if norm <= 1.0 and self._too_negative(y_new):
                     self.stats.rejected_negative += 1
