@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -40,6 +41,8 @@ class SplitProblem(Protocol):
     # optional: ``filter_error(t, y, err, c) -> err``, e.g. (I − cL)⁻¹ err with L frozen at y:
     # the stiff components' part of the embedded error estimate is damped as in Hairer &
     # Wanner (IV.8), so stiff, slaved components do not shrink the step for nothing.
+    # optional: ``project(y) -> y``, applied to each step's result (e.g. a conservative
+    # positivity projection of a stiff, slaved component).
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,7 @@ class IMEXIntegrator:
     first_step: float | None = None
     max_step_size: float = math.inf
     fixed_step: float | None = None
-    negative_tolerance: float | np.ndarray | None = None
+    negative_tolerance: float | np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None
     safety: float = 0.9
     stats: IntegratorStats = field(default_factory=IntegratorStats)
     memory: StepMemory = field(default_factory=lambda: StepMemory())
@@ -226,6 +229,8 @@ class IMEXIntegrator:
                 y_new += (h * tab.b[j]) * total
             if err is not None and tab.b[j] != tab.b_embedded[j]:
                 err += (h * (tab.b[j] - tab.b_embedded[j])) * total
+        if hasattr(prob, "project"):  # optional hook, see SplitProblem
+            y_new = prob.project(y_new)
         return y_new, err
 
     def _error_norm(self, err: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> float:
@@ -233,9 +238,12 @@ class IMEXIntegrator:
         return float(np.sqrt(np.mean((err / scale) ** 2)))
 
     def _too_negative(self, y: np.ndarray) -> bool:
-        if self.negative_tolerance is None:
+        tol = self.negative_tolerance
+        if tol is None:
             return False
-        return bool(np.any(y < -np.asarray(self.negative_tolerance)))
+        if callable(tol):  # e.g. scaled with the state (round-off of global solves)
+            tol = tol(y)
+        return bool(np.any(y < -np.asarray(tol)))
 
     def advance(
         self, y: np.ndarray, t0: float, t1: float, memory: StepMemory | None = None

@@ -138,9 +138,7 @@ def b_tilde(g: Groups, key: str = "pc-linear") -> float:
         return (a * c - e) ** 2 / (4 * c * f) if c * f > 0 else math.inf
     if key == "pc-self":
         return (a - p) ** 2 / (4 * p) if p > 0 else math.inf
-    raise InputError(
-        f"invalid reduction '{key}' for B̃; allowed: pc-linear, pc-self, pc-self-limit"
-    )
+    raise InputError(f"invalid reduction '{key}' for B̃; allowed: pc-linear, pc-self, pc-self-limit")
 
 
 def max_real_part(key: str, g: Groups, name: str = "E4") -> float:

@@ -31,8 +31,10 @@ from oncoscale.numerics.time_schemes import SchemeName, make_scheme, scheme_clas
 FIELDS = ("n1", "n2", "n3", "N")
 #: reductions whose state holds n2 itself (with its stiff sink): (n1, n2, n3) or (n1, n2)
 N2_STATE = ("cc-linear", "pc-linear", "pc-self-limit")
+#: loss rate of n2 (1/t) above which a step's n2 is put on its slaved manifold (project)
+SLAVED_RATE = 1e8
 #: relative round-off of the global implicit solves (DCT, sparse LU) in the error control
-ROUNDOFF = 1e-13
+ROUNDOFF = 1e-14
 #: relative distance to b32 n2 = d35 n5 at which a self-limit run stops with an error
 SLAVING_MARGIN = 1e-6
 
@@ -83,8 +85,9 @@ class MacroNumerics(ParameterSet):
 class MacroProblem:
     """Explicit reactions + implicit (possibly nonlinear) myopic diffusion, for IMEX."""
 
-    def __init__(self, params: KineticParameters, grid: CartesianGrid):
+    def __init__(self, params: KineticParameters, grid: CartesianGrid, atol: float = 1e-8):
         self.grid = grid
+        self.atol = atol
         self.helmholtz = NeumannHelmholtz(grid)
         self.myopic = MyopicDiffusion(grid)
         self.params = params
@@ -141,7 +144,7 @@ class MacroProblem:
 
     # ---- stiff losses of the active immune cells (implicit) -----------------------------
     def loss_rate(self, n1: np.ndarray) -> np.ndarray:
-        """q = d21 n1 (+ κ2 in PC) (1/t): the loss rate of n2, stiff when the tumour is large."""
+        """q = d21 n1 (+ κ2 in PC) (1/t): the loss rate of n2, stiff when the tumour is large"""
         kappa = self.coeffs[8] if self.key.startswith("pc") else 0.0
         return self.coeffs[3] * np.maximum(n1, 0.0) + kappa
 
@@ -164,22 +167,42 @@ class MacroProblem:
             return self.loss_rate(y[0]) * self._psi(y[1])
         return np.zeros_like(y[1])
 
-    def passive_rates(self) -> tuple[float, float]:
-        """(k, s) = (d35 n5, rate of the gain of n2 from n3: d35 n5 in CC, a35 n5 in PC)."""
-        k = self.coeffs[4]
-        return k, (k if self.key == "cc-linear" else self.coeffs[5])
-
     def implicit_reactions(self, y: np.ndarray) -> np.ndarray:
-        """The reaction terms in the implicit part: n2 loses q n2 (stiff under a large tumour)
-        and, for the linear reductions, gains s n3 while n3 loses k n3 — so that n2 has no
-        explicit part left and the stiffly accurate ARK3 step keeps it non-negative."""
+        """The reaction terms in the implicit part: the loss q n2 of the active cells (stiff
+        under a large tumour) and, in CC, the passive gain it feeds."""
         out = np.zeros_like(y)
         out[1] = -self.sink(y)
-        if self.key in ("cc-linear", "pc-linear"):
-            k, src = self.passive_rates()
-            out[1] += src * y[2]
-            out[2] = -k * y[2]
+        if self.key == "cc-linear":
+            out[2] = -out[1]
         return out
+
+    def project(self, y: np.ndarray) -> np.ndarray:
+        """Each step's result, put back on the slaved manifold of n2 where the tumour makes
+        n2's loss extremely fast (q ≥ SLAVED_RATE): there n2 relaxes within 1/q to the
+        quasi-steady value (sources + diffusive inflow)/(q + outflow), while the ARK3
+        combination y + hΣb(N + L) leaves it off by O(h² × source) (its explicit source
+        enters with weights of both signs): far above the true n2 ≈ source/q, or negative,
+        and the next step's explicit stage q·n2 would then carry a huge, cancelling flux
+        (round-off in n2 + n3). Elsewhere a negative n2 is set to 0. In CC what n2 gives up or
+        gains is taken from n3, so n2 + n3 is unchanged."""
+        if self.key not in N2_STATE:
+            return y
+        q = self.loss_rate(y[0])
+        stiff = q >= SLAVED_RATE
+        if not np.any(stiff) and np.min(y[1]) >= 0:
+            return y
+        y = y.copy()
+        n2 = np.maximum(y[1], 0.0)
+        if np.any(stiff):
+            kappa = self.params.D2 / self.grid.spacing**2
+            inflow = kappa * self.helmholtz.neighbour_sum(n2)
+            outflow = kappa * self.helmholtz.neighbour_sum(np.ones(self.grid.shape))
+            source = self.explicit(0.0, y)[1]
+            n2 = np.where(stiff, (np.maximum(source, 0.0) + inflow) / (q + outflow), n2)
+        if self.key == "cc-linear":
+            y[2] += y[1] - n2
+        y[1] = n2
+        return y
 
     # ---- SplitProblem interface ---------------------------------------------------------
     def freeze(self, t: float, y: np.ndarray) -> None:
@@ -192,22 +215,22 @@ class MacroProblem:
         return self.myopic.apply(self.potentials(y)) + self.implicit_reactions(y)
 
     def solve(self, t: float, rhs: np.ndarray, c: float) -> np.ndarray:
-        """Stage solve, sequential: n1 (diffusion only), then (linear) n3 with its loss k n3,
-        then n2 with its stiff loss at the new n1 and its gain s n3 at the new n3 — exact,
-        since the implicit part is triangular in this order."""
+        """Stage solve, sequential: n1 (diffusion only), then n2 with its stiff loss at the new
+        n1, then n3 (CC: with the gain q n2 at the new n2) — exact, since the implicit part is
+        triangular in this order."""
         p = self.params
-        # DCT solves are exact M-matrix inverses only up to round-off spread over the whole
-        # grid (~1e-16 max|u|): with an escaping tumour (n1 ~ 1e30) that would seed negative
-        # tumour far away, which then grows. Those round-off negatives are set to 0.
-        n1 = np.maximum(self.helmholtz.solve(rhs[0], c, p.D1), 0.0)
+        # not a DCT: its round-off, ~1e-16 max n1 in every cell, would seed tumours far from
+        # an escaping one (n1 ~ 1e20), which then grow; the positive Jacobi solve is exact
+        # in each cell relative to its own value (and D1 is small: a few iterations)
+        n1 = self.helmholtz.solve_positive(np.maximum(rhs[0], 0.0), c, p.D1)
         if self.key in N2_STATE:
             q = self.loss_rate(n1)
+            n2 = self.myopic.solve_linear(p.D2, rhs[1], c, q)
             if self.key == "pc-self-limit":
-                return np.stack([n1, self.myopic.solve_linear(p.D2, rhs[1], c, q)])
-            k, src = self.passive_rates()
-            n3 = np.maximum(self.helmholtz.solve(rhs[2], c, p.D3, k), 0.0)
-            n2 = self.myopic.solve_linear(p.D2, rhs[1] + c * src * n3, c, q)
-            return np.stack([n1, n2, n3])
+                return np.stack([n1, n2])
+            rhs3 = rhs[2] + c * q * n2 if self.key == "cc-linear" else rhs[2]
+            # not clipped: in CC that would break the conservation of n2 + n3
+            return np.stack([n1, n2, self.helmholtz.solve(rhs3, c, p.D3)])
         if self.key == "cc-cross":
             big_n = self.myopic.solve_linear(self.d_eff_cross(n1), rhs[1], c)
         else:
@@ -225,6 +248,12 @@ class MacroProblem:
     def max_step(self, t: float, y: np.ndarray) -> float:
         return math.inf
 
+    def negative_tolerance(self, y: np.ndarray) -> np.ndarray:
+        """How negative an accepted step may leave each component: atol, or the round-off of
+        the global solves, ROUNDOFF·max|y_i|, where that is larger (an escaping tumour)."""
+        axes = tuple(range(1, y.ndim))
+        return np.maximum(self.atol, ROUNDOFF * np.max(np.abs(y), axis=axes, keepdims=True))
+
     def filter_error(self, t: float, y: np.ndarray, err: np.ndarray, c: float) -> np.ndarray:
         """The embedded error estimate filtered through (I − cL)⁻¹ with L frozen at y (stiff,
         slaved components such as n2 under a large tumour are not over-estimated; Hairer &
@@ -236,12 +265,11 @@ class MacroProblem:
         out[0] = self.helmholtz.solve(err[0], c, p.D1)
         if self.key in N2_STATE:
             q = self.loss_rate(y[0])
-            gain = 0.0
-            if self.key != "pc-self-limit":  # the same triangular order as in solve
-                k, src = self.passive_rates()
-                out[2] = self.helmholtz.solve(err[2], c, p.D3, k)
-                gain = c * src * out[2]
-            out[1] = self.myopic.solve_linear(p.D2, err[1] + gain, c, q)
+            out[1] = self.myopic.solve_linear(p.D2, err[1], c, q)
+            if self.key == "cc-linear":  # n3 receives the implicit loss of n2 (triangular L)
+                out[2] = self.helmholtz.solve(err[2] + c * q * out[1], c, p.D3)
+            elif self.key == "pc-linear":
+                out[2] = self.helmholtz.solve(err[2], c, p.D3)
         elif self.key == "cc-cross":
             out[1] = self.myopic.solve_linear(self.d_eff_cross(y[0]), err[1], c)
         else:
@@ -285,7 +313,7 @@ class MacroPDE(Representation):
             self.settings.dx if self.settings.dx is not None else params.length / self.default_cells
         )
         self.grid = CartesianGrid.cell_centred(0.0, params.length, dx, self.dim)
-        self.problem = MacroProblem(params, self.grid)
+        self.problem = MacroProblem(params, self.grid, self.settings.atol)
         self._build_scheme()
 
     def _build_scheme(self) -> None:
@@ -297,7 +325,7 @@ class MacroPDE(Representation):
             atol=s.atol,
             dt=s.dt,
             dt_max=s.dt_max,
-            negative_tolerance=s.atol,
+            negative_tolerance=self.problem.negative_tolerance,
         )
         if scheme_class(s.solver).explicit and s.dt > self.problem.explicit_stability_limit():
             raise InputError(
