@@ -9,9 +9,9 @@ Runge–Kutta with error control'.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np

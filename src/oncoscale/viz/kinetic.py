@@ -29,6 +29,19 @@ def _pick_times(n: int, k: int = 5) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, k).round().astype(int))
 
 
+def _norm(values: np.ndarray):
+    """A log colour scale for positive fields spanning more than three decades (an escaping
+    tumour), else None (linear)."""
+    from matplotlib.colors import LogNorm
+
+    top = float(np.nanmax(values)) if np.size(values) else 0.0
+    if top <= 1e3:
+        return None
+    positive = values[values > 0]
+    bottom = max(float(np.nanmin(positive)) if positive.size else top * 1e-9, top * 1e-9)
+    return LogNorm(vmin=bottom, vmax=top)
+
+
 def _yscale(ax, values: np.ndarray) -> None:
     """Log scale for positive data spanning more than three decades (escaping tumours)."""
     finite = np.asarray(values)[np.isfinite(values)]
@@ -54,21 +67,53 @@ def ode_figure(ds: xr.Dataset, out: Path) -> Path:
     return save(fig, out / "timeseries.png")
 
 
+def _escape_note(ds: xr.Dataset) -> tuple[float, str] | None:
+    """(time, description) of an event that ended the run (e.g. escape), if any."""
+    if "event_action" not in ds:
+        return None
+    for t, action, text in zip(
+        ds["event_time"].values,
+        ds["event_action"].values,
+        ds["event_description"].values,
+        strict=True,
+    ):
+        if str(action) == "stop":
+            return float(t), str(text).split(":")[0]
+    return None
+
+
 def totals_figure(ds: xr.Dataset, out: Path) -> Path:
-    """Domain means of every population over time."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    plotted = []
-    for name in FIELDS:
-        key = f"mean_{name}"
-        if key in ds.data_vars:
-            ax.plot(ds["t_obs"], ds[key], color=COLORS[name], label=LABELS[name])
-            plotted.append(ds[key].values)
-    if plotted:
-        _yscale(ax, np.concatenate(plotted))
-    ax.set_xlabel(time_axis_label(ds))
-    ax.set_ylabel("domain mean (n)")
-    ax.legend(fontsize=8)
-    ax.set_title(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)}): means")
+    """Domain means of every population over time; when they span many decades (an escaping
+    tumour) a second panel shows them on a linear scale before the escape, and the outcome is
+    marked."""
+    names = [n for n in FIELDS if f"mean_{n}" in ds.data_vars]
+    values = np.concatenate([ds[f"mean_{n}"].values for n in names]) if names else np.array([])
+    t = ds["t_obs"].values
+    wide = values.size and np.nanmax(np.abs(values)) > 1e3
+    fig, axes = plt.subplots(1, 2 if wide else 1, figsize=(12 if wide else 7, 4), squeeze=False)
+    note = _escape_note(ds)
+    for k, ax in enumerate(axes[0]):
+        keep = np.ones_like(t, dtype=bool)
+        if k == 1:  # linear scale, before the tumour mean passes 10x its start
+            n1 = ds["mean_n1"].values
+            above = np.nonzero(n1 > 10 * max(abs(n1[0]), 1e-12))[0]
+            keep = t <= (t[above[0]] if above.size else t[-1])
+        for name in names:
+            ax.plot(
+                t[keep], ds[f"mean_{name}"].values[keep], color=COLORS[name], label=LABELS[name]
+            )
+        if k == 0:
+            _yscale(ax, values)
+            if note is not None:
+                ax.axvline(note[0], color="0.4", ls="--", lw=0.8)
+                ax.annotate(f"{note[1]}", (note[0], 0.5), xycoords=("data", "axes fraction"),
+                            rotation=90, ha="right", fontsize=8, color="0.3")  # fmt: skip
+        else:
+            ax.set_title("before the escape, linear scale", fontsize=9)
+        ax.set_xlabel(time_axis_label(ds))
+        ax.set_ylabel("domain mean (n)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)}): means")
     return save(fig, out / "totals.png")
 
 
@@ -77,7 +122,9 @@ def kymograph_figure(ds: xr.Dataset, out: Path) -> Path:
     names = _fields(ds)
     fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.6), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
-        im = ax.pcolormesh(ds["x"], ds["t"], ds[name], shading="auto", cmap="magma")
+        im = ax.pcolormesh(
+            ds["x"], ds["t"], ds[name], shading="auto", cmap="magma", norm=_norm(ds[name].values)
+        )
         fig.colorbar(im, ax=ax)
         ax.set_title(LABELS[name])
         ax.set_xlabel("x")
