@@ -266,7 +266,7 @@ def test_self_limit_pde_stops_where_the_slaving_breaks():
               n2_star=40.0, kappa2=5.0)  # fmt: skip
     pde = MacroPDE1D(p, {"dx": 0.1})
     s = pde.initial_state()
-    s.y[1][:] = 5.0  # d35 n5 / b32 = 10: the source κ2 n2* = 200 pushes n2 there
+    s.y[0][:], s.y[1][:] = 0.0, 5.0  # no tumour; d35 n5/b32 = 10: κ2 n2* = 200 pushes n2 there
     with pytest.raises(InputError, match=r"self-limit closure breaks down.*b32 n2.*d35 n5"):
         pde.advance(s, 0.0, 50.0)
 
