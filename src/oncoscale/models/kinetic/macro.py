@@ -88,6 +88,7 @@ class MacroProblem:
     def __init__(self, params: KineticParameters, grid: CartesianGrid, atol: float = 1e-8):
         self.grid = grid
         self.atol = atol
+        self.slaving_broken_at: float | None = None
         self.helmholtz = NeumannHelmholtz(grid)
         self.myopic = MyopicDiffusion(grid)
         self.params = params
@@ -209,7 +210,10 @@ class MacroProblem:
         pass
 
     def explicit(self, t: float, y: np.ndarray) -> np.ndarray:
-        return macro_kernels.reactions(y, self.coeffs, self.key) - self.implicit_reactions(y)
+        out = macro_kernels.reactions(y, self.coeffs, self.key) - self.implicit_reactions(y)
+        if self.key == "pc-self-limit" and not np.all(np.isfinite(out)):
+            self.slaving_broken_at = t  # a stage reached b32 n2 >= d35 n5 (φ = inf)
+        return out
 
     def implicit(self, t: float, y: np.ndarray) -> np.ndarray:
         return self.myopic.apply(self.potentials(y)) + self.implicit_reactions(y)
@@ -353,6 +357,14 @@ class MacroPDE(Representation):
             state.y = self.scheme.advance(state.y, t0, t1, state.memory)
         except FloatingPointError as exc:
             self._check_slaving(state.y, t0, near=1e-2)
+            if self.problem.slaving_broken_at is not None:
+                raise SlavingBreakdown(
+                    f"the self-limit closure breaks down near t = "
+                    f"{self.problem.slaving_broken_at:.6g}: b32 n2 reaches d35 n5 = "
+                    f"{self.problem.coeffs[4]:.6g} (E·Y2 >= C; allowed: b32 n2 < d35 n5, where "
+                    "the passive pool's fast dynamics is attracting and n3 = φ(n2) is "
+                    "defined): use reduction 'linear' or the kinetic model"
+                ) from exc
             raise FloatingPointError(
                 f"{exc}; max n1 = {np.max(state.y[0]):.3g} at t = {t0:g}"
             ) from exc
