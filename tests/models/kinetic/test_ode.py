@@ -22,9 +22,9 @@ from oncoscale.models.kinetic.equilibria import (
     initial_levels,
     transcritical_value,
 )
-from oncoscale.models.kinetic.ode import SYSTEMS, VARIABLES, to_common
 from oncoscale.models.kinetic.kinetic import Kinetic1D
 from oncoscale.models.kinetic.macro import MacroPDE1D
+from oncoscale.models.kinetic.ode import SYSTEMS, VARIABLES, to_common
 from oncoscale.models.kinetic.ode_model import KineticODE
 from oncoscale.models.kinetic.params import NAMED_SETS, KineticParameters, from_groups, named
 from oncoscale.models.kinetic.table import equilibrium_table, table_markdown
@@ -47,7 +47,11 @@ def test_parameter_validation_names_parameter_value_and_range():
         named("kinetic-cc-escape", reduction="self")
     # b22 = b32 is needed only where the slides' closure is chosen, not by the parameters
     p = named("kinetic-pc-window", reduction="self", b22=0.3)
-    for build in (lambda: KineticODE(p), lambda: MacroPDE1D(p), lambda: bifurcation_problem(p, "B")):
+    for build in (
+        lambda: KineticODE(p),
+        lambda: MacroPDE1D(p),
+        lambda: bifurcation_problem(p, "B"),
+    ):
         with pytest.raises(InputError, match=r"'b22'.*0.3.*b22 = b32.*'self-limit'"):
             build()
     for red in ("self-limit", "linear"):  # the true limit and the kinetic model do not need it

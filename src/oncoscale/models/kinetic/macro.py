@@ -353,6 +353,7 @@ class MacroPDE(Representation):
 
     def advance(self, state: MacroState, t0: float, t1: float) -> MacroState:
         self._check_slaving(state.y, t0)
+        self.problem.slaving_broken_at = None
         try:
             state.y = self.scheme.advance(state.y, t0, t1, state.memory)
         except FloatingPointError as exc:

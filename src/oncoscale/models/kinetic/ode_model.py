@@ -1,7 +1,7 @@
 """The homogeneous reductions as a representation driven by the run loop (model "ode").
 
 The reduced system of ``params.reduction`` is integrated in scaled variables (τ = r t,
-Y1 = (d21/d12) n1) with LSODA; the state and the observables are dimensional densities
+Y1 = (d21/d12) n1) with Radau (LSODA as fallback); the state and the observables are dimensional densities
 (n1, n2, n3, N) at time t. Initial data: the homogeneous start of
 :func:`~oncoscale.models.kinetic.equilibria.initial_levels` with the peak of the PDE seed
 added to Y1.
@@ -53,7 +53,7 @@ def _slaving_event(g):
 
 
 class ODENumerics(ParameterSet):
-    """Numerical settings of the homogeneous integration (scipy LSODA)."""
+    """Numerical settings of the homogeneous integration (scipy Radau, LSODA fallback)."""
 
     rtol: float = param(1e-9, "1", "relative tolerance", gt=0, lt=1)
     atol: float = param(1e-12, "1", "absolute tolerance (scaled variables)", gt=0)
@@ -90,7 +90,7 @@ class KineticODE(HomogeneousRepresentation):
         if self.key == "pc-self-limit":
             self._check_slaving(y0[1], g, t0)
             events = [_slaving_event(g)]
-        for method in ("LSODA", "Radau"):  # Radau: fallback when LSODA's switching fails
+        for method in ("Radau", "LSODA"):  # Radau first: LSODA can stall in an escape
             sol = solve_ivp(
                 lambda t, y: r * f(y, g),
                 (t0, t1),
