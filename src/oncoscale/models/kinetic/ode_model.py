@@ -1,8 +1,8 @@
 """The homogeneous reductions as a representation driven by the run loop (model "ode").
 
 The reduced system of ``params.reduction`` is integrated in scaled variables (τ = r t,
-Y1 = (d21/d12) n1) with Radau (LSODA as fallback); the state and the observables are dimensional densities
-(n1, n2, n3, N) at time t. Initial data: the homogeneous start of
+Y1 = (d21/d12) n1) with Radau (LSODA as fallback); the state and the observables are
+dimensional densities (n1, n2, n3, N) at time t. Initial data: the homogeneous start of
 :func:`~oncoscale.models.kinetic.equilibria.initial_levels` with the peak of the PDE seed
 added to Y1.
 """
