@@ -216,18 +216,20 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     per time unless the maxima differ more than tenfold), plus a last row with the domain
     means of n1 and N of both reductions."""
     names = list(runs)
-    first = runs[names[0]]
+    first = max(runs.values(), key=lambda d: d["t"].values[-1])  # runs may end early (escape)
     # early times are denser: transients differ most there
     t = first["t"].values
     idx = np.unique([int(np.argmin(np.abs(t - f * t[-1]))) for f in (0, 0.05, 0.15, 0.4, 1)])
+    # each run's own snapshot nearest to those times (at most its last one)
+    own = {n: [int(np.argmin(np.abs(runs[n]["t"].values - t[k]))) for k in idx] for n in names}
     two_d = "y" in first.dims
     fig = plt.figure(figsize=(3.4 * len(idx), 2.9 * (len(names) + 1)), layout="constrained")
     grid = fig.add_gridspec(len(names) + 1, len(idx))
     axes = np.array(
         [[fig.add_subplot(grid[r, c]) for c in range(len(idx))] for r in range(len(names))]
     )
-    for c, k in enumerate(idx):
-        frames = [runs[n][field].isel(t=k).values for n in names]
+    for c, _ in enumerate(idx):
+        frames = [runs[n][field].isel(t=own[n][c]).values for n in names]
         tops = [float(np.max(np.abs(f))) for f in frames]
         shared = max(tops) <= 10 * max(min(tops), 1e-300)  # else each panel its own scale
         vmin = min(float(np.min(f)) for f in frames) if shared else None
@@ -243,6 +245,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                 ax.grid(False)
             else:
                 ds = runs[name]
+                k = own[name][c]
                 ax.plot(ds["x"], ds["n1"].isel(t=k), color=COLORS["n1"], label=LABELS["n1"])
                 ax.tick_params(axis="y", labelcolor=COLORS["n1"])
                 twin = ax.twinx()  # immune densities on their own scale
@@ -252,7 +255,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                 twin.grid(False)
                 if r == 0 and c == 0:
                     twin.legend(fontsize=6, loc="center right")
-            ax.set_title(f"{name}, t = {first['t'].values[k]:g}", fontsize=8)
+            ax.set_title(f"{name}, t = {runs[name]['t'].values[own[name][c]]:g}", fontsize=8)
     if not two_d:
         axes[0, 0].legend(fontsize=6)
     styles = ["-", "--", ":", "-."]
