@@ -106,6 +106,59 @@ def time_orders(solver: str, dts: tuple[float, ...], t_end: float) -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------
+# 2D runs with sinks (issue 12): today's fixed-step IMEX Euler + sparse LU vs adaptive ARK3
+# ---------------------------------------------------------------------------------------
+SINK_CASES = {  # scenario, reduction, initial state: the two slowest runs of the first round
+    "cc-escape linear": ("kinetic-cc-escape", "linear", {}),
+    "pc-oscillation self": ("kinetic-pc-oscillation", "self", {"initial_state": "coexistence"}),
+}
+
+
+def _sink_run(name: str, numerics: dict, t_end: float, lu: bool) -> tuple[np.ndarray, float, int]:
+    """(final state, wall s, steps) of a 64² run continued past the escape threshold; ``lu``:
+    every sink solve by the sparse LU of the first implementation (as today)."""
+    scenario, reduction, extra = SINK_CASES[name]
+    p = named(scenario, reduction=reduction, escape_density=np.inf, **extra)
+    rep = MacroPDE2D(p, numerics)
+    if lu:
+        rep.problem.myopic.max_cg = 0  # the Jacobi-CG never runs: sparse LU, as before
+    state = rep.initial_state()
+    t0 = time.perf_counter()
+    state = rep.advance(state, 0.0, t_end)
+    return state.y, time.perf_counter() - t0, int(rep.solver_stats()["steps"])
+
+
+def _rel_l1(y: np.ndarray, ref: np.ndarray) -> float:
+    return max(float(np.abs(y[k] - ref[k]).sum() / np.abs(ref[k]).sum()) for k in range(len(y)))
+
+
+def sinks_2d(t_end: float, before_t_end: float) -> None:
+    """64², to t_end: before (IMEX Euler dt = 0.01, sparse LU, as the scenarios ran in the first
+    round; run to before_t_end and scaled to t_end when shorter, labelled 'extrapolated') vs
+    after (the scenarios' default now: adaptive ARK3, rtol 1e-6, Jacobi-CG), with each one's
+    error (max over components of the relative L1) against adaptive ARK3 at rtol 1e-8."""
+    for name in SINK_CASES:
+        ref, t_ref, _ = _sink_run(name, {"rtol": 1e-8, "atol": 1e-10}, t_end, lu=False)
+        after, t_after, n_after = _sink_run(name, {}, t_end, lu=False)
+        loose, t_loose, n_loose = _sink_run(name, {"rtol": 1e-4}, t_end, lu=False)
+        before, t_before, n_before = _sink_run(
+            name, {"solver": "imex-euler", "dt": 0.01}, before_t_end, lu=True
+        )
+        scale = t_end / before_t_end
+        label = "" if scale == 1 else f" (run to t = {before_t_end:g}, x{scale:g}: extrapolated)"
+        e_before = _rel_l1(before, ref) if scale == 1 else float("nan")
+        print(
+            f"2D 64² {name}, t = {t_end:g}: before (IMEX Euler 0.01, LU) "
+            f"{t_before * scale:.1f} s{label}, {n_before * scale:.0f} steps, error "
+            f"{e_before:.2e}; after (adaptive rtol 1e-6, CG) {t_after:.1f} s, {n_after} steps, "
+            f"error {_rel_l1(after, ref):.2e} -> {t_before * scale / t_after:.1f}x; "
+            f"rtol 1e-4: {t_loose:.1f} s, {n_loose} steps, error {_rel_l1(loose, ref):.2e}; "
+            f"reference {t_ref:.1f} s",
+            flush=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="bench_kinetic_macro")
     ap.add_argument("--quick", action="store_true", help="smaller grids and windows")
@@ -117,8 +170,9 @@ def main(argv: list[str] | None = None) -> None:
     space_orders(2, "cross", (8, 16, 32), 0.5)
     if not q:
         space_orders(2, "self", (8, 16, 32), 0.5)
-    time_orders("ark3-fixed", (0.4, 0.2, 0.1), 2.0)
-    time_orders("imex-euler", (0.1, 0.05, 0.025), 2.0)
+    time_orders("ark3-fixed", (0.4, 0.2, 0.1, 0.05), 2.0)
+    time_orders("imex-euler", (0.1, 0.05, 0.025, 0.0125), 2.0)
+    sinks_2d(t_end=10.0 if q else 60.0, before_t_end=2.0 if q else 60.0)
 
 
 if __name__ == "__main__":

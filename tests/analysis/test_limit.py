@@ -1,6 +1,6 @@
-"""Kinetic → macroscopic limit: the distance to the regime's PDE falls with ε (linear, cross);
-the self regime converges to the kinetic model's own limit (see the documented inconsistency
-with the slides' self-diffusion system); the ``oncoscale limit`` command."""
+"""Kinetic → macroscopic limit: linear O(ε²) + the scheme's O(εh), cross and self O(ε); the
+self scaling is measured against its true limit (self-limit) with the model gap to the slides'
+self-diffusion system; the ``oncoscale limit`` command."""
 
 import json
 
@@ -44,31 +44,62 @@ def test_limit_input_validation():
         limit_study(p, "self", EPS, 1.0)  # self needs the PC case
 
 
-@pytest.mark.parametrize(
-    ("name", "regime", "amplitude"),
-    [("kinetic-cc-escape", "linear", 1.0), ("kinetic-pc-tumour-free", "linear", 2.0),
-     ("kinetic-cc-eradication", "cross", 0.5)],
-)  # fmt: skip
-def test_error_to_the_pde_falls_with_eps(name, regime, amplitude):
-    """Quick grid (50 cells, t = 2). Measured: linear slope ≈ 1.5 (O(ε²) asymptotically: the
-    flux correction is O(ε²) by symmetry), cross ≈ 0.8 (O(ε): slaving of the immune split)."""
-    r = limit_study(named(name, seed_amplitude=amplitude), regime, EPS, 2.0, **QUICK)
+def test_cross_error_to_the_pde_falls_with_eps():
+    """Quick grid (50 cells, t = 2). Cross is O(ε) (the immune split lags its slaved value by
+    O(ε)); measured slope ≈ 0.8 on ε = 0.2 … 0.025 (pre-asymptotic)."""
+    r = limit_study(named("kinetic-cc-eradication", seed_amplitude=0.5), "cross", EPS, 2.0, **QUICK)
     assert np.all(np.diff(r.error) < 0), r.error
     assert r.slope >= 0.7, r
     assert r.floor < r.error[-1] / 5  # the solvers agree well below the modelling error
     assert r.slope_to_kinetic_limit >= 0.7
 
 
-def test_self_regime_converges_to_the_kinetic_limit_not_the_slides_pde():
-    """Self scaling: the kinetic densities converge (slope ≥ 0.7) to the AP scheme's ε → 0
-    limit, which is the n2-slow reduction (test_kinetic); the slides' self-diffusion PDE is a
-    different system, so the distance to it stalls at the discretisation-independent floor."""
+def _eps_fit(nx: int) -> tuple[float, float]:
+    """(a, b) of the least-squares fit error ≈ a ε + b ε² (relative residuals), linear regime,
+    cc-eradication (seed 0.5), t = 2, kinetic Δt = 5e-4 (extrapolated: floor ~2e-8)."""
+    eps = np.array([0.05, 0.025, 0.0125, 0.00625])
+    r = limit_study(named("kinetic-cc-eradication", seed_amplitude=0.5), "linear", eps, 2.0,
+                    kinetic_numerics={"dt": 5e-4},
+                    pde_numerics={"dx": 1 / nx, "rtol": 1e-10})  # fmt: skip
+    err = np.array(r.error)
+    assert r.floor < err[-1] / 100
+    a, b = np.linalg.lstsq(np.column_stack([eps, eps**2]) / err[:, None], np.ones(4), rcond=None)[0]
+    return a, b
+
+
+def test_linear_limit_is_second_order_in_eps_plus_the_schemes_eps_h_term():
+    """What the docs claim: the continuous linear-diffusion limit is O(ε²) (the O(ε) flux
+    correction vanishes because the odd velocity moments do); the first-order upwind transport
+    of g adds an O(ε h) term. So error ≈ a ε + b ε² with a ∝ h and b independent of h.
+    Measured (25, 50, 100 cells): a = 5.4e-3, 3.1e-3, 1.6e-3; b = 1.59e-2, 1.47e-2, 1.64e-2."""
+    a25, b25 = _eps_fit(25)
+    a50, b50 = _eps_fit(50)
+    assert a25 > 0 and a50 > 0 and b25 > 0 and b50 > 0
+    assert 0.4 < a50 / a25 < 0.65  # ∝ h (theory 0.5)
+    assert 0.8 < b50 / b25 < 1.25  # the ε² coefficient does not depend on h
+
+
+def test_self_regime_converges_to_self_limit_at_order_one_with_a_model_gap_to_the_slides():
+    """Self scaling, measured against the self-limit PDE (the ε → 0 limit): local slopes
+    1.11, 1.06, 1.04 on ε = 0.02 … 0.0025 (order 1: the slaving n3 = φ(n2) lags by O(ε));
+    the distance to the slides' self PDE stays at the PDE–PDE gap (2.7 %): a model gap."""
     p = named("kinetic-pc-tumour-free", reduction="self", seed_amplitude=2.0)
-    r = limit_study(p, "self", EPS, 2.0, **QUICK)
-    own = r.error_to_kinetic_limit
-    assert np.all(np.diff(own) < 0) and r.slope_to_kinetic_limit >= 0.7, r
-    assert r.slope < 0.3 and r.error[-1] == pytest.approx(r.floor, rel=0.2), r
-    assert r.floor > 10 * own[-1]  # a model difference, not a discretisation one
+    eps = [0.02, 0.01, 0.005, 0.0025]
+    r = limit_study(p, "self", eps, 2.0, kinetic_numerics={"dt": 0.001},
+                    pde_numerics={"dx": 1 / 50, "rtol": 1e-10})  # fmt: skip
+    assert r.reference == "self-limit" and r.slides == "self"
+    local = np.log2(np.array(r.error[:-1]) / np.array(r.error[1:]))
+    assert np.all((local > 0.9) & (local < 1.3)) and local[-1] < local[0], local
+    assert r.floor < r.error[-1] / 20
+    assert r.slides_gap_of_limit > 100 * r.error[-1]
+    np.testing.assert_allclose(r.gap_to_slides, r.slides_gap_of_limit, rtol=0.02)
+
+
+def test_self_regime_without_the_slides_closure_reports_why():
+    p = named("kinetic-pc-tumour-free", reduction="self", b22=0.3)
+    r = limit_study(p, "self", [0.2, 0.1], 0.5, **QUICK)
+    assert r.gap_to_slides == [] and "b22" in r.slides_note
+    assert np.all(np.isfinite(r.error))
 
 
 def _n2_slow_pde(p, n0, nx, t_end):
@@ -97,9 +128,9 @@ def _n2_slow_pde(p, n0, nx, t_end):
 
 
 def test_self_regime_converges_to_an_independent_n2_slow_pde():
-    """The kinetic self-scaling densities converge to the n2-slow system solved independently
-    (method of lines, LSODA) on the same grid: measured 8.1e-3, 2.9e-3, 1.1e-3, 4.7e-4
-    (slope 1.37), 1.8e-5 at ε = 1e-6 — while the slides' self PDE stays 2.7e-2 away."""
+    """The independent reference: the kinetic self-scaling densities converge to the n2-slow
+    system solved by the method of lines (LSODA) on the same grid: measured 8.1e-3, 2.9e-3,
+    1.1e-3, 4.7e-4 (slope 1.37 on these ε), 1.8e-5 at ε = 1e-6."""
     p = named("kinetic-pc-tumour-free", reduction="self", seed_amplitude=2.0)
     nx, t_end = 50, 2.0
     n0 = Kinetic1D(p, {"dx": 1 / nx}).initial_state().densities()
@@ -111,7 +142,7 @@ def test_self_regime_converges_to_an_independent_n2_slow_pde():
         rep = Kinetic1D(p.updated(epsilon=eps), num)
         n = rep.advance(rep.solver.state_from_densities(n0), 0.0, t_end).densities()
         err.append(np.abs(n - ref).sum() / np.abs(ref).sum())
-    assert np.all(np.diff(err) < 0) and fit_slope(EPS, err[:4]) >= 0.7, err
+    assert np.all(np.diff(err) < 0) and fit_slope(EPS, err[:4]) >= 0.9, err
     assert err[-1] < 1e-4
 
 
@@ -163,7 +194,7 @@ def test_limit_command_writes_json_figures_and_report(scenario_file, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [(["--eps", "0.1,x"], "--eps"), (["--eps", "0.1"], "--eps"), (["--eps", "0.2,0.1", "--regime",
-      "self"], "reduction")],
+      "self"], "reduction"), (["--regime", "fast"], "--regime")],
 )  # fmt: skip
 def test_limit_command_rejects_bad_input(scenario_file, args, message):
     base = ["limit", str(scenario_file)]

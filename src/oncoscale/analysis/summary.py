@@ -45,6 +45,9 @@ def summarise(ds: xr.Dataset) -> dict[str, Any]:
             "events": events_of(ds),
         }
     )
+    stops = [e for e in out["events"] if e.get("action") == "stop"]
+    if stops:  # the run ended early with an outcome (e.g. "escape at t = …"): say it first
+        out = {"outcome": stops[-1]["description"], **out}
     field_names = [n for n, v in ds.data_vars.items() if v.dims[:1] == ("t",) and v.ndim > 1]
     out["field_minimum"] = {n: float(ds[n].min()) for n in field_names}
     extra = family(ds.attrs["family"]).part("summary")

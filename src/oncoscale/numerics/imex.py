@@ -9,6 +9,7 @@ Runge–Kutta with error control'.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Protocol
@@ -36,6 +37,12 @@ class SplitProblem(Protocol):
 
     def max_step(self, t: float, y: np.ndarray) -> float:
         """Largest step the explicit part tolerates (math.inf if none)."""
+
+    # optional: ``filter_error(t, y, err, c) -> err``, e.g. (I − cL)⁻¹ err with L frozen at y:
+    # the stiff components' part of the embedded error estimate is damped as in Hairer &
+    # Wanner (IV.8), so stiff, slaved components do not shrink the step for nothing.
+    # optional: ``project(y) -> y``, applied to each step's result (e.g. a conservative
+    # positivity projection of a stiff, slaved component).
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,7 @@ class IMEXIntegrator:
     first_step: float | None = None
     max_step_size: float = math.inf
     fixed_step: float | None = None
-    negative_tolerance: float | np.ndarray | None = None
+    negative_tolerance: float | np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None
     safety: float = 0.9
     stats: IntegratorStats = field(default_factory=IntegratorStats)
     memory: StepMemory = field(default_factory=lambda: StepMemory())
@@ -222,6 +229,8 @@ class IMEXIntegrator:
                 y_new += (h * tab.b[j]) * total
             if err is not None and tab.b[j] != tab.b_embedded[j]:
                 err += (h * (tab.b[j] - tab.b_embedded[j])) * total
+        if hasattr(prob, "project"):  # optional hook, see SplitProblem
+            y_new = prob.project(y_new)
         return y_new, err
 
     def _error_norm(self, err: np.ndarray, y0: np.ndarray, y1: np.ndarray) -> float:
@@ -229,9 +238,12 @@ class IMEXIntegrator:
         return float(np.sqrt(np.mean((err / scale) ** 2)))
 
     def _too_negative(self, y: np.ndarray) -> bool:
-        if self.negative_tolerance is None:
+        tol = self.negative_tolerance
+        if tol is None:
             return False
-        return bool(np.any(y < -np.asarray(self.negative_tolerance)))
+        if callable(tol):  # e.g. scaled with the state (round-off of global solves)
+            tol = tol(y)
+        return bool(np.any(y < -np.asarray(tol)))
 
     def advance(
         self, y: np.ndarray, t0: float, t1: float, memory: StepMemory | None = None
@@ -261,6 +273,8 @@ class IMEXIntegrator:
                 if not np.all(np.isfinite(y_new)):
                     norm = math.inf
                 else:
+                    if hasattr(self.problem, "filter_error"):  # optional hook, see SplitProblem
+                        err = self.problem.filter_error(t, y, err, h * self._tab.a_implicit[-1, -1])
                     norm = self._error_norm(err, y, y_new)
                 if norm <= 1.0 and self._too_negative(y_new):
                     self.stats.rejected_negative += 1

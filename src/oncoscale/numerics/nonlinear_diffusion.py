@@ -1,7 +1,8 @@
 """Myopic (non-Fickian) diffusion Δ(φ) with φ = a(x)·u or φ = Φ(u), zero flux, implicit solves.
 
 M-matrix solves of (I + c diag(q) − cΔ diag(a)) u = b on a uniform cell-centred grid (Thomas in
-1D, DCT-preconditioned CG or sparse LU in 2D/3D) and Newton for nonlinear Φ. Units are the
+1D; in 2D/3D DCT-preconditioned CG without sink, Jacobi-preconditioned CG on the symmetric form
+with a sink, sparse LU as the fallback) and Newton for nonlinear Φ. Units are the
 caller's. Derivation and details: docs/numerics.md, section 'Myopic (non-Fickian) diffusion and
 its implicit solves'.
 """
@@ -43,6 +44,7 @@ class MyopicDiffusion:
 
     grid: CartesianGrid
     rtol: float = 1e-12  # relative residual of the CG solves
+    sink_rtol: float = 1e-13  # relative residual of the Jacobi-CG solves with a sink
     max_cg: int = 500
     stats: SolveStats = field(default_factory=SolveStats)
 
@@ -104,6 +106,10 @@ class MyopicDiffusion:
         q = np.broadcast_to(np.asarray(q, dtype=float), rhs.shape)
         if np.ptp(a) == 0.0 and np.ptp(q) == 0.0:  # constant coefficients: one DCT solve
             return self.helmholtz.solve(rhs, c, float(a.flat[0]), float(q.flat[0]))
+        w, converged = self._jacobi_cg((1.0 + c * q) / a, rhs, c, self.sink_rtol, self.max_cg)
+        if converged:
+            return w / a
+        self.stats.lu_fallbacks += 1
         return self._sparse_lu(a, q, rhs, c)
 
     def _sparse_lu(self, a: np.ndarray, q: np.ndarray, rhs: np.ndarray, c: float) -> np.ndarray:
@@ -121,21 +127,31 @@ class MyopicDiffusion:
         try:
             return splu(scaled).solve(scale * rhs.ravel()).reshape(rhs.shape)
         except RuntimeError:
-            self.stats.lu_fallbacks += 1
-            return self._jacobi_cg((1.0 + c * q) / a, rhs, c) / a
+            return self._jacobi_cg((1.0 + c * q) / a, rhs, c)[0] / a
 
-    def _jacobi_cg(self, d: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
-        """w with (diag(d) − cΔ) w = b (d > 0), Jacobi-preconditioned CG."""
+    def _jacobi_cg(
+        self,
+        d: np.ndarray,
+        b: np.ndarray,
+        c: float,
+        rtol: float | None = None,
+        max_iter: int | None = None,
+    ) -> tuple[np.ndarray, bool]:
+        """(w, converged) with (diag(d) − cΔ) w = b (d > 0), Jacobi-preconditioned CG.
+
+        The symmetric form of (I + c diag(q) − cΔ diag(a)) u = b (d = (1 + cq)/a, w = a u):
+        the Jacobi-scaled matrix has condition number ≤ 1 + 8c/(h² min d) whatever the range
+        of q, and each cell with a huge sink keeps its relative accuracy (w_i ≈ b_i/d_i)."""
         inv = 1.0 / (d + c * 2 * self.grid.dim / self.grid.spacing**2)
         w = inv * b
         r = b - (d * w - c * fv.laplacian(self.grid, w))
         z = inv * r
         p = z.copy()
         rz = float(np.vdot(r, z))
-        target = self.rtol * float(np.linalg.norm(b))
-        for _ in range(20 * self.max_cg):
+        target = (self.rtol if rtol is None else rtol) * float(np.linalg.norm(b))
+        for _ in range(20 * self.max_cg if max_iter is None else max_iter):
             if float(np.linalg.norm(r)) <= target:
-                break
+                return w, True
             ap = d * p - c * fv.laplacian(self.grid, p)
             alpha = rz / float(np.vdot(p, ap))
             w += alpha * p
@@ -145,7 +161,7 @@ class MyopicDiffusion:
             p = z + (rz_new / rz) * p
             rz = rz_new
             self.stats.cg_iterations += 1
-        return w
+        return w, float(np.linalg.norm(r)) <= target
 
     def _pcg(self, a: np.ndarray, b: np.ndarray, c: float) -> np.ndarray:
         """w with (diag(1/a) − cΔ) w = b, preconditioned CG."""

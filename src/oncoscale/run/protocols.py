@@ -17,6 +17,7 @@ for particular kinds. A family may ship more kinds in a module listed in its dec
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -75,6 +76,9 @@ class Event(BaseModel):
     kind: str
     #: True if the event is checked at every stop time against the observables (a trigger)
     triggered: ClassVar[bool] = False
+    #: True if firing ends the run at that stop time (an outcome, e.g. a tumour's escape):
+    #: the runner records everything at that time and stops
+    ends_run: ClassVar[bool] = False
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -242,5 +246,68 @@ class ThresholdInjection(Event):
                 f"{self.observable} = {value:.4g} >= {self.threshold:g}: injection",
                 info,
                 "inject",
+            )
+        ]
+
+
+class StopWhen(Event):
+    """End the run when ``observable`` crosses a threshold: an outcome, not a failure (e.g.
+    "escape" when the tumour density passes a bound). The threshold is ``threshold`` or the
+    model parameter named by ``threshold_parameter`` (so ``--set NAME=inf`` lets the run go
+    on); the event log and the summary say "<outcome> at t = …"."""
+
+    kind: Literal["stop_when"] = "stop_when"
+    observable: str
+    threshold: float | None = Field(None, description="units of the observable")
+    threshold_parameter: str | None = None
+    above: bool = True  # stop when observable >= threshold (False: <= threshold)
+    outcome: str = "threshold reached"
+    start: float = Field(0.0, ge=0, allow_inf_nan=False, description="family time unit")
+    triggered: ClassVar[bool] = True
+    ends_run: ClassVar[bool] = True
+
+    def check(self, rep: Representation, observables: set[str]) -> None:
+        if (self.threshold is None) == (self.threshold_parameter is None):
+            raise InputError(
+                "invalid stop_when entry: give exactly one of 'threshold' and "
+                f"'threshold_parameter' (got {self.threshold!r}, {self.threshold_parameter!r})"
+            )
+        if self.observable not in observables:
+            raise InputError(
+                f"unknown observable '{self.observable}' in stop_when"
+                f"{suggest(self.observable, sorted(observables))}; "
+                f"known: {', '.join(sorted(observables))}"
+            )
+        names = type(rep.params).names()
+        if self.threshold_parameter is not None and self.threshold_parameter not in names:
+            raise InputError(
+                f"unknown parameter '{self.threshold_parameter}' in stop_when"
+                f"{suggest(self.threshold_parameter, names)}; known: {', '.join(names)}"
+            )
+
+    def limit(self, rep: Representation) -> float:
+        """The threshold in force (the parameter's current value if one is named)."""
+        if self.threshold_parameter is not None:
+            return float(getattr(rep.params, self.threshold_parameter))
+        return float(self.threshold)
+
+    def fire(self, rep, state, t, observables, memory, tol) -> list[EventRecord]:
+        value = (observables or {}).get(self.observable)
+        limit = self.limit(rep)
+        if value is None or t < self.start - tol or not math.isfinite(limit):
+            return []
+        crossed = value >= limit if self.above else value <= limit
+        if not crossed:
+            return []
+        sign = ">=" if self.above else "<="
+        name = self.threshold_parameter or "threshold"
+        return [
+            EventRecord(
+                t,
+                self.kind,
+                f"{self.outcome} at t = {t:g} {rep.time_label}: {self.observable} = "
+                f"{value:.4g} {sign} {name} = {limit:g}; run stopped",
+                {self.observable: value, "threshold": limit, "outcome": self.outcome},
+                "stop",
             )
         ]

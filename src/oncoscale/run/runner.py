@@ -184,20 +184,27 @@ def run(
             if k > 0:
                 state = rep.advance(state, float(times[k - 1]), t)
                 bar.update(t - float(times[k - 1]))
+            stop = False  # an event that ends the run fired: record everything, then stop
             for e, memory in scheduled:
-                record.events.extend(e.fire(rep, state, t, None, memory, tol))
+                done = e.fire(rep, state, t, None, memory, tol)
+                record.events.extend(done)
+                stop = stop or (bool(done) and e.ends_run)
             observables = _Observables(rep, state)
             if triggers:
                 values = observables()
                 fired: list[EventRecord] = []
                 for e, memory in triggers:
-                    fired.extend(e.fire(rep, state, t, values, memory, tol))
+                    done = e.fire(rep, state, t, values, memory, tol)
+                    fired.extend(done)
+                    stop = stop or (bool(done) and e.ends_run)
                 if fired:
                     record.events.extend(fired)
                     observables.invalidate()
             for tracker, at in zip(all_trackers, tracked, strict=True):
-                if _key(t) in at:
+                if _key(t) in at or stop:
                     tracker.record(t, rep, state, observables, store)
+            if stop:
+                break
             now = time.perf_counter()
             if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
                 record.wall_time += now - t_wall0

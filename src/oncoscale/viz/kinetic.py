@@ -29,6 +29,19 @@ def _pick_times(n: int, k: int = 5) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, k).round().astype(int))
 
 
+def _norm(values: np.ndarray):
+    """A log colour scale for positive fields spanning more than three decades (an escaping
+    tumour), else None (linear)."""
+    from matplotlib.colors import LogNorm
+
+    top = float(np.nanmax(values)) if np.size(values) else 0.0
+    if top <= 1e3:
+        return None
+    positive = values[values > 0]
+    bottom = max(float(np.nanmin(positive)) if positive.size else top * 1e-9, top * 1e-9)
+    return LogNorm(vmin=bottom, vmax=top)
+
+
 def _yscale(ax, values: np.ndarray) -> None:
     """Log scale for positive data spanning more than three decades (escaping tumours)."""
     finite = np.asarray(values)[np.isfinite(values)]
@@ -54,21 +67,53 @@ def ode_figure(ds: xr.Dataset, out: Path) -> Path:
     return save(fig, out / "timeseries.png")
 
 
+def _escape_note(ds: xr.Dataset) -> tuple[float, str] | None:
+    """(time, description) of an event that ended the run (e.g. escape), if any."""
+    if "event_action" not in ds:
+        return None
+    for t, action, text in zip(
+        ds["event_time"].values,
+        ds["event_action"].values,
+        ds["event_description"].values,
+        strict=True,
+    ):
+        if str(action) == "stop":
+            return float(t), str(text).split(":")[0]
+    return None
+
+
 def totals_figure(ds: xr.Dataset, out: Path) -> Path:
-    """Domain means of every population over time."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    plotted = []
-    for name in FIELDS:
-        key = f"mean_{name}"
-        if key in ds.data_vars:
-            ax.plot(ds["t_obs"], ds[key], color=COLORS[name], label=LABELS[name])
-            plotted.append(ds[key].values)
-    if plotted:
-        _yscale(ax, np.concatenate(plotted))
-    ax.set_xlabel(time_axis_label(ds))
-    ax.set_ylabel("domain mean (n)")
-    ax.legend(fontsize=8)
-    ax.set_title(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)}): means")
+    """Domain means of every population over time; when they span many decades (an escaping
+    tumour) a second panel shows them on a linear scale before the escape, and the outcome is
+    marked."""
+    names = [n for n in FIELDS if f"mean_{n}" in ds.data_vars]
+    values = np.concatenate([ds[f"mean_{n}"].values for n in names]) if names else np.array([])
+    t = ds["t_obs"].values
+    wide = values.size and np.nanmax(np.abs(values)) > 1e3
+    fig, axes = plt.subplots(1, 2 if wide else 1, figsize=(12 if wide else 7, 4), squeeze=False)
+    note = _escape_note(ds)
+    for k, ax in enumerate(axes[0]):
+        keep = np.ones_like(t, dtype=bool)
+        if k == 1:  # linear scale, before the tumour mean passes 10x its start
+            n1 = ds["mean_n1"].values
+            above = np.nonzero(n1 > 10 * max(abs(n1[0]), 1e-12))[0]
+            keep = t <= (t[above[0]] if above.size else t[-1])
+        for name in names:
+            ax.plot(
+                t[keep], ds[f"mean_{name}"].values[keep], color=COLORS[name], label=LABELS[name]
+            )
+        if k == 0:
+            _yscale(ax, values)
+            if note is not None:
+                ax.axvline(note[0], color="0.4", ls="--", lw=0.8)
+                ax.annotate(f"{note[1]}", (note[0], 0.5), xycoords=("data", "axes fraction"),
+                            rotation=90, ha="right", fontsize=8, color="0.3")  # fmt: skip
+        else:
+            ax.set_title("before the escape, linear scale", fontsize=9)
+        ax.set_xlabel(time_axis_label(ds))
+        ax.set_ylabel("domain mean (n)")
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(f"{ds.attrs['scenario']} — {ds.attrs['model']} ({_reduction(ds)}): means")
     return save(fig, out / "totals.png")
 
 
@@ -77,7 +122,9 @@ def kymograph_figure(ds: xr.Dataset, out: Path) -> Path:
     names = _fields(ds)
     fig, axes = plt.subplots(1, len(names), figsize=(3.3 * len(names), 3.6), sharey=True)
     for ax, name in zip(np.atleast_1d(axes), names, strict=True):
-        im = ax.pcolormesh(ds["x"], ds["t"], ds[name], shading="auto", cmap="magma")
+        im = ax.pcolormesh(
+            ds["x"], ds["t"], ds[name], shading="auto", cmap="magma", norm=_norm(ds[name].values)
+        )
         fig.colorbar(im, ax=ax)
         ax.set_title(LABELS[name])
         ax.set_xlabel("x")
@@ -169,18 +216,20 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
     per time unless the maxima differ more than tenfold), plus a last row with the domain
     means of n1 and N of both reductions."""
     names = list(runs)
-    first = runs[names[0]]
+    first = max(runs.values(), key=lambda d: d["t"].values[-1])  # runs may end early (escape)
     # early times are denser: transients differ most there
     t = first["t"].values
     idx = np.unique([int(np.argmin(np.abs(t - f * t[-1]))) for f in (0, 0.05, 0.15, 0.4, 1)])
+    # each run's own snapshot nearest to those times (at most its last one)
+    own = {n: [int(np.argmin(np.abs(runs[n]["t"].values - t[k]))) for k in idx] for n in names}
     two_d = "y" in first.dims
     fig = plt.figure(figsize=(3.4 * len(idx), 2.9 * (len(names) + 1)), layout="constrained")
     grid = fig.add_gridspec(len(names) + 1, len(idx))
     axes = np.array(
         [[fig.add_subplot(grid[r, c]) for c in range(len(idx))] for r in range(len(names))]
     )
-    for c, k in enumerate(idx):
-        frames = [runs[n][field].isel(t=k).values for n in names]
+    for c, _ in enumerate(idx):
+        frames = [runs[n][field].isel(t=own[n][c]).values for n in names]
         tops = [float(np.max(np.abs(f))) for f in frames]
         shared = max(tops) <= 10 * max(min(tops), 1e-300)  # else each panel its own scale
         vmin = min(float(np.min(f)) for f in frames) if shared else None
@@ -196,6 +245,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                 ax.grid(False)
             else:
                 ds = runs[name]
+                k = own[name][c]
                 ax.plot(ds["x"], ds["n1"].isel(t=k), color=COLORS["n1"], label=LABELS["n1"])
                 ax.tick_params(axis="y", labelcolor=COLORS["n1"])
                 twin = ax.twinx()  # immune densities on their own scale
@@ -205,7 +255,7 @@ def comparison_figure(runs: dict[str, xr.Dataset], out: Path, field: str = "n1")
                 twin.grid(False)
                 if r == 0 and c == 0:
                     twin.legend(fontsize=6, loc="center right")
-            ax.set_title(f"{name}, t = {first['t'].values[k]:g}", fontsize=8)
+            ax.set_title(f"{name}, t = {runs[name]['t'].values[own[name][c]]:g}", fontsize=8)
     if not two_d:
         axes[0, 0].legend(fontsize=6)
     styles = ["-", "--", ":", "-."]

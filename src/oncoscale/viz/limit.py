@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from oncoscale.analysis.limit import POPULATIONS, LimitResult
+from oncoscale.analysis.limit import POPULATIONS, LimitResult, gap_explanation
 from oncoscale.viz import report as rep
 from oncoscale.viz.style import plt, save
 
@@ -34,9 +34,16 @@ def error_figure(result: LimitResult, path: Path) -> Path:
         ax.axhline(
             result.floor, color="tab:purple", lw=0.8, ls="-.", label="floor: kinetic(1e-6) − PDE"
         )
+    if result.gap_to_slides:
+        ax.loglog(eps, result.gap_to_slides, "D-", ms=3, color="tab:orange", lw=0.8,
+                  label=f"model gap to the slides' '{result.slides}' PDE")  # fmt: skip
+        ax.axhline(result.slides_gap_of_limit, color="tab:orange", lw=0.8, ls=":",
+                   label=f"'{result.reference}' PDE − '{result.slides}' PDE")  # fmt: skip
     ax.set_xlabel("ε (Knudsen number)")
     ax.set_ylabel(f"distance kinetic − PDE at t = {result.t_end:g}")
-    ax.set_title(f"{result.regime} regime, {result.dim}D")
+    ax.set_title(
+        f"{result.regime} regime vs '{result.reference or result.regime}' PDE, {result.dim}D"
+    )
     ax.legend(fontsize=7)
     return save(fig, path)
 
@@ -50,7 +57,10 @@ def profile_figure(result: LimitResult, path: Path) -> Path:
     for ax, p in zip(axes, POPULATIONS, strict=True):
         pde = np.asarray(prof["pde"][p])
         row = (lambda f: f[:, f.shape[1] // 2]) if pde.ndim == 2 else (lambda f: f)
-        ax.plot(x, row(pde), color="k", lw=1.5, label="PDE")
+        ax.plot(x, row(pde), color="k", lw=1.5, label=f"PDE ({result.reference or 'limit'})")
+        if "slides" in prof:
+            ax.plot(x, row(np.asarray(prof["slides"][p])), color="tab:orange", lw=1.2,
+                    ls="-.", label=f"PDE ({result.slides}, slides)")  # fmt: skip
         for k, e in enumerate(result.eps):
             kin = np.asarray(prof["kinetic"][e][p])
             color = plt.cm.viridis(k / max(1, len(result.eps) - 1))
@@ -69,8 +79,9 @@ def write_limit_report(result: LimitResult, scenario: str, out_dir: Path) -> Pat
         error_figure(result, out_dir / "error.png"),
         profile_figure(result, out_dir / "profiles.png"),
     ]
+    gaps = result.gap_to_slides or [float("nan")] * len(result.eps)
     rows = [
-        (e, a, b, *(result.error_by_population[p][k] for p in POPULATIONS), c, t)
+        (e, a, b, *(result.error_by_population[p][k] for p in POPULATIONS), c, gaps[k], t)
         for k, (e, a, b, c, t) in enumerate(
             zip(
                 result.eps,
@@ -95,12 +106,14 @@ def write_limit_report(result: LimitResult, scenario: str, out_dir: Path) -> Pat
                     "n2 (L1)",
                     "n3 (L1)",
                     "to kinetic ε→0 (L1)",
+                    "gap to slides (L1, model gap)",
                     "run (s)",
                 ),
             )
             + rep.key_numbers(
                 {
                     "regime": result.regime,
+                    "reference PDE (ε → 0 limit)": result.reference,
                     "slope (L1)": result.slope,
                     "slope (L2)": result.slope_l2,
                     "floor (kinetic at ε = 1e-6 vs PDE, rel. L1)": result.floor,
@@ -110,7 +123,8 @@ def write_limit_report(result: LimitResult, scenario: str, out_dir: Path) -> Pat
                     "norm": result.norm,
                     "PDE run (s)": result.pde_runtime_s,
                 }
-            ),
+            )
+            + (f"<p>{gap_explanation(result)}</p>" if result.slides else ""),
         ),
         rep.section("Figures", rep.figures_html(figs, out_dir)),
         rep.section("Kinetic numerics", rep.key_numbers(result.kinetic_numerics)),

@@ -26,7 +26,9 @@ def limit_study(
     floor_eps: float = 1e-6,
     extrapolate: bool = True,
 ) -> LimitResult:
-    """Run the kinetic model at each ε and the regime's PDE; return their distances.
+    """Run the kinetic model at each ε and the PDE of the regime's ε → 0 limit; return their
+    distances (and, where the slides' system differs from the limit — the self scaling — the
+    model gap of each kinetic run to the slides' PDE).
 
     ``extrapolate``: Richardson extrapolation in time of the (first-order) kinetic scheme,
     2 n(Δt/2) − n(Δt), so that its time error stays below the modelling error.
@@ -38,11 +40,13 @@ def limit_study(
     if not t_end > 0:
         raise InputError(f"invalid value for 't_end': {t_end!r}; allowed: > 0")
     eps_list = check_eps(eps)
-    p = params.updated(reduction=regime)
+    scaling = REGIMES[regime]
+    p = params.updated(reduction=scaling.limit_reduction)
     fam = family("kinetic")
     pde_num = dict(pde_numerics or {})
     kin_num = dict(kinetic_numerics or {})
-    pde = fam.representation_class(f"pde-{dim}d")(p, pde_num)
+    pde_cls = fam.representation_class(f"pde-{dim}d")
+    pde = pde_cls(p, pde_num)
     # the same grid for both
     kin_num["dx"] = pde.grid.spacing
     t0 = time.perf_counter()
@@ -52,6 +56,19 @@ def limit_study(
     pde_time = time.perf_counter() - t0
     ref = {k: np.asarray(pde_final[k], dtype=float) for k in POPULATIONS}
     volume = pde.grid.cell_volume
+    slides_ref, slides_note = None, ""
+    if scaling.slides and scaling.slides != scaling.limit_reduction:
+        try:
+            slides_pde = pde_cls(p.updated(reduction=scaling.slides), pde_num)
+        except InputError as exc:  # e.g. b22 != b32: the slides' closure does not exist
+            slides_note = str(exc)
+        else:
+            s_state = slides_pde.initial_state()
+            s0 = np.stack([np.asarray(slides_pde.fields(s_state)[k]) for k in POPULATIONS])
+            if not np.allclose(s0, n0, rtol=1e-10, atol=1e-12):
+                raise InputError("the slides' PDE and the limit PDE start from different data")
+            final = slides_pde.fields(slides_pde.advance(s_state, 0.0, t_end))
+            slides_ref = {k: np.asarray(final[k], dtype=float) for k in POPULATIONS}
     kin_cls = fam.representation_class(f"kinetic-{dim}d")
 
     kin_num["time_extrapolation"] = extrapolate
@@ -62,7 +79,7 @@ def limit_study(
         fields = rep.fields(rep.advance(rep.solver.state_from_densities(n0), 0.0, t_end))
         return fields, time.perf_counter() - start, rep
 
-    errors, errors2, runtimes = [], [], []
+    errors, errors2, runtimes, gaps = [], [], [], []
     per: dict[str, list[float]] = {k: [] for k in POPULATIONS}
     kin_profiles = {}
     rep = None
@@ -75,9 +92,14 @@ def limit_study(
         for k in POPULATIONS:
             per[k].append(by_pop[k])
         kin_profiles[e] = {k: fields[k] for k in POPULATIONS}
+        if slides_ref is not None:
+            gaps.append(distances(fields, slides_ref, volume)[0])
     floor_fields, _, _ = run_kinetic(floor_eps)
     floor, _, _ = distances(floor_fields, ref, volume)
     own = [distances(kin_profiles[e], floor_fields, volume)[0] for e in eps_list]
+    profiles = {"coords": pde.coords(), "pde": ref, "kinetic": kin_profiles}
+    if slides_ref is not None:
+        profiles["slides"] = slides_ref
     return LimitResult(
         regime=regime,
         eps=eps_list,
@@ -97,5 +119,12 @@ def limit_study(
         pde_runtime_s=pde_time,
         kinetic_numerics=rep.describe_numerics() if rep is not None else {},
         pde_numerics=pde.describe_numerics(),
-        profiles={"coords": pde.coords(), "pde": ref, "kinetic": kin_profiles},
+        profiles=profiles,
+        reference=scaling.limit_reduction,
+        slides=scaling.slides if scaling.slides != scaling.limit_reduction else "",
+        gap_to_slides=gaps,
+        slides_gap_of_limit=(
+            distances(ref, slides_ref, volume)[0] if slides_ref is not None else float("nan")
+        ),
+        slides_note=slides_note,
     )

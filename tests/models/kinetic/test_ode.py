@@ -22,12 +22,14 @@ from oncoscale.models.kinetic.equilibria import (
     initial_levels,
     transcritical_value,
 )
+from oncoscale.models.kinetic.kinetic import Kinetic1D
+from oncoscale.models.kinetic.macro import MacroPDE1D
 from oncoscale.models.kinetic.ode import SYSTEMS, VARIABLES, to_common
 from oncoscale.models.kinetic.ode_model import KineticODE
 from oncoscale.models.kinetic.params import NAMED_SETS, KineticParameters, from_groups, named
 from oncoscale.models.kinetic.table import equilibrium_table, table_markdown
 
-KEYS_OF = {"cc": ("cc-linear", "cc-cross"), "pc": ("pc-linear", "pc-self")}
+KEYS_OF = {"cc": ("cc-linear", "cc-cross"), "pc": ("pc-linear", "pc-self", "pc-self-limit")}
 
 
 # ---- parameters ----------------------------------------------------------------------------
@@ -43,8 +45,19 @@ def test_named_sets_reproduce_their_groups(name):
 def test_parameter_validation_names_parameter_value_and_range():
     with pytest.raises(InputError, match=r"'reduction'.*'self'.*allowed: linear, cross"):
         named("kinetic-cc-escape", reduction="self")
-    with pytest.raises(InputError, match=r"'b22'.*0.3.*b22 = b32"):
-        named("kinetic-pc-window", reduction="self", b22=0.3)
+    # b22 = b32 is needed only where the slides' closure is chosen, not by the parameters
+    p = named("kinetic-pc-window", reduction="self", b22=0.3)
+    for build in (
+        lambda: KineticODE(p),
+        lambda: MacroPDE1D(p),
+        lambda: bifurcation_problem(p, "B"),
+    ):
+        with pytest.raises(InputError, match=r"'b22'.*0.3.*b22 = b32.*'self-limit'"):
+            build()
+    for red in ("self-limit", "linear"):  # the true limit and the kinetic model do not need it
+        KineticODE(p.updated(reduction=red))
+        MacroPDE1D(p.updated(reduction=red))
+    Kinetic1D(p)
     with pytest.raises(InputError, match=r"'d12'.*-1.*>= 0"):
         KineticParameters.from_mapping({"d12": -1})
     with pytest.raises(InputError, match=r"'seed_x'.*allowed: <= length"):
@@ -117,10 +130,11 @@ def test_closed_form_equilibria_are_equilibria(name):
 def test_linear_and_nonlinear_reductions_share_their_equilibria(name):
     case, _ = NAMED_SETS[name]
     g = named(name).groups()
-    lin, other = (dict((e.name, e) for e in equilibria(k, g)) for k in KEYS_OF[case])
-    assert set(lin) == set(other)
-    for k in lin:
-        np.testing.assert_allclose(common_of(lin[k]), common_of(other[k]), atol=1e-10)
+    lin, *others = (dict((e.name, e) for e in equilibria(k, g)) for k in KEYS_OF[case])
+    for other in others:
+        assert set(lin) == set(other)
+        for k in lin:
+            np.testing.assert_allclose(common_of(lin[k]), common_of(other[k]), atol=1e-10)
 
 
 def test_cc_coexistence_matches_the_slides_formula():
@@ -147,7 +161,7 @@ def test_transcritical_point_ai_equals_one(key):
     assert not equilibrium(key, {**g, "A": a_star * 0.99}, "E2").feasible
 
 
-@pytest.mark.parametrize("key", ["pc-linear", "pc-self"])
+@pytest.mark.parametrize("key", ["pc-linear", "pc-self", "pc-self-limit"])
 def test_b_tilde_is_the_fold_of_e3_e4(key):
     g = named("kinetic-pc-window").groups()
     bt = b_tilde(g, key)
@@ -178,6 +192,8 @@ def _hurwitz(key, g, bval):
         ("kinetic-pc-window", "pc-linear"),
         ("kinetic-pc-coexistence", "pc-linear"),
         ("kinetic-pc-coexistence", "pc-self"),
+        ("kinetic-pc-window", "pc-self-limit"),
+        ("kinetic-pc-coexistence", "pc-self-limit"),
     ],
 )
 def test_b_bar_is_a_hopf_point_of_e4(name, key):
@@ -258,9 +274,49 @@ def test_table_covers_every_set_and_flags_the_disagreements():
     # exactly where the computed stability of E4 differs between linear and self
     for r in rows:
         if (r.scenario, r.equilibrium) in differ:
-            assert (r.linear_max_re < 0) != (r.other_max_re < 0)
+            assert (r.max_re["linear"] < 0) != (r.max_re[r.reductions[1]] < 0)
     assert ("kinetic-pc-oscillation", "E4") in differ
-    assert "| kinetic-pc-window |" in table_markdown()
+    text = table_markdown()
+    assert "| kinetic-pc-window |" in text and "self (slides' closure)" in text
+
+
+def test_slides_closure_and_true_limit_share_equilibria_stability_and_windows():
+    """Spec §2: the slides' self system is the true limit with the n2 equation divided by
+    1 + φ' > 0, so equilibria, their stability, B̃ and B̄ coincide, eigenvalues do not."""
+    for r in equilibrium_table():
+        if "self" not in r.reductions:
+            continue
+        assert r.kind["self"] == r.kind["self-limit"], r
+        assert (r.max_re["self"] < 0) == (r.max_re["self-limit"] < 0)
+    window = named("kinetic-pc-window").groups()
+    assert b_bar(window, "pc-self-limit") == pytest.approx(b_bar(window, "pc-self"), rel=1e-9)
+    assert b_tilde(window, "pc-self-limit") == pytest.approx(b_tilde(window, "pc-self"))
+    e4s, e4l = (equilibrium(k, window, "E4").eigenvalues for k in ("pc-self", "pc-self-limit"))
+    assert abs(e4s[0].real - e4l[0].real) > 0.02  # -0.024 vs -0.050: magnitudes differ
+
+
+def test_self_limit_ode_is_the_n2_slow_system_and_stops_where_slaving_breaks():
+    """The self-limit reduction equals the n2-slow system written out independently, and a
+    run reaching E·Y2 = C stops with an error naming the condition."""
+    p = named("kinetic-pc-coexistence", reduction="self-limit", initial_state="coexistence")
+    g = p.groups()
+
+    def slow(t, y):
+        n3 = g["F"] * y[1] ** 2 / (g["C"] - g["E"] * y[1])
+        return [-g["A"] * y[0] * y[1] + g["B"] * y[0] * n3 + y[0],
+                -g["A"] * y[0] * y[1] + g["D"] * n3 - g["G"] * y[1] + g["H"]]  # fmt: skip
+
+    rep = KineticODE(p, {"rtol": 1e-11, "atol": 1e-13})
+    y0 = rep.initial_state()
+    y1 = rep.advance(y0.copy(), 0.0, 5.0)
+    ref = solve_ivp(slow, (0, 5.0), y0[:2], rtol=1e-11, atol=1e-13).y[:, -1]
+    np.testing.assert_allclose(y1[:2], ref, rtol=1e-7)
+    assert y1[2] == pytest.approx(g["F"] * ref[1] ** 2 / (g["C"] - g["E"] * ref[1]), rel=1e-7)
+    # a strong source of active cells drives b32 n2 up to d35 n5: a clear error
+    bad = KineticODE(p.updated(n2_star=40.0, kappa2=5.0))
+    start = np.array([0.0, 5.0, g["F"] * 25.0 / (g["C"] - 5.0 * g["E"])])  # C/E = 10
+    with pytest.raises(InputError, match=r"self-limit closure breaks down.*E·Y2.*C"):
+        bad.advance(start, 0.0, 50.0)
 
 
 # ---- ODE representation ----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import numpy as np
 from oncoscale.errors import InputError
 from oncoscale.models.bifurcation import BifurcationProblem, StartingPoint
 from oncoscale.models.kinetic.equilibria import b_bar, b_tilde, equilibria, transcritical_value
-from oncoscale.models.kinetic.ode import SYSTEMS, VARIABLES, reduction_of
+from oncoscale.models.kinetic.ode import SYSTEMS, VARIABLES, check_closure, reduction_of
 from oncoscale.models.kinetic.params import KineticParameters
 
 GROUPS = ("A", "B", "C", "D", "E", "F", "G", "H", "I")
@@ -67,11 +67,7 @@ def bifurcation_problem(
 ) -> BifurcationProblem:
     """A homogeneous reduction of ``params`` (default: ``params.reduction``) in ``param``."""
     key = reduction_of(params, reduction)
-    if key == "pc-self" and not math.isclose(params.b22, params.b32, rel_tol=1e-12):
-        raise InputError(
-            f"invalid value for 'b22': {params.b22!r} with reduction 'self'; "
-            f"allowed: b22 = b32 = {params.b32!r} (the self-diffusion closure needs F = E)"
-        )
+    check_closure(params, key)
     at = groups_at(params, param)
     f, jac = SYSTEMS[key]
 
@@ -98,7 +94,7 @@ def bifurcation_problem(
         plot_variable=0,
         plot_scale=1.0,
         plot_label="Y1 (scaled tumour density)",
-        reduction=key.split("-")[1],
+        reduction=key.split("-", 1)[1],
         notes=notes,
     )
 

@@ -62,6 +62,9 @@ def _states(key: str, g: Groups) -> list[tuple[str, np.ndarray]]:
             y3 = (a * y2 - 1) / b
             y1 = (d * y3 - gg * y2 + h) / (a * y2)
             out.append((name, np.array([y1, y2, y3])))
+    elif key == "pc-self-limit":
+        # the same polynomials as pc-linear (Y3 = φ(Y2) there too); state (Y1, Y2)
+        return [(name, state[:2]) for name, state in _states("pc-linear", g)]
     elif key == "pc-self":
         free = _quadratic_roots(d * p, h * p - gg, h)
         out += [(n, np.array([0.0, v])) for n, v in zip(("E1", "E2"), free, strict=False)]
@@ -128,14 +131,14 @@ def transcritical_value(g: Groups, param: str) -> float:
 def b_tilde(g: Groups, key: str = "pc-linear") -> float:
     """B̃: the value of B at which E3 and E4 are born (saddle-node), coexistence for B < B̃.
 
-    pc-linear: (AC − E)²/(4CF); pc-self: (A − P)²/(4P) (equal when E = F).
+    pc-linear and pc-self-limit: (AC − E)²/(4CF); pc-self: (A − P)²/(4P) (equal when E = F).
     """
     a, c, e, f, p = g["A"], g["C"], g["E"], g["F"], g["P"]
-    if key == "pc-linear":
+    if key in ("pc-linear", "pc-self-limit"):
         return (a * c - e) ** 2 / (4 * c * f) if c * f > 0 else math.inf
     if key == "pc-self":
         return (a - p) ** 2 / (4 * p) if p > 0 else math.inf
-    raise InputError(f"invalid reduction '{key}' for B̃; allowed: pc-linear, pc-self")
+    raise InputError(f"invalid reduction '{key}' for B̃; allowed: pc-linear, pc-self, pc-self-limit")
 
 
 def max_real_part(key: str, g: Groups, name: str = "E4") -> float:

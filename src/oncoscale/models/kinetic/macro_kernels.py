@@ -12,8 +12,12 @@ import numpy as np
 
 from oncoscale.models.kinetic.params import KineticParameters
 
-KEYS: dict[str, int] = {"cc-linear": 0, "cc-cross": 1, "pc-linear": 2, "pc-self": 3}
-N_VARIABLES: dict[str, int] = {"cc-linear": 3, "cc-cross": 2, "pc-linear": 3, "pc-self": 2}
+KEYS: dict[str, int] = {
+    "cc-linear": 0, "cc-cross": 1, "pc-linear": 2, "pc-self": 3, "pc-self-limit": 4
+}  # fmt: skip
+N_VARIABLES: dict[str, int] = {
+    "cc-linear": 3, "cc-cross": 2, "pc-linear": 3, "pc-self": 2, "pc-self-limit": 2
+}  # fmt: skip
 
 
 def pack_coefficients(p: KineticParameters) -> np.ndarray:
@@ -38,9 +42,15 @@ def pack_coefficients(p: KineticParameters) -> np.ndarray:
 # NumPy reference
 # ---------------------------------------------------------------------------------------
 def split_reference(y: np.ndarray, coeffs: np.ndarray, key: str) -> tuple[np.ndarray, np.ndarray]:
-    """(n2, n3) of a state: read off (linear) or from the slaved closure (cross/self)."""
+    """(n2, n3) of a state: read off (linear) or from the slaved closure (cross/self/self-limit;
+    self-limit: n3 = φ(n2) = b22 n2²/(d35 n5 − b32 n2), inf where b32 n2 >= d35 n5)."""
     if key in ("cc-linear", "pc-linear"):
         return y[1], y[2]
+    if key == "pc-self-limit":
+        n2 = y[1]
+        den = coeffs[4] - coeffs[6] * np.maximum(n2, 0.0)
+        with np.errstate(divide="ignore"):
+            return n2, np.where(den > 0, coeffs[7] * n2 * n2 / den, np.inf)
     n1 = np.maximum(y[0], 0.0)
     big_n = np.maximum(y[1], 0.0)
     k = coeffs[4]
@@ -66,7 +76,7 @@ def reactions_reference(y: np.ndarray, coeffs: np.ndarray, key: str) -> np.ndarr
     elif key == "pc-linear":
         out[1] = -d21 * n1 * n2 + a35 * n3 - kap * (n2 - n2s)
         out[2] = -k35 * n3 + b32 * n2 * n3 + b22 * n2**2
-    else:
+    else:  # pc-self (N equation) and pc-self-limit (n2 equation): the same R2
         out[1] = -d21 * n1 * n2 + a35 * n3 - kap * (n2 - n2s)
     return out
 
@@ -85,6 +95,10 @@ def _reactions_kernel(y, coeffs, key, out):  # pragma: no cover - compiled
         if key == 0 or key == 2:
             n2 = y[1, j]
             n3 = y[2, j]
+        elif key == 4:
+            n2 = y[1, j]
+            den = k35 - b32 * max(n2, 0.0)
+            n3 = b22 * n2 * n2 / den if den > 0.0 else np.inf
         else:
             n1c = max(n1, 0.0)
             bn = max(y[1, j], 0.0)

@@ -1,13 +1,15 @@
 """Spatially homogeneous reductions of the kinetic family (spec §3), in scaled variables.
 
-Systems ``cc-linear``, ``cc-cross``, ``pc-linear``, ``pc-self`` in τ = r t and
-Y1 = (d21/d12) n1, Y2 = n2, Y3 = n3, Y_N = n2 + n3, with the slaved immune split
-(:func:`immune_split`) and the map to common coordinates (:func:`to_common`). Equations:
+Systems ``cc-linear``, ``cc-cross``, ``pc-linear``, ``pc-self`` (the slides' closure) and
+``pc-self-limit`` (the ε → 0 limit of the self scaling) in τ = r t and Y1 = (d21/d12) n1,
+Y2 = n2, Y3 = n3, Y_N = n2 + n3, with the slaved immune split (:func:`immune_split`) and the
+map to common coordinates (:func:`to_common`). Equations:
 docs/kinetic.md, section 'Homogeneous reductions, equilibria and bifurcations'.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -23,14 +25,19 @@ VARIABLES: dict[str, tuple[str, ...]] = {
     "cc-cross": ("Y1",),
     "pc-linear": ("Y1", "Y2", "Y3"),
     "pc-self": ("Y1", "YN"),
+    "pc-self-limit": ("Y1", "Y2"),
 }
+
+
+class SlavingBreakdown(InputError):
+    """The self-limit closure n3 = φ(n2) = F n2²/(C − E n2) left its domain E·Y2 < C."""
 
 
 def system_key(case: str, reduction: str) -> str:
     """'cc-linear', 'cc-cross', 'pc-linear' or 'pc-self' (InputError for other pairs)."""
     key = f"{case}-{reduction}"
     if key not in VARIABLES:
-        allowed = [k.split("-")[1] for k in VARIABLES if k.startswith(case + "-")]
+        allowed = [k.split("-", 1)[1] for k in VARIABLES if k.startswith(case + "-")]
         raise InputError(
             f"invalid value for 'reduction': {reduction!r} with case {case!r}; "
             f"allowed: {', '.join(allowed)}"
@@ -118,12 +125,57 @@ def pc_self_jac(y: np.ndarray, g: Groups) -> np.ndarray:
     )
 
 
+def slaved_passive(y2, g: Groups):
+    """φ(Y2) = F Y2²/(C − E Y2): the passive density slaved by the fast block of the self
+    scaling (attracting while E Y2 < C; inf beyond)."""
+    den = g["C"] - g["E"] * np.asarray(y2, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(den > 0, g["F"] * np.asarray(y2, dtype=float) ** 2 / den, np.inf)
+
+
+def slaved_passive_slope(y2, g: Groups):
+    """φ'(Y2) = F Y2 (2C − E Y2)/(C − E Y2)²."""
+    c, e, f = g["C"], g["E"], g["F"]
+    y2 = np.asarray(y2, dtype=float)
+    return f * y2 * (2 * c - e * y2) / (c - e * y2) ** 2
+
+
+def pc_self_limit(y: np.ndarray, g: Groups) -> np.ndarray:
+    """PC self scaling, its ε → 0 limit (Y3 = φ(Y2) slaved, Y2 slow; spec §2, last point)."""
+    y1, y2 = y
+    a, b, d, gg, h = (g[k] for k in "ABDGH")
+    y3 = float(slaved_passive(y2, g))
+    return np.array([-a * y1 * y2 + b * y1 * y3 + y1, -a * y1 * y2 + d * y3 - gg * y2 + h])
+
+
+def pc_self_limit_jac(y: np.ndarray, g: Groups) -> np.ndarray:
+    """Jacobian of :func:`pc_self_limit`."""
+    y1, y2 = y
+    a, b, d, gg, _ = (g[k] for k in "ABDGH")
+    y3, dphi = float(slaved_passive(y2, g)), float(slaved_passive_slope(y2, g))
+    return np.array(
+        [[-a * y2 + b * y3 + 1.0, -a * y1 + b * y1 * dphi], [-a * y2, -a * y1 + d * dphi - gg]]
+    )
+
+
 SYSTEMS: dict[str, tuple[Callable, Callable]] = {
     "cc-linear": (cc_linear, cc_linear_jac),
     "cc-cross": (cc_cross, cc_cross_jac),
     "pc-linear": (pc_linear, pc_linear_jac),
     "pc-self": (pc_self, pc_self_jac),
+    "pc-self-limit": (pc_self_limit, pc_self_limit_jac),
 }
+
+
+def check_closure(params: KineticParameters, key: str) -> None:
+    """InputError unless ``params`` admit the closure of ``key``: the slides' self-diffusion
+    closure (``pc-self``) needs b22 = b32; the others need nothing."""
+    if key == "pc-self" and not math.isclose(params.b22, params.b32, rel_tol=1e-12, abs_tol=1e-300):
+        raise InputError(
+            f"invalid value for 'b22': {params.b22!r} 1/(t*n) with reduction 'self'; allowed: "
+            f"b22 = b32 = {params.b32!r} (the slides' self-diffusion closure needs it; reduction "
+            "'self-limit', the ε → 0 limit of the self scaling, does not)"
+        )
 
 
 def reduction_of(params: KineticParameters, reduction: str | None = None) -> str:
@@ -147,6 +199,8 @@ def immune_split(key: str, y: np.ndarray, g: Groups) -> tuple[float, float]:
     if key == "pc-self":
         n, p = y[1], g["P"]
         return float(n / (1 + p * n)), float(p * n**2 / (1 + p * n))
+    if key == "pc-self-limit":
+        return float(y[1]), float(slaved_passive(y[1], g))
     raise InputError(f"unknown reduction '{key}'; allowed: {', '.join(VARIABLES)}")
 
 
@@ -164,4 +218,5 @@ def from_common(key: str, y: np.ndarray) -> np.ndarray:
         "cc-cross": np.array([y1]),
         "pc-linear": np.array([y1, y2, y3]),
         "pc-self": np.array([y1, y2 + y3]),
+        "pc-self-limit": np.array([y1, y2]),
     }[key]

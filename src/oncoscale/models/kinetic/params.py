@@ -19,7 +19,7 @@ from oncoscale.errors import InputError
 from oncoscale.models.parameters import ParameterSet, param
 
 Case = Literal["cc", "pc"]
-Reduction = Literal["linear", "cross", "self"]
+Reduction = Literal["linear", "cross", "self", "self-limit"]
 
 #: the interaction operators of spec §1 (K2 is the PC relaxation K[f2]).
 OPERATORS: tuple[str, ...] = (
@@ -60,6 +60,15 @@ class Regime:
     cases: tuple[str, ...]
     fast_operators: tuple[str, ...]
     description: str
+    #: the macroscopic reduction that is the ε → 0 limit of this scaling ("" = ``name``)
+    limit: str = ""
+    #: the slides' macroscopic system for this scaling where it is not the limit ("" = none)
+    slides: str = ""
+
+    @property
+    def limit_reduction(self) -> str:
+        """The reduction the kinetic model converges to as ε → 0."""
+        return self.limit or self.name
 
     def order(self, operator: str) -> int:
         """m such that ``operator`` enters with the factor ε^(-m) (0 or 1)."""
@@ -93,9 +102,24 @@ REGIMES: dict[str, Regime] = {
         cases=("pc",),
         fast_operators=("Q35", "Q32", "J3_22"),
         description=(
-            "PC: turning 1/ε², passive dynamics (Q35, Q32, J3_22) 1/ε, the rest order 1: "
-            "slaved immune split, self-diffusion ∂t N = Δ(D_eff[N] N) + R_N (needs b22 = b32)"
+            "PC: turning 1/ε², passive dynamics (Q35, Q32, J3_22) 1/ε, the rest order 1. "
+            "As a macroscopic reduction: the slides' closure, slaved split N = n2 + n3 with "
+            "∂t N = Δ(D2 n2 + D3 n3) + R_N (needs b22 = b32) — not the ε → 0 limit of this "
+            "scaling, which is 'self-limit'"
         ),
+        limit="self-limit",
+        slides="self",
+    ),
+    "self-limit": Regime(
+        name="self-limit",
+        cases=("pc",),
+        fast_operators=("Q35", "Q32", "J3_22"),
+        description=(
+            "PC, the self scaling (as 'self') and its derived ε → 0 limit: n3 = φ(n2) = "
+            "b22 n2²/(d35 n5 − b32 n2) slaved, ∂t n2 = Δ(D2 n2) + R2(n1, n2, φ(n2)) "
+            "(valid while b32 n2 < d35 n5)"
+        ),
+        slides="self",
     ),
 }
 
@@ -119,7 +143,8 @@ class KineticParameters(ParameterSet):
     reduction: Reduction = param(
         "linear",
         "",
-        "hydrodynamic scaling: 'linear' (CC, PC), 'cross' (CC only), 'self' (PC only)",
+        "hydrodynamic scaling: 'linear' (CC, PC), 'cross' (CC only), 'self' (PC only, the "
+        "slides' closure), 'self-limit' (PC only, the ε → 0 limit of the self scaling)",
     )
 
     # ---- background populations ------------------------------------------------------------
@@ -170,6 +195,13 @@ class KineticParameters(ParameterSet):
         "start: immune cells at the stable tumour-free state (spec §4), or every population at "
         "the coexistence equilibrium E4 (PC sets without a tumour-free state); seed added on top",
     )
+    escape_density: float = param(
+        1e6,
+        "n",
+        "tumour density (anywhere) at which a run ends with the outcome 'escape' (the "
+        "scenarios' stop_when protocol entry reads it); inf: never stop",
+        gt=0,
+    )
     tumour_background: float = param(
         0.0, "n", "uniform Y1 added to the seed (a > 0 with seed_amplitude 0: homogeneous)", ge=0
     )
@@ -182,13 +214,6 @@ class KineticParameters(ParameterSet):
             raise ValueError(
                 f"invalid value for 'reduction': {self.reduction!r} with case {self.case!r}; "
                 f"allowed: {', '.join(allowed)}"
-            )
-        if self.reduction == "self" and not math.isclose(
-            self.b22, self.b32, rel_tol=1e-12, abs_tol=1e-300
-        ):
-            raise ValueError(
-                f"invalid value for 'b22': {self.b22!r} 1/(t*n) with reduction 'self'; "
-                f"allowed: b22 = b32 = {self.b32!r} (the self-diffusion closure needs it)"
             )
         for name in ("seed_x", "seed_y"):
             if getattr(self, name) > self.length:
