@@ -206,6 +206,7 @@ class IMEXIntegrator:
             raise InputError(f"invalid value for 'dt_max': {self.max_step_size!r}; allowed: > 0")
         self._tab = tab
         self._atol_full: np.ndarray | None = None
+        self._terms: np.ndarray | None = None
 
     # ------------------------------------------------------------------------------------
     def _stage_solution(self, t: float, y: np.ndarray, h: float):
@@ -214,8 +215,9 @@ class IMEXIntegrator:
         prob.freeze(t, y)
         s = tab.stages
         flat = np.ascontiguousarray(y, dtype=float).reshape(-1)
-        n_terms = np.empty((s, flat.size))  # stage terms, flattened (no temporaries)
-        l_terms = np.empty((s, flat.size))
+        if self._terms is None or self._terms.shape != (2, s, flat.size):
+            self._terms = np.empty((2, s, flat.size))  # stage terms, reused from step to step
+        n_terms, l_terms = self._terms
         for i in range(s):
             rhs = np.empty(flat.size)
             _stage_rhs(rhs, flat, h * tab.a_explicit[i, :i], n_terms, h * tab.a_implicit[i, :i],
