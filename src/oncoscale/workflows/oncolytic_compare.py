@@ -109,8 +109,8 @@ def execute_compare(
     pdes = {}
     for m in continuum:
         extra = routed[m]
-        if m == "pde-2d":  # the lattice's own grid
-            extra = {"numerics.dx": abm.params.delta, **extra}
+        if m == "pde-2d":  # the lattice's own grid, central fluxes: its random walk's mean field
+            extra = {"numerics.dx": abm.params.delta, "numerics.diffusion": "central", **extra}
         pdes[m] = resolve(scenario, m, extra, t_end, variant=variant)
     for r in (abm, *pdes.values()):
         r.representation()  # validate everything before running anything
