@@ -6,7 +6,9 @@ import time
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from oncoscale.cli import main
 from oncoscale.errors import InputError
 from oncoscale.io.scenario import load_scenario, resolve
 from oncoscale.models.oncolytic.params import OncolyticParameters
@@ -94,3 +96,28 @@ def test_live_run_reports_bad_numerics_as_a_message(tmp_path):
     live = LiveRun(resolved, tmp_path).start()
     live.join(60)
     assert live.state.status == "failed" and "'rtol'" in live.state.message
+
+
+def test_fronts_plot_carries_the_travelling_wave_theory(tmp_path):
+    """The explorer's fronts plot draws R + c t with the summary's theory speeds (dashed)."""
+    from oncoscale.viz.explorer.results import RunResultView
+
+    res = CliRunner().invoke(
+        main,
+        ["run", "oncolytic-central", "--model", "pde-radial", "--t-end", "40", "--no-figures",
+         "--quiet", "--out", str(tmp_path)],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    theory = json.loads((tmp_path / "summary.json").read_text())["theory"]
+    view = RunResultView(tmp_path)
+    dashed = [r for r in view.series.fronts.renderers if r.glyph.line_dash]
+    assert len(dashed) == 2
+    speeds = sorted(
+        (d["y"][1] - d["y"][0]) / (d["x"][1] - d["x"][0])
+        for d in (r.data_source.data for r in dashed)
+    )
+    expected = sorted(
+        theory[k]
+        for k in ("uninfected_speed_2sqrt(Dp)_mm_per_h", "infected_speed_2sqrt(D(beta-q))_mm_per_h")
+    )
+    assert speeds == pytest.approx(expected, rel=1e-12)

@@ -14,6 +14,18 @@ from oncoscale.io.results import parameters_of
 from oncoscale.numerics.profiles import front_speed
 
 
+def front_theory(p: dict[str, Any]) -> dict[str, tuple[str, float, float]]:
+    """Travelling-wave theory of the fronts: observable → (label, position at t = 0 (mm),
+    speed (mm/h)); uninfected 2√(Dp) from R_u, infected 2√(D(β−q)) from R_i (if β > q and
+    there is an infected disc)."""
+    c_u = 2 * math.sqrt(p["D"] * p["p"])
+    out = {"front_u": (f"R_u + 2√(Dp) t, {c_u:.2e} mm/h", p["R_u"], c_u)}
+    if p["beta"] > p["q"] and p["R_i"] > 0:
+        c_i = 2 * math.sqrt(p["D"] * (p["beta"] - p["q"]))
+        out["front_i"] = (f"R_i + 2√(D(β−q)) t, {c_i:.2e} mm/h", p["R_i"], c_i)
+    return out
+
+
 def summary(ds: xr.Dataset) -> dict[str, Any]:
     """Front positions and speeds (with the travelling-wave theory) and peak values."""
     p = parameters_of(ds)

@@ -18,4 +18,5 @@ FAMILY = Family(
     summary="oncoscale.analysis.oncolytic:summary",
     figures="oncoscale.viz.oncolytic",
     compare="oncoscale.workflows.oncolytic_compare:compare_report",
+    front_theory="oncoscale.analysis.oncolytic:front_theory",
 )

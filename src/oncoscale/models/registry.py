@@ -41,6 +41,8 @@ class Family:
     * ``figures`` — a module with ``run_figures(ds, out, movie) -> [paths]`` and optionally
       ``STUDY_FIGURES`` (metric name → ``f(study, runs, out) -> path``);
     * ``compare`` — ``f(scenario, out_dir, runs, **options) -> [lines]`` (``oncoscale compare``);
+    * ``front_theory`` — ``f(params: dict) -> {observable: (label, position at t = 0, speed)}``:
+      travelling-wave theory lines drawn with the fronts (explorer);
     * ``extensions`` — modules imported when the family is first used (they register
       protocol kinds, study metrics or time schemes by defining them).
     """
@@ -54,6 +56,7 @@ class Family:
     summary: str = ""
     figures: str = ""
     compare: str = ""
+    front_theory: str = ""
     extensions: tuple[str, ...] = ()
 
     # ---- physics --------------------------------------------------------------------------

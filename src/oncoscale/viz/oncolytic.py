@@ -3,12 +3,12 @@ ODE time series, and study figures (Fig. 7 and Fig. 13 of the seed)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from oncoscale.analysis.oncolytic import front_theory
 from oncoscale.io.results import events_of, parameters_of
 from oncoscale.viz.movie import field_movie
 from oncoscale.viz.style import COLORS, LABELS, plt, save, units_label
@@ -100,25 +100,9 @@ def fronts_figure(ds: xr.Dataset, out: Path) -> Path:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(t, ds["front_u"], color=COLORS["u"], label="uninfected front")
     ax.plot(t, ds["front_i"], color=COLORS["i"], label="infected front")
-    c_u = 2 * math.sqrt(p["D"] * p["p"])
-    ax.plot(
-        t,
-        p["R_u"] + c_u * t,
-        color=COLORS["u"],
-        ls="--",
-        lw=1,
-        label=f"R_u + 2√(Dp) t, {c_u:.2e} mm/h",
-    )
-    if p["beta"] > p["q"] and p["R_i"] > 0:
-        c_i = 2 * math.sqrt(p["D"] * (p["beta"] - p["q"]))
-        ax.plot(
-            t,
-            p["R_i"] + c_i * t,
-            color=COLORS["i"],
-            ls="--",
-            lw=1,
-            label=f"R_i + 2√(D(β−q)) t, {c_i:.2e} mm/h",
-        )
+    for name, (label, start, speed) in front_theory(p).items():
+        color = COLORS["u"] if name == "front_u" else COLORS["i"]
+        ax.plot(t, start + speed * t, color=color, ls="--", lw=1, label=label)
     ax.set_ylim(0, p["L"])
     ax.set_xlabel("t (h)")
     ax.set_ylabel("front position (mm)")

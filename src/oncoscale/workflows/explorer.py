@@ -224,7 +224,11 @@ class RunTab:
         resolved.output = resolved.output.model_copy(update={"movie": False})
         _message(self.message)
         self.numbers.object, self.figures.objects = "", []
-        self.series.set_time_label(family(resolved.scenario.family).time_label)
+        fam = family(resolved.scenario.family)
+        self.series.set_time_label(fam.time_label)
+        theory = fam.part("front_theory")
+        guides = theory(resolved.params.model_dump()) if theory else {}
+        self.series.set_guides(guides, resolved.t_end)
         self.status.object = f"running… equivalent command: `{command}`"
         self.live = LiveRun(resolved, out, command).start()
         self.run_button.disabled, self.stop_button.disabled = True, False

@@ -33,7 +33,7 @@ def test_homogeneous_data_reproduce_the_ode(cls):
     else:
         p = OncolyticParameters(**base)
         area = math.pi * p.L**2
-    rep = cls(p, {"rtol": 1e-8, "dr": 0.05, "dx": 0.2})
+    rep = cls(p, {"rtol": 1e-8, "atol": 1e-6, "dr": 0.05, "dx": 0.2})  # 2D default atol: 1
     y0 = (5000.0, 1000.0, 10.0, 0.5)
     state = rep.advance(_homogeneous(rep, *y0), 0.0, 200.0)
     from scipy.integrate import solve_ivp

@@ -13,7 +13,8 @@ import xarray as xr
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 
-from oncoscale.io.results import open_result
+from oncoscale.io.results import open_result, parameters_of
+from oncoscale.models.registry import families, family
 from oncoscale.viz.explorer.fields import FieldView
 from oncoscale.viz.explorer.frames import frame_from_result
 from oncoscale.viz.explorer.series import SeriesView
@@ -67,6 +68,7 @@ class RunResultView:
         )
         self.fields = FieldView()
         self.series = SeriesView(unit)
+        self._theory_lines()
         scalars = [str(n) for n, v in self.ds.data_vars.items() if v.dims == ("t_obs",)]
         self._table = {n: self.ds[n].values for n in scalars}
         summary = _summary(folder)
@@ -85,6 +87,16 @@ class RunResultView:
             sizing_mode="stretch_width",
         )
         self.show(self.slider.value)
+
+    def _theory_lines(self) -> None:
+        """The family's travelling-wave theory on the fronts plot, if it has one."""
+        name = self.ds.attrs.get("family", "")
+        if name not in families():
+            return
+        theory = family(name).part("front_theory")
+        if theory is not None and "t_obs" in self.ds:
+            t_end = float(self.ds["t_obs"].values[-1])
+            self.series.set_guides(theory(parameters_of(self.ds)), t_end)
 
     def show(self, k: int) -> None:
         """Snapshot ``k``."""

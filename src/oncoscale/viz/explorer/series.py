@@ -46,6 +46,8 @@ class SeriesView:
         self.fronts.add_layout(self.cursor[1])
         self.source = ColumnDataSource({"t": []})
         self._names: tuple[str, ...] = ()
+        self._guides: list[tuple[str, float, float]] = []
+        self._guide_span = (0.0, 1.0)
         self.layout = pn.Row(
             pn.pane.Bokeh(self.totals), pn.pane.Bokeh(self.fronts), sizing_mode="stretch_width"
         )
@@ -55,10 +57,28 @@ class SeriesView:
         for fig in (self.totals, self.fronts):
             fig.xaxis.axis_label = f"t ({time_label})" if time_label else "t"
 
+    def set_guides(self, guides: dict[str, tuple[str, float, float]], t_end: float) -> None:
+        """Theory lines on the fronts plot: observable → (label, position at t = 0, speed),
+        drawn dashed over [0, t_end] in the colour of the observable's line."""
+        self._guides = [(name, *g) for name, g in guides.items()]
+        self._guide_span = (0.0, float(t_end))
+        self._names = ()  # redraw with the guides at the next frame
+
     def _lines(self, names: list[str]) -> None:
         for fig in (self.totals, self.fronts):
             fig.renderers = []
         fronts = [n for n in names if is_front(n)]
+        t0, t1 = self._guide_span
+        for name, label, start, speed in self._guides:
+            if name in fronts:
+                self.fronts.line(
+                    [t0, t1],
+                    [start + speed * t0, start + speed * t1],
+                    legend_label=label,
+                    color=Category10_10[fronts.index(name) % 10],
+                    line_dash="dashed",
+                    line_width=1,
+                )
         for j, n in enumerate(default_totals(names)):
             self.totals.line(
                 "t",
