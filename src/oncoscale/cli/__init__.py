@@ -24,3 +24,4 @@ from oncoscale.cli import limit as _limit  # noqa: E402, F401
 from oncoscale.cli import optimise as _optimise  # noqa: E402, F401
 from oncoscale.cli import run as _run  # noqa: E402, F401
 from oncoscale.cli import sensitivity as _sensitivity  # noqa: E402, F401
+from oncoscale.cli import study as _study  # noqa: E402, F401

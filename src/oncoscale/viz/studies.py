@@ -130,3 +130,13 @@ def optimisation_figure(
         ax.set_ylabel(objective)
         ax.ticklabel_format(axis="both", style="sci", scilimits=(-3, 4))
     return save(fig, out / "objective.png")
+
+
+def design_figure(names: Sequence[str], x: np.ndarray, y: np.ndarray, qoi: str, out: Path):
+    """A QoI against each varied parameter at every design point."""
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
+    for j, (name, ax) in enumerate(zip(names, axes[0], strict=True)):
+        ax.plot(x[:, j], y, "o", ms=3, alpha=0.7)
+        ax.set_xlabel(name)
+        ax.set_ylabel(qoi)
+    return save(fig, out / f"design-{_safe(qoi)}.png")

@@ -24,6 +24,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +86,10 @@ class StudyPlan:
             raise InputError("the design does not match the parameter space")
         return cls(resolved, space, design, parsed, dict(qoi_options or {}), reps, seed_prefix)
 
-    @property
+    @cached_property
     def stochastic(self) -> bool:
         """Whether the representation is stochastic."""
-        return self.resolved.representation().stochastic
+        return type(self.resolved.representation()).stochastic
 
     def values(self) -> np.ndarray:
         """The design's points in parameter values (n × d)."""

@@ -10,7 +10,6 @@ dimension maps u to its value linearly or geometrically.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.io.scenario import ResolvedRun
+from oncoscale.io.scenario import ResolvedRun, parse_range
 from oncoscale.models.parameters import suggest
 from oncoscale.run.protocols import parse_event
 
@@ -91,29 +90,6 @@ class Dimension:
         if self.units_label and self.units_label != self.units:
             attrs["units_label"] = self.units_label
         return attrs
-
-
-def parse_range(text: str) -> tuple[str, float, float, bool]:
-    """``"zeta=0.05:5:log"`` → ("zeta", 0.05, 5.0, True); InputError if malformed."""
-    name, sep, rng = text.partition("=")
-    parts = rng.split(":")
-    if not sep or not name.strip() or len(parts) not in (2, 3):
-        raise InputError(f"invalid --param '{text}': expected NAME=LO:HI or NAME=LO:HI:log")
-    name = name.strip()
-    scale = parts[2].strip().lower() if len(parts) == 3 else "linear"
-    if scale not in ("log", "linear", "lin"):
-        raise InputError(f"invalid --param '{text}': scale {parts[2]!r}; allowed: log, linear")
-    try:
-        lo, hi = float(parts[0]), float(parts[1])
-    except ValueError:
-        raise InputError(f"invalid --param '{text}': LO and HI must be numbers") from None
-    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
-        raise InputError(f"invalid range for '{name}': {lo:g}:{hi:g}; allowed: LO < HI, finite")
-    if scale == "log" and lo <= 0:
-        raise InputError(
-            f"invalid range for '{name}': {lo:g}:{hi:g}:log; allowed: LO > 0 on a log scale"
-        )
-    return name, lo, hi, scale == "log"
 
 
 def with_values(resolved: ResolvedRun, values: dict[str, float]) -> ResolvedRun:
