@@ -176,3 +176,23 @@ def eradication_metric(
         "time_of_nadir": float(t[k]),
         "amplitude": float(np.max(x[k:]) - x[k]),
     }
+
+
+@study_metric("outcome", units={"log10_final": "1", "escaped": "1", "extinct": "1"})
+def outcome_metric(
+    ds: xr.Dataset,
+    observable: str = "total_tumour",
+    escape_factor: float = 100.0,
+    threshold: float = 1e-6,
+) -> dict[str, float]:
+    """Long-time outcome of ``observable`` (e.g. the kinetic tumour density n1):
+    ``log10_final`` (log10 of the final value, floored at 1e-300), ``escaped`` (1 if the final
+    value exceeds ``escape_factor`` × the initial one) and ``extinct`` (1 if it is below
+    ``threshold``, in the observable's unit)."""
+    x = ds[observable].values.astype(float)
+    final, first = float(x[-1]), float(x[0])
+    return {
+        "log10_final": float(np.log10(max(final, 1e-300))),
+        "escaped": float(final > escape_factor * max(first, 1e-300)),
+        "extinct": float(final < threshold),
+    }
