@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The measured sensitivity findings of docs/studies.md, exactly as run (outputs in $OUT).
+# Each is one `oncoscale sensitivity` / `oncoscale study` call; costs are in the docs.
+set -euo pipefail
+OUT=${OUT:-runs/findings}
+W=${WORKERS:-2}
+ONCO_RATES=(--param p=0.006:0.056:log --param beta=0.034:0.31:log --param q=0.0028:0.025:log
+  --param zeta=0.17:1.5:log --param alpha_z=1.25e-5:1.1e-4:log --param q_z=0.0025:0.0225:log
+  --param S0=0.017:0.15:log)
+ERAD=(--qoi eradication.eradicated --qoi eradication.time_to_relapse --qoi eradication.nadir)
+step=${1:-all}
+
+# 1. oncolytic ODE, 7 rates (each a factor 3 either side of Table 2), Sobol N = 512 (4608 runs)
+if [[ $step == all || $step == ode ]]; then
+  oncoscale sensitivity oncolytic-central --model ode --t-end 2000 \
+    --set output.observe_interval=5 --set output.snapshot_interval=2000 \
+    "${ONCO_RATES[@]}" "${ERAD[@]}" --method sobol --samples 512 --workers "$W" \
+    --out "$OUT/ode-sobol" --quiet
+fi
+# 2. oncolytic radial PDE, the same 7 rates, Morris r = 10 (80 runs), dr = 0.1 mm, to 1500 h
+if [[ $step == all || $step == pde ]]; then
+  oncoscale sensitivity oncolytic-central --model pde-radial --t-end 1500 \
+    --set numerics.dr=0.1 --set output.observe_interval=5 --set output.snapshot_interval=1500 \
+    "${ONCO_RATES[@]}" "${ERAD[@]}" --method morris --samples 10 --workers "$W" \
+    --out "$OUT/pde-morris" --quiet
+fi
+# 3. kinetic PC window set, homogeneous ODE, both reductions, Morris r = 10 over 8 rates
+if [[ $step == all || $step == kinetic ]]; then
+  for red in linear self; do
+    oncoscale sensitivity kinetic-pc-window --model ode --t-end 50 --set reduction=$red \
+      --param b13=2.5:10:log --param d12=1.5:6:log --param d21=1.5:6:log \
+      --param d35=1:4:log --param a35=0.25:1:log --param b32=0.25:1:log \
+      --param b22=0.25:1:log --param kappa2=0.15:0.6:log \
+      --qoi outcome.log10_final --qoi outcome.escaped --method morris --samples 10 \
+      --workers "$W" --out "$OUT/kinetic-$red-morris" --quiet
+  done
+fi
+# 4. invasion, age-structured PDE in 2D at dx = 0.5 to t = 10 days, heterogeneous matrix:
+#    ring speed and front roughness over haptotaxis, motility and the matrix peaks (LHS 12)
+if [[ $step == all || $step == invasion ]]; then
+  oncoscale study invasion-heterogeneous --model pde --t-end 10 --set numerics.dx=0.5 \
+    --set output.snapshot_interval=2 --param rho=0.002:0.2:log --param D_n=5e-5:5e-3:log \
+    --param f_peak=0:0.9 --qoi invasion_front.ring_speed --qoi invasion_front.roughness_cv \
+    --qoi invasion_front.finger_share --design lhs --samples 12 --workers "$W" \
+    --out "$OUT/invasion-lhs" --quiet
+fi
