@@ -25,12 +25,13 @@ if [[ $step == all || $step == pde ]]; then
     --out "$OUT/pde-morris" --quiet
 fi
 # 3. kinetic PC window set, homogeneous ODE, both reductions, Morris r = 10 over 8 rates
+#    (±10 %: the coexistence state E4 the scenario starts from exists only in a narrow box)
 if [[ $step == all || $step == kinetic ]]; then
   for red in linear self; do
     oncoscale sensitivity kinetic-pc-window --model ode --t-end 50 --set reduction=$red \
-      --param b13=2.5:10:log --param d12=1.5:6:log --param d21=1.5:6:log \
-      --param d35=1:4:log --param a35=0.25:1:log --param b32=0.25:1:log \
-      --param b22=0.25:1:log --param kappa2=0.15:0.6:log \
+      --param b13=4.55:5.5:log --param d12=2.73:3.3:log --param d21=2.73:3.3:log \
+      --param d35=1.82:2.2:log --param a35=0.455:0.55:log --param b32=0.455:0.55:log \
+      --param b22=0.455:0.55:log --param kappa2=0.273:0.33:log \
       --qoi outcome.log10_final --qoi outcome.escaped --method morris --samples 10 \
       --workers "$W" --out "$OUT/kinetic-$red-morris" --quiet
   done

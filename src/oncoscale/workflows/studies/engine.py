@@ -43,6 +43,8 @@ from oncoscale.workflows.studies.design import Design
 from oncoscale.workflows.studies.space import ParameterSpace
 
 MAX_REPLICATES = 10_000
+#: design points tried for the probe run (the first one the model accepts gives the units)
+PROBES = 20
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,9 @@ def _chunk(
         try:
             run_dir = run_dirs[j] if run_dirs is not None else None
             values[j] = evaluate_point(plan, i, plan.design.unit[i], run_dir, resume)
-        except InputError:
-            raise
         except Exception as exc:  # a failed run is reported, not hidden: NaN + its message
+            # (InputError here: the model rejects this combination at run time, e.g. an
+            # initial equilibrium that does not exist there)
             errors[i] = f"{type(exc).__name__}: {exc}"
 
     def write(tmp: Path) -> None:
@@ -230,16 +232,25 @@ def default_chunk(points: int, workers: int) -> int:
 
 
 def probe_attrs(plan: StudyPlan, out_dir: Path | None, resume: bool) -> dict[str, dict]:
-    """Check the QoIs on one run (the design's first point, replicate 0) and return their
-    CF attributes (cached in ``points/qois.json`` for resumed studies)."""
+    """Check the QoIs on one run (the first design point the model accepts, replicate 0) and
+    return their CF attributes (cached in ``points/qois.json`` for resumed studies)."""
     cache = None if out_dir is None else out_dir / "points" / "qois.json"
     key = plan.fingerprint([])
     if resume and cache is not None and cache.exists():
         stored = json.loads(cache.read_text())
         if stored.get("fingerprint") == key:
             return stored["attrs"]
-    resolved = plan.space.apply(plan.resolved, plan.values()[0])
-    ds = simulate(resolved, plan.seed(0, 0) if plan.stochastic else None)
+    first: InputError | None = None
+    for i, x in enumerate(plan.values()[:PROBES]):  # the first point the model accepts
+        try:
+            ds = simulate(
+                plan.space.apply(plan.resolved, x), plan.seed(i, 0) if plan.stochastic else None
+            )
+            break
+        except InputError as exc:
+            first = first or exc
+    else:
+        raise first  # type: ignore[misc]
     check_qois(plan.qois, ds, plan.qoi_options)
     attrs = {q.text: qoi_attrs(q, ds, plan.qoi_options) for q in plan.qois}
     if cache is not None:
@@ -267,8 +278,12 @@ def run_design(
     """
     out_dir = Path(out_dir)
     values = plan.values()
-    for x in values:  # every point's parameters are valid before the first run
-        plan.space.apply(plan.resolved, x)
+    for i, x in enumerate(values):  # every point's parameters are valid before the first run
+        try:
+            plan.space.apply(plan.resolved, x)
+        except InputError as exc:
+            where = ", ".join(f"{n} = {v:.4g}" for n, v in zip(plan.space.names, x, strict=True))
+            raise InputError(f"design point {i} ({where}) is invalid: {exc}") from None
     if not plan.qois and not keep_runs:
         raise InputError("a study needs at least one --qoi NAME")
     qattrs = probe_attrs(plan, out_dir, resume) if plan.qois else {}

@@ -2,9 +2,10 @@
 
 A range is written ``NAME=LO:HI`` (uniform) or ``NAME=LO:HI:log`` (log-uniform); NAME is a
 model parameter of the scenario's family or a protocol field ``protocol.K.FIELD``. Both ends
-are validated like a ``--set`` (same messages: parameter, value, allowed range), and the
-representation is built at both corners, so numerical limits (e.g. an ABM move probability
-above 1) are caught before any run. Designs work in unit coordinates u ∈ [0, 1]^d; a
+are validated like a ``--set`` (same messages: parameter, value, allowed range) and the
+representation is built there, so numerical limits (e.g. an ABM move probability above 1) are
+caught before any run; the study engine then validates every design point (combinations).
+Designs work in unit coordinates u ∈ [0, 1]^d; a
 dimension maps u to its value linearly or geometrically.
 """
 
@@ -175,10 +176,10 @@ class ParameterSpace:
             if name in [d.name for d in dims]:
                 raise InputError(f"invalid --param '{text}': '{name}' is given twice")
             dims.append(dimension(resolved, name, lo, hi, log))
-        space = cls(tuple(dims))
-        for corner in (np.zeros(len(dims)), np.ones(len(dims))):
-            space.apply(resolved, space.from_unit(corner)).representation()
-        return space
+        for d in dims:  # each end with the other parameters at the scenario's values
+            for end in (d.lo, d.hi):
+                with_values(resolved, {d.name: end}).representation()
+        return cls(tuple(dims))
 
     @property
     def names(self) -> list[str]:
