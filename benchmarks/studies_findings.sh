@@ -27,13 +27,15 @@ fi
 # 3. kinetic PC window set, homogeneous ODE, both reductions, Morris r = 10 over 8 rates
 #    (±10 %: the coexistence state E4 the scenario starts from exists only in a narrow box)
 if [[ $step == all || $step == kinetic ]]; then
-  for red in linear self; do
-    oncoscale sensitivity kinetic-pc-window --model ode --t-end 50 --set reduction=$red \
+  for red in linear:20 self:50; do  # reduction:horizon (the linear one escapes: stiff later)
+    oncoscale sensitivity kinetic-pc-window --model ode --t-end "${red#*:}" \
+      --set reduction="${red%:*}" \
       --param b13=4.55:5.5:log --param d12=2.73:3.3:log --param d21=2.73:3.3:log \
       --param d35=1.82:2.2:log --param a35=0.455:0.55:log --param b32=0.455:0.55:log \
       --param b22=0.455:0.55:log --param kappa2=0.273:0.33:log \
-      --qoi outcome.log10_final --qoi outcome.escaped --method morris --samples 10 \
-      --workers "$W" --out "$OUT/kinetic-$red-morris" --quiet
+      --qoi outcome.log10_final --qoi outcome.escaped --qoi-option outcome.observable=n1 \
+      --method morris --samples 10 \
+      --workers "$W" --out "$OUT/kinetic-${red%:*}-morris" --quiet
   done
 fi
 # 4. invasion, age-structured PDE in 2D at dx = 0.5 to t = 10 days, heterogeneous matrix:
@@ -44,4 +46,18 @@ if [[ $step == all || $step == invasion ]]; then
     --param f_peak=0:0.9 --qoi invasion_front.ring_speed --qoi invasion_front.roughness_cv \
     --qoi invasion_front.finger_share --design lhs --samples 12 --workers "$W" \
     --out "$OUT/invasion-lhs" --quiet
+fi
+# 5. protocol optimisation (docs example): the re-injection threshold minimising ∫ tumour dt
+#    over [0, 3000] h in the radial PDE (dr = 0.1 mm), then the ABM at and around the optimum
+if [[ $step == all || $step == optimise ]]; then
+  oncoscale optimise oncolytic-threshold-injection --model pde-radial --set numerics.dr=0.1 \
+    --set output.snapshot_interval=500 --protocol-param protocol.0.threshold=2e4:2e5:log \
+    --objective tumour_burden.integral_cells_h --screen 6 --max-evaluations 16 \
+    --workers "$W" --out "$OUT/optimise-threshold" --quiet
+fi
+if [[ $step == abm-check ]]; then  # THRESHOLDS="lo:hi" around the PDE optimum, 3 levels
+  oncoscale study oncolytic-threshold-injection --model abm --set output.snapshot_interval=500 \
+    --param protocol.0.threshold=${THRESHOLDS}:log --design grid --levels 3 --replicates 2 \
+    --qoi tumour_burden.integral_cells_h --qoi tumour_burden.injections --workers "$W" \
+    --out "$OUT/abm-threshold" --quiet
 fi

@@ -185,3 +185,19 @@ def test_replicates_need_a_stochastic_model():
 def test_sobol_samples_must_be_a_power_of_two():
     with pytest.raises(InputError, match="a power of 2"):
         make_design("sobol", ["a", "b"], 100, 0)
+
+
+def test_a_point_the_model_rejects_is_a_reported_failure(tmp_path):
+    # the window set starts from the coexistence state E4, which does not exist at b13 = 10
+    resolved = resolve(load_scenario("kinetic-pc-window"), "ode", t_end=1.0)
+    space = ParameterSpace.parse(["b13=4:10"], resolved)
+    plan = StudyPlan.make(resolved, space, make_design("grid", space.names, None, 0, 2), ["n1"])
+    res = run_design(plan, tmp_path, progress=False)
+    assert list(res.failures) == [1] and "E4 does not exist" in res.failures[1]
+    ds = open_result(res.path)
+    assert ds["failed"].values.tolist() == [0, 1]
+    assert np.isfinite(ds["qoi_n1"].values[0, 0]) and np.isnan(ds["qoi_n1"].values[1, 0])
+    from oncoscale.workflows.studies.sensitivity import sensitivity_indices
+
+    with pytest.raises(InputError, match="1 of 2 QoI values are not finite"):
+        sensitivity_indices(res, "morris")

@@ -96,7 +96,17 @@ def check_qois(
                 f"[{t[0]:g}, {t[-1]:g}] {ds['t_obs'].attrs.get('units', '')}"
             )
         if q.kind == "metric":
-            keys = metric(q.name)(ds, **dict((options or {}).get(q.name, {})))
+            opts = dict((options or {}).get(q.name, {}))
+            try:
+                keys = metric(q.name)(ds, **opts)
+            except KeyError as exc:
+                raise InputError(
+                    f"invalid QoI '{q.text}': metric '{q.name}' needs {exc} which this model "
+                    f"does not have; choose it with --qoi-option {q.name}.observable=NAME "
+                    f"(observables: {', '.join(names)})"
+                ) from None
+            except TypeError as exc:
+                raise InputError(f"invalid options {opts} for metric '{q.name}': {exc}") from None
             if q.key not in keys:
                 raise InputError(
                     f"invalid QoI '{q.text}': metric '{q.name}' has no entry '{q.key}'"

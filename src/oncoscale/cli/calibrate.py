@@ -68,12 +68,17 @@ def calibrate_cmd(
     scheduler,
     resume,
     json_file,
+    qoi_options,
     quiet,
 ) -> None:
     """Calibrate parameters of SCENARIO to DATA; writes calibration.json (estimate,
     interval95), figures and report.html."""
     from oncoscale.workflows.studies.calibration import execute_calibration
 
+    if qoi_options:
+        from oncoscale.errors import InputError
+
+        raise InputError("--qoi-option does not apply to calibrate (its QoIs are the data)")
     resolved = resolve_study(scenario, model, sets, t_end, seed, workers, scheduler)
     directory = out_dir(out, resolved.scenario.name, f"calibration-{resolved.model}")
     t0 = time.perf_counter()

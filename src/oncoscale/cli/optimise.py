@@ -8,7 +8,12 @@ import click
 
 from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir
-from oncoscale.cli.study_options import copy_json, resolve_study, study_options
+from oncoscale.cli.study_options import (
+    copy_json,
+    parse_qoi_options,
+    resolve_study,
+    study_options,
+)
 
 
 @main.command("optimise")
@@ -57,6 +62,7 @@ def optimise_cmd(
     scheduler,
     resume,
     json_file,
+    qoi_options,
     quiet,
 ) -> None:
     """Optimise protocol fields of SCENARIO for OBJECTIVE (derivative-free, scipy); keeps
@@ -75,6 +81,7 @@ def optimise_cmd(
         screen=screen,
         max_evaluations=max_evaluations,
         replicates=replicates,
+        qoi_options=parse_qoi_options(qoi_options),
         workers=workers,
         scheduler=scheduler,
         resume=resume,

@@ -8,7 +8,12 @@ import click
 
 from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir
-from oncoscale.cli.study_options import copy_json, resolve_study, study_options
+from oncoscale.cli.study_options import (
+    copy_json,
+    parse_qoi_options,
+    resolve_study,
+    study_options,
+)
 
 
 @main.command("sensitivity")
@@ -59,6 +64,7 @@ def sensitivity_cmd(
     scheduler,
     resume,
     json_file,
+    qoi_options,
     quiet,
 ) -> None:
     """Global sensitivity of QoIs of SCENARIO to parameter ranges: Sobol S1/ST with bootstrap
@@ -77,6 +83,7 @@ def sensitivity_cmd(
         directory,
         replicates=replicates,
         levels=levels,
+        qoi_options=parse_qoi_options(qoi_options),
         workers=workers,
         scheduler=scheduler,
         resume=resume,

@@ -9,7 +9,7 @@ import click
 
 from oncoscale.cli import main
 from oncoscale.cli.common import friendly_errors, out_dir
-from oncoscale.cli.study_options import resolve_study, study_options
+from oncoscale.cli.study_options import parse_qoi_options, resolve_study, study_options
 
 
 @main.command("study")
@@ -56,6 +56,7 @@ def study_cmd(
     scheduler,
     resume,
     json_file,
+    qoi_options,
     quiet,
 ) -> None:
     """Run QoIs of SCENARIO over a design of parameter ranges (study.nc: point x replicate
@@ -84,6 +85,7 @@ def study_cmd(
             samples=samples,
             levels=levels,
             replicates=replicates,
+            qoi_options=parse_qoi_options(qoi_options),
             **common,
         )
         path = res.path

@@ -41,6 +41,13 @@ def study_options(fn):
                 type=click.Path(dir_okay=False),
                 help="also copy the result JSON here",
             ),
+            click.option(
+                "--qoi-option",
+                "qoi_options",
+                multiple=True,
+                metavar="METRIC.OPTION=VALUE",
+                help="option of a metric QoI, e.g. outcome.observable=n1; repeatable",
+            ),
             click.option("--quiet", is_flag=True, help="no progress bar"),
         ]
     ):
@@ -62,3 +69,17 @@ def copy_json(source: Path, json_file: str | None) -> None:
     if json_file:
         Path(json_file).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, json_file)
+
+
+def parse_qoi_options(items) -> dict[str, dict]:
+    """``["outcome.observable=n1"]`` → ``{"outcome": {"observable": "n1"}}``."""
+    from oncoscale.io.scenario import parse_value
+
+    out: dict[str, dict] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        metric, dot, option = key.strip().partition(".")
+        if not sep or not dot or not metric or not option:
+            raise InputError(f"invalid --qoi-option '{item}': expected METRIC.OPTION=VALUE")
+        out.setdefault(metric, {})[option] = parse_value(value)
+    return out

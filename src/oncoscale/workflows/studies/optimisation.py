@@ -57,6 +57,7 @@ def execute_optimisation(
     resume: bool = False,
     progress: bool = True,
     allow_model_parameters: bool = False,
+    qoi_options: dict[str, dict[str, Any]] | None = None,
 ) -> OptimisationOutput:
     """Optimise ``objective`` (a QoI name) over ``params`` (``protocol.K.FIELD=LO:HI``)."""
     if not allow_model_parameters:
@@ -74,7 +75,14 @@ def execute_optimisation(
     out_dir = Path(out_dir)
     t0 = time.perf_counter()
     design = latin_hypercube(d, screen, resolved.seed)
-    plan = StudyPlan.make(resolved, space, design, [parse_qoi(objective)], replicates=replicates)
+    plan = StudyPlan.make(
+        resolved,
+        space,
+        design,
+        [parse_qoi(objective)],
+        qoi_options=qoi_options,
+        replicates=replicates,
+    )
     screened = run_design(
         plan,
         out_dir / "screen",
