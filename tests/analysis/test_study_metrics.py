@@ -51,3 +51,22 @@ def test_qoi_values_and_units():
     assert qoi_attrs(qois[1], ds)["long_name"].endswith("value at t = 1.5 h")
     with pytest.raises(InputError, match="expected NAME@TIME"):
         parse_qoi("total_tumour@")
+
+
+def test_metric_qoi_on_a_model_without_its_observable():
+    from oncoscale.analysis.qoi import check_qois
+
+    ds = result([1.0, 2.0]).rename({"total_tumour": "n1"})
+    with pytest.raises(InputError, match=r"--qoi-option outcome\.observable=NAME"):
+        check_qois([parse_qoi("outcome.escaped")], ds)
+    check_qois([parse_qoi("outcome.escaped")], ds, {"outcome": {"observable": "n1"}})
+
+
+def test_qoi_option_parsing():
+    from oncoscale.cli.study_options import parse_qoi_options
+
+    assert parse_qoi_options(["outcome.observable=n1", "outcome.escape_factor=10"]) == {
+        "outcome": {"observable": "n1", "escape_factor": 10}
+    }
+    with pytest.raises(InputError, match="expected METRIC.OPTION=VALUE"):
+        parse_qoi_options(["observable=n1"])
