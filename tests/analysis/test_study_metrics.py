@@ -68,5 +68,5 @@ def test_qoi_option_parsing():
     assert parse_qoi_options(["outcome.observable=n1", "outcome.escape_factor=10"]) == {
         "outcome": {"observable": "n1", "escape_factor": 10}
     }
-    with pytest.raises(InputError, match="expected METRIC.OPTION=VALUE"):
+    with pytest.raises(InputError, match=r"expected METRIC\.OPTION=VALUE"):
         parse_qoi_options(["observable=n1"])
