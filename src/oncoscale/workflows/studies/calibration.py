@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -241,15 +241,8 @@ def execute_calibration(
         stages = []
         initial = None
         if prefit_model is not None:
-            coarse = replace(
-                resolve(
-                    resolved.scenario,
-                    prefit_model,
-                    resolved.overrides,
-                    resolved.t_end,
-                    resolved.seed,
-                )
-            )
+            over = {k: v for k, v in resolved.overrides.items() if not k.startswith("numerics.")}
+            coarse = resolve(resolved.scenario, prefit_model, over, resolved.t_end, resolved.seed)
             cplan = data_plan(coarse, ParameterSpace.parse(params, coarse), obs)
             pre = abc_smc(
                 cplan,
