@@ -100,3 +100,32 @@ def test_malformed_declared_studies_are_rejected(table, message):
     with pytest.raises(InputError) as err:
         parse_scenario(BASE + table)
     assert message in str(err.value)
+
+
+def test_keep_runs_writes_each_point_as_a_normal_run(tmp_path):
+    (tmp_path / "s.toml").write_text(BASE)
+    proc = oncoscale(
+        "study",
+        "s.toml",
+        "--model",
+        "ode",
+        "--param",
+        "zeta=0.1:2:log",
+        "--qoi",
+        "total_tumour",
+        "--design",
+        "lhs",
+        "--samples",
+        "3",
+        "--keep-runs",
+        "--out",
+        "k",
+        "--quiet",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    ds = open_result(tmp_path / "k" / "study.nc")
+    for i in range(3):
+        run = open_result(tmp_path / "k" / "runs" / f"point-{i:05d}" / "result.nc")
+        assert f"'zeta': {float(ds['zeta'].values[i])!r}" in run.attrs["scenario_resolved"]
+        assert float(run["total_tumour"][-1]) == ds["qoi_total_tumour"].values[i, 0]

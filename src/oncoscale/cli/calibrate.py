@@ -70,6 +70,7 @@ def calibrate_cmd(
     json_file,
     qoi_options,
     quiet,
+    keep_runs,
 ) -> None:
     """Calibrate parameters of SCENARIO to DATA; writes calibration.json (estimate,
     interval95), figures and report.html."""
@@ -79,6 +80,12 @@ def calibrate_cmd(
         from oncoscale.errors import InputError
 
         raise InputError("--qoi-option does not apply to calibrate (its QoIs are the data)")
+    if keep_runs:
+        from oncoscale.errors import InputError
+
+        raise InputError(
+            "--keep-runs is for study and sensitivity; calibrate keeps its best fit in best/"
+        )
     resolved = resolve_study(scenario, model, sets, t_end, seed, workers, scheduler)
     directory = out_dir(out, resolved.scenario.name, f"calibration-{resolved.model}")
     t0 = time.perf_counter()

@@ -64,11 +64,18 @@ def optimise_cmd(
     json_file,
     qoi_options,
     quiet,
+    keep_runs,
 ) -> None:
     """Optimise protocol fields of SCENARIO for OBJECTIVE (derivative-free, scipy); keeps
     the optimum's run with its report; writes optimisation.json, figures, report.html."""
     from oncoscale.workflows.studies.optimisation import execute_optimisation
 
+    if keep_runs:
+        from oncoscale.errors import InputError
+
+        raise InputError(
+            "--keep-runs is for study and sensitivity; optimise keeps its optimum in optimum/"
+        )
     resolved = resolve_study(scenario, model, sets, t_end, seed, workers, scheduler)
     directory = out_dir(out, resolved.scenario.name, f"optimise-{resolved.model}")
     t0 = time.perf_counter()

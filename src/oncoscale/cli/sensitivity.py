@@ -66,6 +66,7 @@ def sensitivity_cmd(
     json_file,
     qoi_options,
     quiet,
+    keep_runs,
 ) -> None:
     """Global sensitivity of QoIs of SCENARIO to parameter ranges: Sobol S1/ST with bootstrap
     intervals or Morris mu*/sigma; writes study.nc, sensitivity.json, figures, report.html."""
@@ -84,6 +85,7 @@ def sensitivity_cmd(
         replicates=replicates,
         levels=levels,
         qoi_options=parse_qoi_options(qoi_options),
+        keep_runs=keep_runs,
         workers=workers,
         scheduler=scheduler,
         resume=resume,

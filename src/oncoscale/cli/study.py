@@ -58,6 +58,7 @@ def study_cmd(
     json_file,
     qoi_options,
     quiet,
+    keep_runs,
 ) -> None:
     """Run QoIs of SCENARIO over a design of parameter ranges (study.nc: point x replicate
     per QoI, summary.json, figures, report.html). Without --param: the study SCENARIO's
@@ -86,6 +87,7 @@ def study_cmd(
             levels=levels,
             replicates=replicates,
             qoi_options=parse_qoi_options(qoi_options),
+            keep_runs=keep_runs,
             **common,
         )
         path = res.path

@@ -49,6 +49,11 @@ def study_options(fn):
                 help="option of a metric QoI, e.g. outcome.observable=n1; repeatable",
             ),
             click.option("--quiet", is_flag=True, help="no progress bar"),
+            click.option(
+                "--keep-runs",
+                is_flag=True,
+                help="also write every point's run folder (runs/point-NNNNN/result.nc, ...)",
+            ),
         ]
     ):
         fn = option(fn)

@@ -45,6 +45,7 @@ def execute_design(
     scheduler: str | None = None,
     resume: bool = False,
     progress: bool = True,
+    keep_runs: bool = False,
 ) -> StudyResult:
     """QoIs of ``resolved`` over a design of the ranges ``params``."""
     space = ParameterSpace.parse(params, resolved)
@@ -59,7 +60,13 @@ def execute_design(
     )
     out_dir = Path(out_dir)
     res = run_design(
-        plan, out_dir, workers=workers, scheduler=scheduler, resume=resume, progress=progress
+        plan,
+        out_dir,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+        keep_runs=keep_runs,
     )
     stats = {
         q.text: {

@@ -61,10 +61,12 @@ def execute_sensitivity(
     progress: bool = True,
     figures: bool = True,
     qoi_options: dict[str, dict[str, Any]] | None = None,
+    keep_runs: bool = False,
 ) -> SensitivityOutput:
     """Sobol or Morris indices of ``qois`` over the ranges ``params`` (``NAME=LO:HI[:log]``);
     ``samples``: Sobol base samples N (N (d + 2) points) or Morris trajectories r
-    (r (d + 1) points). Everything is validated before the first run."""
+    (r (d + 1) points). Everything is validated before the first run; ``keep_runs``: every
+    point also writes its run folder (``runs/point-NNNNN``: result.nc, summary.json)."""
     if method not in METHODS:
         raise InputError(f"invalid value for '--method': {method!r}; allowed: sobol, morris")
     space = ParameterSpace.parse(params, resolved)
@@ -83,6 +85,7 @@ def execute_sensitivity(
         resume=resume,
         progress=progress,
         attrs={"analysis": method},
+        keep_runs=keep_runs,
     )
     wall = time.perf_counter() - t0
     indices = sensitivity_indices(study, method, levels, seed, resamples)
