@@ -132,11 +132,21 @@ def optimisation_figure(
     return save(fig, out / "objective.png")
 
 
-def design_figure(names: Sequence[str], x: np.ndarray, y: np.ndarray, qoi: str, out: Path):
-    """A QoI against each varied parameter at every design point."""
+def design_figure(
+    names: Sequence[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    qoi: str,
+    out: Path,
+    log: Sequence[bool] = (),
+):
+    """A QoI against each varied parameter at every design point (log axes for log
+    ranges)."""
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
     for j, (name, ax) in enumerate(zip(names, axes[0], strict=True)):
         ax.plot(x[:, j], y, "o", ms=3, alpha=0.7)
+        if j < len(log) and log[j]:
+            ax.set_xscale("log")
         ax.set_xlabel(name)
         ax.set_ylabel(qoi)
     return save(fig, out / f"design-{_safe(qoi)}.png")

@@ -88,7 +88,14 @@ def execute_design(
     }
     atomic_json(summary, out_dir / "summary.json")
     figs = [
-        design_figure(space.names, plan.values(), res.mean(q.text), q.text, out_dir / "figures")
+        design_figure(
+            space.names,
+            plan.values(),
+            res.mean(q.text),
+            q.text,
+            out_dir / "figures",
+            [d.log for d in space.dims],
+        )
         for q in plan.qois
     ]
     rows = [(q, s["mean"], s["min"], s["max"]) for q, s in stats.items()]
