@@ -130,7 +130,11 @@ class StudyPlan:
 # one point
 # ---------------------------------------------------------------------------------------
 def evaluate_point(
-    plan: StudyPlan, index: int, unit: np.ndarray, run_dir: str | None = None, resume=False
+    plan: StudyPlan,
+    index: int,
+    unit: np.ndarray,
+    run_dir: str | None = None,
+    resume: bool = False,
 ) -> np.ndarray:
     """QoIs (replicates × QoIs) of the point with unit coordinates ``unit``; with
     ``run_dir`` each run is also written there as a normal run folder."""
@@ -146,7 +150,9 @@ def _one_run(plan, resolved, index: int, k: int, run_dir: str | None, resume: bo
     seeding = f"{plan.seeding()} with point = {index}, replicate = {k}"
     stochastic = plan.stochastic
     if run_dir is None:
-        return simulate(resolved, plan.seed(index, k) if stochastic else None, seeding)
+        if not stochastic:
+            return simulate(resolved)
+        return simulate(resolved, plan.seed(index, k), seeding)
     folder = Path(run_dir) / f"rep-{k:04d}" if plan.replicates > 1 else Path(run_dir)
     result = folder / "result.nc"
     if stochastic:
