@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from oncoscale.analysis.metrics import study_metric
+from oncoscale.errors import InputError
 from oncoscale.numerics.profiles import radial_profile
 
 N_SECTORS = 16  # angular sectors of the front (22.5° each)
@@ -198,3 +200,34 @@ def _at_snapshots(ds: xr.Dataset, name: str, times: np.ndarray) -> list[float]:
         k = int(np.argmin(np.abs(t_obs - t)))
         out.append(float(vals[k]) if abs(t_obs[k] - t) < 1e-9 else math.nan)
     return out
+
+
+@study_metric(
+    "invasion_front",
+    units={
+        "ring_speed": "1/{time}",
+        "front_radius": "1",
+        "roughness_cv": "1",
+        "finger_share": "1",
+        "ring_radius_peak": "1",
+    },
+)
+def invasion_front_metric(ds: xr.Dataset, t_from_fraction: float = 0.5) -> dict[str, float]:
+    """The invading front of an invasion result, from its snapshots: ``ring_speed`` (slope of
+    the mean front radius over the last ``1 - t_from_fraction`` of the run, length units per
+    day), the final ``front_radius``, ``roughness_cv`` (coefficient of variation of the
+    front radius over angle: fingering), ``finger_share`` and ``ring_radius_peak``."""
+    summ = invasion_summary(ds).get("invasion")
+    if summ is None:
+        raise InputError("the invasion_front metric needs an invasion result (cells_p)")
+    t = np.asarray(summ["t"], dtype=float)
+    radius = np.asarray(summ["front_radius_mean"], dtype=float)
+    sel = (t >= t_from_fraction * t[-1]) & np.isfinite(radius)
+    speed = float(np.polyfit(t[sel], radius[sel], 1)[0]) if sel.sum() >= 2 else math.nan
+    return {
+        "ring_speed": speed,
+        "front_radius": float(radius[-1]),
+        "roughness_cv": float(summ["front_roughness_cv"][-1]),
+        "finger_share": float(summ["front_finger_share_k>=3"][-1]),
+        "ring_radius_peak": float(summ["ring_radius_peak"][-1]),
+    }

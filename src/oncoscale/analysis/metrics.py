@@ -1,12 +1,16 @@
 """Study metrics: one finished run (its result Dataset) → a few named numbers.
 
 A metric is a function ``f(ds, **options) -> {name: number}`` registered by name with
-:func:`study_metric`; a scenario's study names it (``metric = "oscillation"``). Adding one is
-defining it in a module that is imported (here, or a module in a family's ``extensions``).
+:func:`study_metric`; a scenario's study names it (``metric = "oscillation"``), a multi-parameter
+study takes its entries as QoIs (``METRIC.KEY``, see :mod:`oncoscale.analysis.qoi`). Adding one
+is defining it in a module that is imported (here, or a module in a family's ``extensions``).
+Each entry may declare its UDUNITS unit as a template: ``{obs}`` is the unit of the metric's
+``observable`` option, ``{time}`` the family's time unit (entries without one are "1").
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 
@@ -19,16 +23,34 @@ from oncoscale.models.parameters import suggest
 
 Metric = Callable[..., dict[str, float]]
 _METRICS: dict[str, Metric] = {}
+_UNITS: dict[str, dict[str, str]] = {}
 
 
-def study_metric(name: str) -> Callable[[Metric], Metric]:
-    """Decorator: register ``f(ds, **options) -> dict`` as the study metric ``name``."""
+def study_metric(name: str, units: dict[str, str] | None = None) -> Callable[[Metric], Metric]:
+    """Decorator: register ``f(ds, **options) -> dict`` as the study metric ``name``;
+    ``units``: entry → UDUNITS template (``{obs}``, ``{time}``)."""
 
     def register(fn: Metric) -> Metric:
         _METRICS[name] = fn
+        _UNITS[name] = dict(units or {})
         return fn
 
     return register
+
+
+def metric_units(name: str, ds: xr.Dataset, options: dict | None = None) -> dict[str, str]:
+    """UDUNITS units of the entries of metric ``name`` for the run ``ds``."""
+    default = inspect.signature(metric(name)).parameters.get("observable")
+    observable = (options or {}).get("observable", default.default if default else "")
+    obs = ds[observable].attrs.get("units", "1") if observable in ds else "1"
+    time = ds["t_obs"].attrs.get("units", "1")
+    return {k: _product(v.format(obs=obs, time=time)) for k, v in _UNITS[name].items()}
+
+
+def _product(units: str) -> str:
+    """Tidy a product of UDUNITS units ("1 h" → "h", "1 1" → "1")."""
+    parts = [u for u in units.split() if u != "1"]
+    return " ".join(parts) or "1"
 
 
 def metric(name: str) -> Metric:
@@ -46,7 +68,10 @@ def metric_names() -> list[str]:
     return list(_METRICS)
 
 
-@study_metric("oscillation")
+@study_metric(
+    "oscillation",
+    units={"max": "{obs}", "min": "{obs}", "mean": "{obs}", "final": "{obs}", "oscillating": "1"},
+)
 def oscillation_metric(
     ds: xr.Dataset, observable: str = "u_center", t_from: float = 0.0, damped_fraction: float = 0.01
 ) -> dict[str, float]:
@@ -81,7 +106,19 @@ def half_swings(t: np.ndarray, x: np.ndarray, prominence: float) -> tuple[np.nda
     return 0.5 * np.abs(np.diff(x[extrema])), t[extrema[1:]]
 
 
-@study_metric("damping")
+@study_metric(
+    "damping",
+    units={
+        "first_amplitude": "{obs}",
+        "late_amplitude": "{obs}",
+        "late_over_first": "1",
+        "damped": "1",
+        "damps_then_regrows": "1",
+        "max": "{obs}",
+        "min": "{obs}",
+        "final": "{obs}",
+    },
+)
 def damping_metric(
     ds: xr.Dataset,
     observable: str = "u_center",
@@ -135,7 +172,16 @@ def damping_metric(
     }
 
 
-@study_metric("tumour_burden")
+@study_metric(
+    "tumour_burden",
+    units={
+        "integral_cells_h": "{obs} {time}",
+        "injections": "1",
+        "mean_interval_h": "{time}",
+        "min_after_first_injection": "{obs}",
+        "final": "{obs}",
+    },
+)
 def tumour_burden_metric(
     ds: xr.Dataset, t_from: float = 0.0, t_to: float | None = None, observable: str = "total_tumour"
 ) -> dict[str, float]:
@@ -155,4 +201,78 @@ def tumour_burden_metric(
         "mean_interval_h": float(np.mean(gaps)) if gaps.size else math.nan,
         "min_after_first_injection": float(np.min(after)) if after.size else math.nan,
         "final": float(x[-1]),
+    }
+
+
+@study_metric(
+    "eradication",
+    units={
+        "eradicated": "1",
+        "time_to_extinction": "{time}",
+        "time_to_relapse": "{time}",
+        "nadir": "{obs}",
+        "time_of_nadir": "{time}",
+        "amplitude": "{obs}",
+    },
+)
+def eradication_metric(
+    ds: xr.Dataset,
+    observable: str = "total_tumour",
+    threshold: float = 1.0,
+    relapse_fraction: float = 0.5,
+    t_from: float = 0.0,
+) -> dict[str, float]:
+    """Eradication and relapse of ``observable`` (default total tumour) over t >= t_from.
+
+    * ``eradicated``: 1 if the final value is below ``threshold`` (in the observable's unit:
+      one cell for counts, one cell/mm² for densities), else 0;
+    * ``time_to_extinction``: first time from which the observable stays below ``threshold``
+      to the end; the horizon if it never does (censored);
+    * ``nadir`` and ``time_of_nadir``: the minimum and when it is reached;
+    * ``time_to_relapse``: time from the nadir until the observable is back above
+      ``relapse_fraction`` × its value at t_from; the remaining horizon if it never is
+      (censored: eradicated runs and slow relapses get the horizon);
+    * ``amplitude``: max - min after the nadir (oscillation size).
+    """
+    t = ds["t_obs"].values
+    sel = t >= t_from
+    t, x = t[sel], ds[observable].values[sel].astype(float)
+    if x.size == 0:
+        raise InputError(f"eradication metric: no observation at t >= {t_from}")
+    below = x < threshold
+    above = np.nonzero(~below)[0]
+    if not below[-1]:
+        extinct = t[-1]
+    else:
+        extinct = t[above[-1] + 1] if above.size else t[0]
+    k = int(np.argmin(x))
+    back = np.nonzero(x[k:] >= relapse_fraction * x[0])[0]
+    relapse = t[k + back[0]] - t[k] if back.size else t[-1] - t[k]
+    return {
+        "eradicated": float(below[-1]),
+        "time_to_extinction": float(extinct),
+        "time_to_relapse": float(relapse),
+        "nadir": float(x[k]),
+        "time_of_nadir": float(t[k]),
+        "amplitude": float(np.max(x[k:]) - x[k]),
+    }
+
+
+@study_metric("outcome", units={"log10_final": "1", "escaped": "1", "extinct": "1"})
+def outcome_metric(
+    ds: xr.Dataset,
+    observable: str = "total_tumour",
+    escape_factor: float = 100.0,
+    threshold: float = 1e-6,
+) -> dict[str, float]:
+    """Long-time outcome of ``observable`` (e.g. the kinetic tumour density n1):
+    ``log10_final`` (log10 of the final value, floored at 1e-300), ``escaped`` (1 if the final
+    value exceeds ``escape_factor`` × the initial one) and ``extinct`` (1 if it is below
+    ``threshold``, in the observable's unit)."""
+    x = ds[observable].values.astype(float)
+    final, first = float(x[-1]), float(x[0])
+    return {
+        "log10_final": float(np.log10(max(final, 1e-300))),
+        "escaped": float(final > escape_factor * max(first, 1e-300)),
+        "extinct": float(final < threshold),
     }

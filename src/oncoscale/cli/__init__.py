@@ -15,6 +15,7 @@ def main() -> None:
 
 # command modules register themselves on `main` when imported
 from oncoscale.cli import bifurcation as _bifurcation  # noqa: E402, F401
+from oncoscale.cli import calibrate as _calibrate  # noqa: E402, F401
 from oncoscale.cli import compare as _compare  # noqa: E402, F401
 from oncoscale.cli import demo as _demo  # noqa: E402, F401
 from oncoscale.cli import ensemble as _ensemble  # noqa: E402, F401
@@ -22,4 +23,7 @@ from oncoscale.cli import explore as _explore  # noqa: E402, F401
 from oncoscale.cli import export as _export  # noqa: E402, F401
 from oncoscale.cli import kinetic as _kinetic  # noqa: E402, F401
 from oncoscale.cli import limit as _limit  # noqa: E402, F401
+from oncoscale.cli import optimise as _optimise  # noqa: E402, F401
 from oncoscale.cli import run as _run  # noqa: E402, F401
+from oncoscale.cli import sensitivity as _sensitivity  # noqa: E402, F401
+from oncoscale.cli import study as _study  # noqa: E402, F401

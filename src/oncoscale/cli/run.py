@@ -77,6 +77,21 @@ def run_cmd(
     resolved = resolve(sc, model, overrides, t_end, seed, variant)
     directory = out_dir(out, sc.name, resolved.model)
     t0 = time.perf_counter()
+    declared = ("design", "sensitivity", "calibration", "optimisation")
+    if sc.study is not None and sc.study.kind in declared and not no_study:
+        from oncoscale.workflows.studies.declared import execute_declared
+
+        path = execute_declared(
+            resolved,
+            directory,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            progress=not quiet,
+        )
+        click.echo(f"wrote {path} ({time.perf_counter() - t0:.1f} s)")
+        click.echo(f"report: {path.parent / 'report.html'}")
+        return
     if sc.study is not None and sc.study.kind == "sweep" and not no_study:
         result = execute_study(
             resolved,

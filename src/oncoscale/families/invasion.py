@@ -16,4 +16,5 @@ FAMILY = Family(
     summary="oncoscale.analysis.invasion_metrics:invasion_summary",
     figures="oncoscale.viz.invasion",
     compare="oncoscale.workflows.invasion_compare:compare_report",
+    extensions=("oncoscale.analysis.invasion_metrics",),  # the invasion_front study metric
 )

@@ -54,6 +54,94 @@ class SweepStudy(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+def parse_range(text: str) -> tuple[str, float, float, bool]:
+    """A study range ``NAME=LO:HI`` or ``NAME=LO:HI:log`` → (name, lo, hi, log); InputError
+    if malformed (whether NAME exists and the range is allowed is checked against the model
+    by :class:`oncoscale.workflows.studies.space.ParameterSpace`)."""
+    name, sep, rng = text.partition("=")
+    parts = rng.split(":")
+    if not sep or not name.strip() or len(parts) not in (2, 3):
+        raise InputError(f"invalid --param '{text}': expected NAME=LO:HI or NAME=LO:HI:log")
+    name = name.strip()
+    scale = parts[2].strip().lower() if len(parts) == 3 else "linear"
+    if scale not in ("log", "linear", "lin"):
+        raise InputError(f"invalid --param '{text}': scale {parts[2]!r}; allowed: log, linear")
+    try:
+        lo, hi = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise InputError(f"invalid --param '{text}': LO and HI must be numbers") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
+        raise InputError(f"invalid range for '{name}': {lo:g}:{hi:g}; allowed: LO < HI, finite")
+    if scale == "log" and lo <= 0:
+        raise InputError(
+            f"invalid range for '{name}': {lo:g}:{hi:g}:log; allowed: LO > 0 on a log scale"
+        )
+    return name, lo, hi, scale == "log"
+
+
+class _RangedStudy(BaseModel):
+    """A study over parameter ranges (``"NAME=LO:HI[:log]"`` strings, checked on load)."""
+
+    model_config = ConfigDict(extra="forbid")
+    parameters: list[str] = Field(min_length=1)
+    model: str | None = None  # the representation to study (default: the scenario's)
+
+    @field_validator("parameters")
+    @classmethod
+    def _ranges(cls, value: list[str]) -> list[str]:
+        try:
+            for text in value:
+                parse_range(text)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+
+class DesignStudy(_RangedStudy):
+    """QoIs over a design (grid, Latin hypercube, Saltelli or Morris points)."""
+
+    kind: Literal["design"]
+    design: Literal["grid", "lhs", "sobol", "morris"] = "lhs"
+    qois: list[str] = Field(min_length=1)
+    samples: int | None = Field(None, gt=0)
+    levels: int | None = Field(None, gt=1)
+    replicates: int = Field(1, gt=0)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class SensitivityStudy(_RangedStudy):
+    """Sobol or Morris indices of QoIs."""
+
+    kind: Literal["sensitivity"]
+    method: Literal["sobol", "morris"] = "sobol"
+    qois: list[str] = Field(min_length=1)
+    samples: int = Field(gt=0)
+    levels: int = Field(4, gt=1)
+    replicates: int = Field(1, gt=0)
+    options: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class CalibrationStudy(_RangedStudy):
+    """Calibration to a data file (path relative to the scenario file's folder)."""
+
+    kind: Literal["calibration"]
+    data: str
+    method: Literal["mle", "abc"] | None = None
+    population: int = Field(100, ge=10)
+    generations: int = Field(5, ge=1, le=50)
+    prefit_model: str | None = None
+
+
+class OptimisationStudy(_RangedStudy):
+    """Protocol fields that minimise or maximise a QoI."""
+
+    kind: Literal["optimisation"]
+    objective: str
+    sense: Literal["minimise", "maximise"] = "minimise"
+    screen: int = Field(8, gt=0)
+    max_evaluations: int = Field(40, gt=0)
+
+
 class EnsembleStudy(BaseModel):
     """Run N stochastic replicates and summarise them."""
 
@@ -82,7 +170,17 @@ class Scenario(BaseModel):
     numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
     protocol: list[Event] = Field(default_factory=list)
-    study: SweepStudy | EnsembleStudy | None = Field(None, discriminator="kind")
+    study: (
+        SweepStudy
+        | EnsembleStudy
+        | DesignStudy
+        | SensitivityStudy
+        | CalibrationStudy
+        | OptimisationStudy
+        | None
+    ) = Field(None, discriminator="kind")
+    #: the folder of the scenario file (data files of a calibration study are relative to it)
+    folder: str = Field("", exclude=True)
 
     @field_validator("protocol", mode="before")
     @classmethod
@@ -99,6 +197,9 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Scenario:
+        study_model = getattr(self.study, "model", None)
+        if study_model is not None and study_model not in self.models:
+            raise ValueError(f"study model '{study_model}' is not in models {self.models}")
         if self.default_model not in self.models:
             raise ValueError(f"default_model '{self.default_model}' is not in models {self.models}")
         for m in self.numerics:
@@ -127,7 +228,7 @@ def available_scenarios() -> dict[str, Scenario]:
         if folder is None or not folder.is_dir():
             continue
         for entry in sorted(folder.glob("*.toml")):
-            sc = parse_scenario(entry.read_text(), source=entry.name)
+            sc = parse_scenario(entry.read_text(), source=entry.name, folder=str(folder))
             if sc.family != fam.name:
                 raise InputError(
                     f"scenario file {entry} declares family '{sc.family}' but is shipped with "
@@ -137,14 +238,16 @@ def available_scenarios() -> dict[str, Scenario]:
     return out
 
 
-def parse_scenario(text: str, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario TOML text (including the family's parameter names)."""
+def parse_scenario(text: str, source: str = "<string>", folder: str = "") -> Scenario:
+    """Parse and validate scenario TOML text (including the family's parameter names);
+    ``folder``: where the file lives (relative paths in its study)."""
     try:
         data = tomllib.loads(text)
+        data.pop("folder", None)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"malformed scenario file {source}: {exc}") from None
     try:
-        sc = Scenario(**data)
+        sc = Scenario(**data, folder=folder)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
@@ -168,7 +271,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     """A shipped scenario by name, or a scenario file by path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
-        return parse_scenario(path.read_text(), source=str(path))
+        return parse_scenario(path.read_text(), source=str(path), folder=str(path.parent))
     scenarios = available_scenarios()
     if name_or_path not in scenarios:
         raise InputError(

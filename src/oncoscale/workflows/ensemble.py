@@ -94,11 +94,9 @@ def default_runs(resolved: ResolvedRun) -> int | None:
     return study.runs if isinstance(study, EnsembleStudy) else None
 
 
-def _provenance(resolved: ResolvedRun, index: int, runs: int) -> str:
-    return (
-        resolved.provenance()
-        + f"\nreplicate = {index!r}\nseeding = 'SeedSequence(seed).spawn({runs})[{index}]'"
-    )
+def _provenance(resolved: ResolvedRun, index: int, runs: int, seeding: str = "") -> str:
+    seeding = seeding or f"SeedSequence(seed).spawn({runs})[{index}]"
+    return resolved.provenance() + f"\nreplicate = {index!r}\nseeding = {seeding!r}"
 
 
 def _same_run(path: Path, provenance: str) -> bool:
@@ -117,15 +115,17 @@ def run_replicate(
     runs: int,
     resume: bool,
     command: str = "",
+    seeding: str = "",
 ) -> str:
     """Run replicate ``index`` with its own stream into ``directory``; return the result path.
 
     With ``resume`` a finished result is reused (after checking it is the same replicate) and
-    an interrupted run continues from its checkpoint.
+    an interrupted run continues from its checkpoint. ``seeding`` describes ``seed_seq``
+    (default: child ``index`` of ``SeedSequence(seed).spawn(runs)``).
     """
     out = Path(directory)
     result = out / "result.nc"
-    provenance = _provenance(resolved, index, runs)
+    provenance = _provenance(resolved, index, runs, seeding)
     if resume and result.exists():
         if not _same_run(result, provenance):
             raise InputError(
@@ -149,7 +149,7 @@ def run_replicate(
             "scenario_resolved": provenance,
             "command": command,
             "replicate": index,
-            "seeding": f"SeedSequence({resolved.seed}).spawn(N)[{index}]",
+            "seeding": seeding or f"SeedSequence({resolved.seed}).spawn(N)[{index}]",
         },
         result,
     )

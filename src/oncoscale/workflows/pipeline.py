@@ -23,9 +23,8 @@ from oncoscale.analysis.metrics import metric
 from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
-from oncoscale.io.results import open_result, write_netcdf, write_result
+from oncoscale.io.results import build_dataset, open_result, write_netcdf, write_result
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
-from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
 from oncoscale.run.trackers import Tracker
 from oncoscale.viz import report
@@ -89,6 +88,27 @@ def execute_run(
             figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
             html = write_run_report(resolved, ds, summary, figs, out_dir)
     return RunOutput(out_dir, result, summary, figs, html)
+
+
+def simulate(
+    resolved: ResolvedRun, seed: np.random.SeedSequence | None = None, seeding: str = ""
+) -> xr.Dataset:
+    """One run of ``resolved`` in memory (no files, no checkpoints): the result Dataset that
+    ``execute_run`` would write, with the same provenance. Stochastic models draw from
+    ``seed`` (a spawned SeedSequence; default the scenario's seed)."""
+    rep = resolved.representation()
+    plan = resolved.plan(progress=False)
+    rng = None
+    if rep.stochastic:
+        rng = np.random.default_rng(resolved.seed if seed is None else seed)
+    record = run(rep, plan, rng=rng)
+    meta = {
+        "scenario": resolved.scenario.name,
+        "seed": resolved.seed if rep.stochastic else None,
+        "seeding": seeding or None,
+        "scenario_resolved": resolved.provenance(),
+    }
+    return build_dataset(rep, record, meta)
 
 
 def redraw_run(out_dir: Path) -> RunOutput:
@@ -158,28 +178,40 @@ def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
 # ---------------------------------------------------------------------------------------
 # studies
 # ---------------------------------------------------------------------------------------
-def _with_value(resolved: ResolvedRun, parameter: str, value: float) -> ResolvedRun:
-    """A copy of ``resolved`` with one parameter or protocol field changed (validated)."""
-    if parameter.startswith("protocol."):
-        _, index, field = parameter.split(".")
-        protocol = list(resolved.scenario.protocol)
-        k = int(index)
-        if not 0 <= k < len(protocol) or field not in type(protocol[k]).model_fields:
-            raise InputError(f"invalid study parameter '{parameter}' for this protocol")
-        protocol[k] = type(protocol[k])(**{**protocol[k].model_dump(), field: value})
-        scenario = resolved.scenario.model_copy(update={"protocol": protocol})
-        return ResolvedRun(**{**resolved.__dict__, "scenario": scenario})
-    params = resolved.params.updated(**{parameter: value})
-    return ResolvedRun(**{**resolved.__dict__, "params": params})
+def _sweep_runs(
+    resolved: ResolvedRun,
+    out_dir: Path,
+    resume: bool,
+    progress: bool,
+    workers: int,
+    scheduler: str | None,
+) -> list[Path]:
+    """The sweep's runs through the study engine: a one-dimensional design of the given
+    values, one run folder each (``runs/NAME=VALUE``); returns the result paths."""
+    from oncoscale.workflows.studies import design, engine, space
 
-
-def _study_point(resolved: ResolvedRun, directory: str, resume: bool) -> str:
-    """One run of a study (skipped if its result exists and resume is set)."""
-    out = Path(directory)
-    if resume and (out / "result.nc").exists():
-        return str(out / "result.nc")
-    execute_run(resolved, out, resume=resume, progress=False, figures=False)
-    return str(out / "result.nc")
+    study = resolved.scenario.study
+    values = np.asarray(study.values, dtype=float)
+    lo, hi = float(values.min()), float(values.max())
+    dim = space.dimension(resolved, study.parameter, lo, hi if hi > lo else lo + 1.0, False)
+    sp = space.ParameterSpace((dim,))
+    for v in values:
+        sp.apply(resolved, [v]).representation()  # validate every point before running any
+    plan = engine.StudyPlan.make(resolved, sp, design.given(dim.to_unit(values)[:, None]), [])
+    names = [f"{study.parameter}={v:g}" for v in study.values]
+    out = engine.run_design(
+        plan,
+        out_dir,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+        keep_runs=True,
+        run_names=names,
+    )
+    if out.failures:
+        raise InputError(f"sweep runs failed: {next(iter(out.failures.values()))}")
+    return [Path(d) / "result.nc" for d in out.run_dirs or []]
 
 
 def _value_attrs(resolved: ResolvedRun) -> dict[str, str]:
@@ -201,26 +233,14 @@ def execute_study(
     workers: int = 1,
     scheduler: str | None = None,
 ) -> RunOutput:
-    """Run a sweep study: one run per value, metrics per run, a study dataset and figure."""
+    """Run a sweep study — the one-parameter special case of the study engine: one run per
+    value (``runs/NAME=VALUE``), the scenario's metric per run, a study dataset and figure."""
     study = resolved.scenario.study
     if not isinstance(study, SweepStudy):
         raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
     reduce = metric(study.metric)
-    points = [_with_value(resolved, study.parameter, v) for v in study.values]
-    for p in points:
-        p.representation()  # validate every point before running any
-    tasks = [
-        (p, str(out_dir / "runs" / f"{study.parameter}={v:g}"), resume)
-        for p, v in zip(points, study.values, strict=True)
-    ]
-    paths = map_tasks(
-        _study_point,
-        tasks,
-        workers=workers,
-        scheduler=scheduler,
-        progress=progress,
-        description=resolved.scenario.name,
-    )
+    out_dir = Path(out_dir)
+    paths = _sweep_runs(resolved, out_dir, resume, progress, workers, scheduler)
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
     rows = [reduce(runs[v], **study.options) for v in study.values]
     ds = xr.Dataset(
