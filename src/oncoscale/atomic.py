@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from oncoscale.faults import fault_point
+
+#: the names :func:`atomic_path` gives its temporary files (``.result.nc.k3j_x9ab.tmp.nc``)
+_TEMPORARY = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp(\.[^.]*)?$")
+
 
 @contextmanager
 def atomic_path(path: str | Path):
-    """Yield a temporary path beside ``path``; on success rename it to ``path``."""
+    """Yield a temporary path beside ``path``; on success rename it to ``path``.
+
+    A test can kill the process between the write and the rename (fault point
+    ``write:KIND``, KIND the file name up to its first '-' or '.': ``checkpoint``, ``result``,
+    ``snap``, ...; see :mod:`oncoscale.faults`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -27,10 +37,23 @@ def atomic_path(path: str | Path):
     os.close(fd)
     try:
         yield Path(tmp)
+        fault_point("write:" + re.split(r"[-.]", path.name, maxsplit=1)[0], path)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that writers killed before their rename left in ``folder``
+    (not recursive); return them. Only for folders no other process is writing to."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.iterdir() if _TEMPORARY.match(p.name) and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def atomic_write(path: str | Path, writer: Callable[[Path], None]) -> Path:

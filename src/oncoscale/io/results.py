@@ -42,6 +42,8 @@ import xarray as xr
 
 import oncoscale
 from oncoscale.atomic import atomic_write
+from oncoscale.errors import InputError
+from oncoscale.faults import fault_point
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.run.protocols import EventRecord
 from oncoscale.run.record import RunRecord
@@ -216,6 +218,7 @@ def write_result(
             offset = 0
             created: dict[str, Any] = {}
             for k, (fields, parts) in enumerate(record.iter_snapshots()):
+                fault_point("result-snapshot", tmp)  # tests: die with the file half written
                 for name, arr in fields.items():
                     var = created.get(name)
                     if var is None:
@@ -232,6 +235,12 @@ def write_result(
                             fill_value=False,
                         )
                         var.setncatts(variable_attrs(info.get(name), name))
+                    if np.shape(arr) != var.shape[1:]:
+                        raise InputError(
+                            f"snapshot {k} of the run's record holds '{name}' of shape "
+                            f"{np.shape(arr)}, expected {var.shape[1:]}: the partial record was "
+                            "changed; remove the .partial folder and run again"
+                        )
                     var[k] = arr
                 if parts is not None:
                     offset = _append_particles(nc, rep, k, n_snap, parts, offset, created)

@@ -232,6 +232,17 @@ class ResolvedRun:
             description=f"{self.scenario.name} ({self.model})",
         )
 
+    def describe_inputs(self) -> str:
+        """One line naming what was asked for: scenario, model, and what differs from the
+        scenario (overrides, horizon, seed)."""
+        parts = [f"scenario '{self.scenario.name}'", f"model {self.model}"]
+        parts += [f"{k}={v!r}" for k, v in self.overrides.items()]
+        if self.t_end != self.scenario.t_end:
+            parts.append(f"t_end={self.t_end!r}")
+        if self.seed != self.scenario.seed:
+            parts.append(f"seed={self.seed!r}")
+        return "inputs: " + ", ".join(parts)
+
     def provenance(self) -> str:
         """A TOML-like text of everything needed to reproduce the run."""
         lines = [

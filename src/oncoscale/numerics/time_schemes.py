@@ -32,6 +32,9 @@ class TimeScheme(ABC):
     description: ClassVar[str] = ""
     #: True for explicit schemes: the caller must check ``dt`` against its stability limit
     explicit: ClassVar[bool] = False
+    #: state-sized arrays one step holds besides the state (memory estimates): stage values,
+    #: right-hand sides, the new solution, the error estimate, the problem's temporaries
+    work_copies: ClassVar[int] = 6
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,6 +69,9 @@ class TimeScheme(ABC):
 
 class _ARK(TimeScheme):
     fixed: ClassVar[bool] = False
+    # the caller's y, its copy, 4 explicit + 4 implicit stage terms, the stage right-hand side
+    # and solution, the new solution, the error estimate, their sum term
+    work_copies = 15
 
     def __init__(self, problem: SplitProblem, **settings):
         super().__init__(problem, **settings)

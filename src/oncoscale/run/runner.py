@@ -20,15 +20,19 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from oncoscale.errors import InputError
+from oncoscale.errors import InputError, RunFailed
+from oncoscale.memory import require_memory
 from oncoscale.models.base import Representation
-from oncoscale.run.checkpoint import read_checkpoint, write_checkpoint
+from oncoscale.run.checkpoint import check_layout, read_checkpoint, write_checkpoint
+from oncoscale.run.footprint import footprint_settings, run_footprint
 from oncoscale.run.protocols import Event, EventRecord
 from oncoscale.run.record import DirectoryStore, MemoryStore, RecordStore, RunRecord
 from oncoscale.run.trackers import ObservableTracker, SnapshotTracker, Tracker
 
 #: name of the checkpoint file inside a run's work folder
 CHECKPOINT_FILE = "checkpoint.npz"
+#: what a model raises when it cannot integrate its inputs (turned into :class:`RunFailed`)
+NUMERICAL_FAILURES = (FloatingPointError, OverflowError, ZeroDivisionError, np.linalg.LinAlgError)
 
 
 @dataclass(frozen=True)
@@ -129,8 +133,13 @@ def run(
 
     With ``resume=True`` and a checkpoint of the same run (same fingerprint) in the plan's
     work folder, the run continues from the checkpoint instead of starting again. Extra
-    ``trackers`` record alongside the standard ones.
+    ``trackers`` record alongside the standard ones. A run that cannot fit in memory is
+    refused before anything is allocated; one the model cannot integrate (overflow,
+    non-finite solution, ...) raises :class:`RunFailed` with the time it stopped at.
     """
+    require_memory(
+        run_footprint(rep, plan), f"this {rep.family} {rep.model} run", footprint_settings(rep)
+    )
     all_trackers = [*plan.trackers(), *trackers]
     times = stop_times(plan, all_trackers)
     _check_time_grid(rep, times)
@@ -142,7 +151,10 @@ def run(
 
     saved = None
     if resume and plan.checkpoint_path is not None and plan.checkpoint_path.exists():
+        layout = rep.initial_state(np.random.default_rng())  # what a state of this model holds
         saved = read_checkpoint(plan.checkpoint_path, key)
+        check_layout(saved["state"], layout, plan.checkpoint_path)
+        del layout
     if saved is not None:
         k0, state, memories = saved["k"], saved["state"], saved["memories"]
         rep.params = type(rep.params).from_mapping(saved["params"])
@@ -178,12 +190,14 @@ def run(
         + " [{elapsed}<{remaining}]",
         leave=False,
     )
+    reached = float(times[max(k0, 0)])  # the time the state is at
     try:
         for k in range(k0 + 1, len(times)):
             t = float(times[k])
             if k > 0:
-                state = rep.advance(state, float(times[k - 1]), t)
-                bar.update(t - float(times[k - 1]))
+                state = rep.advance(state, reached, t)
+                bar.update(t - reached)
+                reached = t
             for e, memory in scheduled:
                 record.events.extend(e.fire(rep, state, t, None, memory, tol))
             observables = _Observables(rep, state)
@@ -204,12 +218,25 @@ def run(
                 t_wall0 = now
                 _save_checkpoint(plan, key, k, state, memories, record, rep)
                 last_checkpoint = time.perf_counter()
+    except (*NUMERICAL_FAILURES, MemoryError) as exc:
+        raise _failure(rep, reached, exc) from None
     finally:
         bar.close()
     store.flush()
     record.wall_time += time.perf_counter() - t_wall0
     record.solver_stats = rep.solver_stats()
     return record
+
+
+def _failure(rep: Representation, t: float, exc: BaseException) -> RunFailed:
+    where = f"the {rep.family} {rep.model} run failed after t = {t:g} {rep.time_label}"
+    if isinstance(exc, MemoryError):
+        return RunFailed(f"{where}: out of memory; reduce it with {footprint_settings(rep)}")
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return RunFailed(
+        f"{where}: {reason}; the parameter values or numerical settings are outside what the "
+        "model can integrate"
+    )
 
 
 class _Observables:

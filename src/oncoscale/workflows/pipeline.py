@@ -11,7 +11,8 @@ import ast
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,15 @@ import xarray as xr
 
 from oncoscale.analysis.metrics import metric
 from oncoscale.analysis.summary import summarise
-from oncoscale.atomic import atomic_json
-from oncoscale.errors import InputError
+from oncoscale.atomic import atomic_json, remove_stale_temporaries
+from oncoscale.errors import InputError, RunFailed
+from oncoscale.io.folders import check_output_folder
 from oncoscale.io.results import open_result, write_netcdf, write_result
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
+from oncoscale.memory import require_memory
+from oncoscale.run.footprint import footprint_settings, run_footprint
 from oncoscale.run.parallel import map_tasks
-from oncoscale.run.runner import run
+from oncoscale.run.runner import CHECKPOINT_FILE, run
 from oncoscale.run.trackers import Tracker
 from oncoscale.viz import report
 from oncoscale.viz.figures import run_figures, study_figure
@@ -58,37 +62,73 @@ def execute_run(
 ) -> RunOutput:
     """Run one resolved scenario and write everything into ``out_dir``.
 
-    Inputs are validated before anything is written; the result file appears only when the
-    run is complete (checkpoints and the partial record in ``out_dir/.partial`` allow
-    ``resume``). Extra ``trackers`` see the run as it goes (e.g. live views).
+    Inputs (numerics, memory, output folder) are validated before anything is written; the
+    result file appears only when the run is complete (checkpoints and the partial record in
+    ``out_dir/.partial`` allow ``resume``). Extra ``trackers`` see the run as it goes (e.g.
+    live views).
     """
-    out_dir = Path(out_dir)
+    out_dir = check_output_folder(out_dir)
     rep = resolved.representation()  # validates numerics before touching the disk
     work = out_dir / WORK_DIR
     plan = resolved.plan(work_dir=work, progress=progress)
     rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
-    record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
-    result = write_result(
-        rep,
-        record,
-        {
-            "scenario": resolved.scenario.name,
-            "seed": resolved.seed if rep.stochastic else None,
-            "scenario_resolved": resolved.provenance(),
-            "command": command or " ".join(sys.argv),
-        },
-        out_dir / "result.nc",
-    )
+    with run_folder(out_dir, resolved):
+        record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
+        result = write_result(
+            rep,
+            record,
+            {
+                "scenario": resolved.scenario.name,
+                "seed": resolved.seed if rep.stochastic else None,
+                "scenario_resolved": resolved.provenance(),
+                "command": command or " ".join(sys.argv),
+            },
+            out_dir / "result.nc",
+        )
     with open_result(result, lazy=True) as ds:
         summary = summarise(ds)
         atomic_json(summary, out_dir / "summary.json")
-        shutil.rmtree(work, ignore_errors=True)
+        discard_work(work)
         figs: list[Path] = []
         html = None
         if figures:
             figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
             html = write_run_report(resolved, ds, summary, figs, out_dir)
     return RunOutput(out_dir, result, summary, figs, html)
+
+
+def discard_work(work: Path) -> None:
+    """Remove a run's work folder, the checkpoint first: a process killed half-way through
+    leaves either a resumable record or one without a checkpoint (a fresh start), never a
+    checkpoint that points at removed snapshot files."""
+    (Path(work) / CHECKPOINT_FILE).unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def run_folder(out_dir: Path, resolved: ResolvedRun) -> Iterator[None]:
+    """Around a run writing into ``out_dir``: first remove the temporary files of writers
+    that were killed there; if the run fails on its input (InputError), remove what it wrote
+    (its work folder, and ``out_dir`` if this call created it and nothing else is in it —
+    a work folder from before is kept: it may be resumed) and name the inputs in the error."""
+    work = out_dir / WORK_DIR
+    new_folders = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
+    had_work = work.exists()
+    for folder in (out_dir, work):
+        remove_stale_temporaries(folder)
+    try:
+        yield
+    except InputError as exc:
+        if not had_work:
+            discard_work(work)
+        for folder in new_folders:  # innermost first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        if isinstance(exc, RunFailed):
+            raise RunFailed(f"{exc} ({resolved.describe_inputs()})") from None
+        raise
 
 
 def redraw_run(out_dir: Path) -> RunOutput:
@@ -154,6 +194,23 @@ def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
     )
 
 
+def require_parallel_memory(
+    resolved: ResolvedRun, runs: int, workers: int, scheduler: str | None
+) -> None:
+    """Refuse ``runs`` runs of ``resolved`` on ``workers`` local processes at once if they
+    cannot fit in this machine's memory together (a remote scheduler's workers check their
+    own when each run starts)."""
+    if scheduler is not None:
+        return
+    rep = resolved.representation()
+    at_once = max(1, min(workers, runs))
+    require_memory(
+        run_footprint(rep, resolved.plan(), in_memory=False).times(at_once),
+        f"{at_once} {rep.family} {rep.model} run(s) at once",
+        f"fewer --workers, {footprint_settings(rep)}",
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # studies
 # ---------------------------------------------------------------------------------------
@@ -205,9 +262,11 @@ def execute_study(
     if not isinstance(study, SweepStudy):
         raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
     reduce = metric(study.metric)
+    out_dir = check_output_folder(out_dir)
     points = [_with_value(resolved, study.parameter, v) for v in study.values]
     for p in points:
         p.representation()  # validate every point before running any
+    require_parallel_memory(resolved, len(points), workers, scheduler)
     tasks = [
         (p, str(out_dir / "runs" / f"{study.parameter}={v:g}"), resume)
         for p, v in zip(points, study.values, strict=True)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
 from oncoscale.models.invasion import observables as obs
@@ -115,9 +115,38 @@ class InvasionIBM(Representation):
         self.settings = IBMNumerics.from_mapping(self.numerics, context="numerics of ibm")
         self.dim = int(self.settings.dim)
         self.grid = obs.grid_for(params, self.dim, self.settings.dx)
+        self.require_memory()  # the grid is only its shape so far
         self._kernels = _kernel_table(self.settings.kernel)
         self._steps = 0
         self.parameters_changed()
+
+    memory_settings = (
+        "heavier particles (parameters M_MM, M_O2, M_MDE, M_cell), a smaller domain (L) or a "
+        "coarser output grid (numerics.dx)"
+    )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """From the initial particle counts (MM at its peak density everywhere, an upper
+        bound; O2 at o2_equilibrium_ratio of it; MDE mde_fraction0 of the cell mass): float64
+        positions (8d bytes per particle) and a living-MM flag; a step sorts O2 and MDE into
+        cell lists (bin, order, sorted copy) and moves them into new arrays; a snapshot is the
+        five binned fields and the cells. The cells grow with the tumour during a run (about
+        8d + 10 bytes each), which this does not foresee."""
+        p, d = self.params, self.dim
+        volume = p.L**d
+        n_mm = initial.mm_density_max(p, d) * volume / p.M_MM
+        n_o2 = p.o2_equilibrium_ratio * n_mm * p.M_MM / p.M_O2
+        n_mde = p.mde_fraction0 * p.cell_mass0 / p.M_MDE
+        cells = p.n_cells0 * (8 * d + 10)
+        pos = 8 * d
+        grid_fields = 5 * 8 * float(np.prod(self.grid.shape))
+        return MemoryEstimate(
+            {
+                "state": n_mm * (pos + 1) + (n_o2 + n_mde) * pos + cells,
+                "step work": (n_o2 + n_mde) * (2 * pos + 17) + 2 * n_mm + grid_fields,
+                "snapshot": grid_fields + cells,
+            }
+        )
 
     # ---- parameters ------------------------------------------------------------------------
     def parameters_changed(self) -> None:

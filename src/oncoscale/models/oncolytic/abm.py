@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.oncolytic import abm_kernels as kern
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic.abm_reference import step_reference
@@ -64,11 +64,13 @@ class OncolyticABM(Representation):
     family = "oncolytic"
     model = "abm"
     stochastic = True
+    memory_settings = "a coarser lattice (parameter delta) or a smaller domain (parameter L)"
 
     def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
         super().__init__(params, numerics)
         self.settings = ABMNumerics.from_mapping(self.numerics, context="numerics of abm")
         self.grid = CartesianGrid.node_centred(-params.L, params.L, params.delta, 2, name="delta")
+        self.require_memory()  # the grid is only its shape so far
         self._fixed = {name: getattr(params, name) for name in _FIXED}
         self._geometry = obs.geometry_2d(self.grid, params.L)
         self._steps = 0
@@ -105,6 +107,20 @@ class OncolyticABM(Representation):
                     f"{getattr(p, name)!r}, tau = {p.tau!r}, delta = {p.delta!r}); "
                     f"allowed: {expr} <= 1 (reduce tau)"
                 )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """Bytes per site: state U, I, Z int32 + φ (20); a step's buffers (φ pair 16, count
+        updates 12, site order 4) and the observables' density fields (24); radius and
+        inflow mask (9, kept); a snapshot is the four fields as float64 (32)."""
+        sites = float(np.prod(self.grid.shape))
+        return MemoryEstimate(
+            {
+                "state": 20 * sites,
+                "step work": 56 * sites,
+                "operators": 9 * sites,
+                "snapshot": 32 * sites,
+            }
+        )
 
     # ---- time and state -----------------------------------------------------------------
     @property
