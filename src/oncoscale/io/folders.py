@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from oncoscale.errors import InputError
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; one process per folder is then the user's job
+    fcntl = None  # type: ignore[assignment]
 
 
 def check_output_folder(path: str | Path, option: str = "--out") -> Path:
@@ -35,6 +42,26 @@ def check_output_folder(path: str | Path, option: str = "--out") -> Path:
         what = "read-only" if _read_only_fs(existing) else "not writable"
         raise InputError(f"invalid value for '{option}': '{existing}' is {what}; {allowed}")
     return path
+
+
+@contextmanager
+def exclusive(folder: str | Path) -> Iterator[Path]:
+    """Create ``folder`` if needed and hold an exclusive lock on it while the block runs.
+
+    Another process that wants the same folder waits: a Dask task re-run elsewhere while its
+    first worker still runs, the orphaned worker of a killed client, a second command on the
+    same --out. The kernel releases the lock when the holder dies, even by SIGKILL."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if fcntl is None:
+        yield folder
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _read_only_fs(path: Path) -> bool:

@@ -297,9 +297,37 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     )
 
 
+#: what reading a damaged, foreign or tampered file raises (NetCDF library, xarray, JSON,
+#: Python literals in the provenance)
+READ_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, SyntaxError,
+               RecursionError, MemoryError)  # fmt: skip
+
+
+@contextmanager
+def untrusted(what: str, advice: str = "remove it or write it again") -> Iterator[None]:
+    """Around code that reads files someone else may have written: any read error becomes
+    one InputError naming ``what``. Reading never runs code (NetCDF through netCDF4, no
+    pickle; provenance through ``ast.literal_eval``), so this is all a tampered file can do."""
+    try:
+        yield
+    except InputError:
+        raise
+    except READ_ERRORS as exc:
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise InputError(
+            f"cannot read {what}: damaged, not written by oncoscale, or changed since "
+            f"({type(exc).__name__}: {reason}); {advice}"
+        ) from None
+
+
+def _open(path: Path) -> xr.Dataset:
+    with untrusted(str(path)):
+        return xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False)
+
+
 @contextmanager
 def _lazy(path: Path) -> Iterator[xr.Dataset]:
-    ds = xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False)
+    ds = _open(path)
     try:
         yield ds
     finally:
@@ -308,12 +336,19 @@ def _lazy(path: Path) -> Iterator[xr.Dataset]:
 
 def open_result(path: str | Path, lazy: bool = False):
     """Open a result file. Default: loaded into memory, file closed. ``lazy=True``: a context
-    manager yielding the file-backed Dataset (large runs: snapshots are read when used)."""
+    manager yielding the file-backed Dataset (large runs: snapshots are read when used).
+    A file that is not a readable NetCDF file gives an InputError naming it."""
     path = Path(path)
     if lazy:
         return _lazy(path)
-    with xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False) as ds:
+    with _open(path) as ds, untrusted(str(path)):
         return ds.load()
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    """The global attributes of a NetCDF file (InputError if it cannot be read)."""
+    with _lazy(Path(path)) as ds:
+        return dict(ds.attrs)
 
 
 def parameters_of(ds: xr.Dataset) -> dict[str, Any]:

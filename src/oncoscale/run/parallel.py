@@ -4,10 +4,15 @@
 ``LocalCluster`` with ``workers`` single-threaded processes is started (or an existing
 scheduler is used), and tasks are submitted as they are; results come back in task order.
 Each task writes its own result file, so a killed batch resumes by skipping finished tasks.
+A worker lost mid-task is the scheduler's business: Dask runs the task again on another
+worker (up to ``distributed.scheduler.allowed-failures`` times). Task keys read
+``FUNCTION-0007-<token>`` (task 7, e.g. ``run_replicate-0007-1f3a9c2e``), so the scheduler's logs say which task is which.
 """
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -48,7 +53,12 @@ def map_tasks(
         except OSError as exc:
             raise InputError(f"cannot reach the Dask scheduler at '{scheduler}': {exc}") from None
     try:
-        futures = [client.submit(fn, *task, pure=False) for task in tasks]
+        token = uuid.uuid4().hex[:8]
+        label = re.sub(r"[^A-Za-z0-9_]+", "_", fn.__name__)
+        futures = [
+            client.submit(fn, *task, key=f"{label}-{k:04d}-{token}")
+            for k, task in enumerate(tasks)
+        ]
         index = {f.key: k for k, f in enumerate(futures)}
         results: list[Any] = [None] * len(futures)
         with tqdm(total=len(futures), desc=description, disable=not progress) as bar:

@@ -24,8 +24,8 @@ from oncoscale.analysis.metrics import metric
 from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json, remove_stale_temporaries
 from oncoscale.errors import InputError, RunFailed
-from oncoscale.io.folders import check_output_folder
-from oncoscale.io.results import open_result, write_netcdf, write_result
+from oncoscale.io.folders import check_output_folder, exclusive
+from oncoscale.io.results import open_result, untrusted, write_netcdf, write_result
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.memory import require_memory
 from oncoscale.run.footprint import footprint_settings, run_footprint
@@ -85,10 +85,11 @@ def execute_run(
             },
             out_dir / "result.nc",
         )
-    with open_result(result, lazy=True) as ds:
-        summary = summarise(ds)
+        with open_result(result, lazy=True) as ds:
+            summary = summarise(ds)
         atomic_json(summary, out_dir / "summary.json")
         discard_work(work)
+    with open_result(result, lazy=True) as ds:
         figs: list[Path] = []
         html = None
         if figures:
@@ -107,28 +108,30 @@ def discard_work(work: Path) -> None:
 
 @contextmanager
 def run_folder(out_dir: Path, resolved: ResolvedRun) -> Iterator[None]:
-    """Around a run writing into ``out_dir``: first remove the temporary files of writers
-    that were killed there; if the run fails on its input (InputError), remove what it wrote
-    (its work folder, and ``out_dir`` if this call created it and nothing else is in it —
-    a work folder from before is kept: it may be resumed) and name the inputs in the error."""
+    """Around everything a run writes into ``out_dir``: hold the folder's lock (one process
+    per run folder: see :func:`oncoscale.io.folders.exclusive`), remove the temporary files of
+    writers killed there; if the run fails on its input (InputError), remove what it wrote (its
+    work folder, and ``out_dir`` if this call created it and nothing else is in it — a work
+    folder from before is kept: it may be resumed) and name the inputs in the error."""
     work = out_dir / WORK_DIR
     new_folders = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
-    had_work = work.exists()
-    for folder in (out_dir, work):
-        remove_stale_temporaries(folder)
-    try:
-        yield
-    except InputError as exc:
-        if not had_work:
-            discard_work(work)
-        for folder in new_folders:  # innermost first
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        if isinstance(exc, RunFailed):
-            raise RunFailed(f"{exc} ({resolved.describe_inputs()})") from None
-        raise
+    with exclusive(out_dir):
+        had_work = work.exists()
+        for folder in (out_dir, work):
+            remove_stale_temporaries(folder)
+        try:
+            yield
+        except InputError as exc:
+            if not had_work:
+                discard_work(work)
+            for folder in new_folders:  # innermost first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            if isinstance(exc, RunFailed):
+                raise RunFailed(f"{exc} ({resolved.describe_inputs()})") from None
+            raise
 
 
 def redraw_run(out_dir: Path) -> RunOutput:
@@ -141,7 +144,7 @@ def redraw_run(out_dir: Path) -> RunOutput:
             f"invalid value for 'DIR': {str(out_dir)!r} holds no result.nc; allowed: the output "
             "folder of a finished 'oncoscale run'"
         )
-    with open_result(result, lazy=True) as ds:
+    with open_result(result, lazy=True) as ds, untrusted(str(result)):
         return _redraw(ds, result, Path(out_dir))
 
 
