@@ -29,10 +29,11 @@ def parse(text: str) -> dict[str, tuple[int, str]]:
     """``"site:n[:action],..."`` → {site: (n, action)}; ValueError if malformed."""
     plan = {}
     for item in filter(None, (s.strip() for s in text.split(","))):
-        site, _, rest = item.partition(":")
-        count, _, action = rest.partition(":")
-        action = action or "kill"
-        if not site or not count.isdigit() or int(count) < 1 or action not in _ACTIONS:
+        parts = item.split(":")  # SITE may contain ':' itself (write:checkpoint)
+        action = parts.pop() if parts[-1] in _ACTIONS else "kill"
+        count = parts.pop() if len(parts) > 1 else ""
+        site = ":".join(parts)
+        if not site or not count.isdigit() or int(count) < 1:
             raise ValueError(f"invalid {VARIABLE} entry {item!r}; expected SITE:N[:kill|enospc]")
         plan[site] = (int(count), action)
     return plan
