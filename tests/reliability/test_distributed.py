@@ -14,14 +14,15 @@ stopped (checked)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+import psutil
 import pytest
 from cluster import BIN, DaskDeployment, Timeline, run_until
 from identity import result_difference
@@ -111,38 +112,58 @@ def test_worker_killed_mid_ensemble_gives_the_same_ensemble(references, tmp_path
 
 
 def test_client_killed_then_resumed_gives_the_same_ensemble(references, tmp_path):
+    """The client dies after two runs have finished; then the worker running an orphaned
+    task that has checkpointed dies too. --resume reuses the finished runs (files untouched),
+    waits for the orphan on the surviving worker (folder lock) and continues the run of the
+    dead worker from its checkpoint."""
     out = tmp_path / "ensemble"
     with DaskDeployment(2, tmp_path / "cluster") as dask:
         tl = Timeline()
         proc = oncoscale(*ENSEMBLE, "--scheduler", dask.address, "--out", str(out), cwd=tmp_path)
         tl.note("oncoscale ensemble started")
+        victims: list[str] = []
 
         def tick():
             dask.poll(tl)
             done = list(out.glob("runs/*/result.nc"))
-            if len(done) >= 2 and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                tl.note(f"SIGKILL oncoscale ensemble (pid {proc.pid}); finished: "
-                        + ", ".join(sorted(p.parent.name for p in done)))  # fmt: skip
+            on_victim = [out / "runs" / f"run-{replicate(k):04d}" for k in tl.running("worker-1")]
+            partial = [d for d in on_victim if (d / ".partial" / "checkpoint.npz").exists()]
+            if proc.poll() is None and len(done) >= 2 and partial:
+                os.killpg(proc.pid, signal.SIGKILL)  # the client, then at once the worker
+                dask.kill_worker("worker-1", tl)  # whose task (now an orphan) dies with it
+                victims.extend(d.name for d in partial)
+                tl.note(f"SIGKILL oncoscale ensemble (pid {proc.pid}) just before; finished: "
+                        + ", ".join(sorted(p.parent.name for p in done))
+                        + "; checkpointed on worker-1: " + ", ".join(victims))  # fmt: skip
 
         run_until(proc, TIMEOUT, tick)
+        assert victims, "the ensemble finished before the kill"
         before = {p.parent.name: os.stat(p).st_mtime_ns for p in out.glob("runs/*/result.nc")}
         assert not (out / "ensemble.nc").exists()
         again = oncoscale(*ENSEMBLE, "--scheduler", dask.address, "--out", str(out),
                           "--resume", cwd=tmp_path)  # fmt: skip
-        tl.note("oncoscale ensemble --resume started")
+        tl.note("oncoscale ensemble --resume started; finished runs: " + ", ".join(sorted(before)))
         text = finished(again, tick=lambda: dask.poll(tl))
         tl.note("oncoscale ensemble --resume finished: " + text.splitlines()[0])
-        print("\n" + tl.text())
     assert dask.alive() == []
     for name, stamp in before.items():  # finished runs were reused, not recomputed
         assert os.stat(out / "runs" / name / "result.nc").st_mtime_ns == stamp, name
+    resumed = {
+        p.parent.name
+        for p in out.glob("runs/*/result.nc")
+        if read_attrs(p).get("resumed_from") is not None
+    }
+    tl.note("runs continued from a checkpoint: " + ", ".join(sorted(resumed)))
+    print("\n" + tl.text())
+    assert set(victims) <= resumed, (victims, resumed)
     assert_same_ensemble(references / "ensemble", out)
 
 
+@pytest.mark.slow
 def test_killed_local_ensemble_resumes_runs_from_their_checkpoints(references, tmp_path):
-    """`--workers 2` (a LocalCluster inside the client): the whole process group is killed,
-    as a batch system does; --resume continues the interrupted runs from their checkpoints."""
+    """`--workers 2` (a LocalCluster inside the client): the client and every process it
+    started are killed, as a batch system does; --resume continues the interrupted runs from
+    their checkpoints."""
     out = tmp_path / "ensemble"
     proc = oncoscale(*ENSEMBLE, "--workers", "2", "--out", str(out), cwd=tmp_path)
 
@@ -150,10 +171,9 @@ def test_killed_local_ensemble_resumes_runs_from_their_checkpoints(references, t
         done = list(out.glob("runs/*/result.nc"))
         partial = list(out.glob("runs/*/.partial/checkpoint.npz"))
         if len(done) >= 1 and partial and proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_tree(proc.pid)
 
     run_until(proc, TIMEOUT, tick)
-    time.sleep(1.0)  # orphaned local workers, if any, notice their scheduler is gone
     interrupted = {p.parents[1].name for p in out.glob("runs/*/.partial/checkpoint.npz")}
     assert interrupted
     finished(oncoscale(*ENSEMBLE, "--workers", "2", "--out", str(out), "--resume", cwd=tmp_path))
@@ -164,6 +184,16 @@ def test_killed_local_ensemble_resumes_runs_from_their_checkpoints(references, t
     }
     assert interrupted <= resumed, (interrupted, resumed)
     assert_same_ensemble(references / "ensemble", out)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a process and all its descendants (what a batch system does to a job)."""
+    parent = psutil.Process(pid)
+    procs = [*parent.children(recursive=True), parent]
+    for p in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            p.kill()
+    psutil.wait_procs(procs, timeout=30)
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -49,7 +50,7 @@ class SweepStudy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["sweep"]
     parameter: str  # a model parameter, or "protocol.<index>.<field>"
-    values: list[float] = Field(min_length=1)
+    values: list[FiniteFloat] = Field(min_length=1, max_length=10_000)
     metric: str
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -163,7 +164,14 @@ def load_scenario(name_or_path: str) -> Scenario:
     """A shipped scenario by name, or a scenario file by path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
-        return parse_scenario(path.read_text(), source=str(path))
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text ({exc.reason})"
+            raise InputError(
+                f"invalid value for 'SCENARIO': cannot read the scenario file '{path}': {reason}"
+            ) from None
+        return parse_scenario(text, source=str(path))
     scenarios = available_scenarios()
     if name_or_path not in scenarios:
         raise InputError(

@@ -247,6 +247,7 @@ class IMEXIntegrator:
             limit = min(self.max_step_size, self.problem.max_step(t, y), t1 - t)
             if self.fixed_step is not None:
                 h = min(self.fixed_step, limit)
+                check_step(t, h)
                 y_new, _ = self._stage_solution(t, y, h)
                 if not np.all(np.isfinite(y_new)):
                     raise FloatingPointError(f"non-finite solution at t = {t + h:g}")
@@ -294,6 +295,13 @@ class IMEXIntegrator:
         self.stats.max_step = max(self.stats.max_step, h)
 
 
+def check_step(t: float, h: float) -> None:
+    """FloatingPointError if a step h no longer moves t (a fixed step below the resolution
+    of the time: the loop would never end)."""
+    if not t + h > t:
+        raise FloatingPointError(f"the step {h:g} does not advance the time t = {t:g}")
+
+
 def explicit_euler(problem: SplitProblem, y: np.ndarray, t0: float, t1: float, dt: float):
     """Reference forward-Euler integration of y' = N + L y with a fixed step dt.
 
@@ -304,6 +312,7 @@ def explicit_euler(problem: SplitProblem, y: np.ndarray, t0: float, t1: float, d
     steps = 0
     while t < t1 - 1e-12 * max(1.0, abs(t1)):
         h = min(dt, t1 - t)
+        check_step(t, h)
         problem.freeze(t, y)
         y = y + h * (problem.explicit(t, y) + problem.implicit(t, y))
         t += h

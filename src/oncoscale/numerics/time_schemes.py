@@ -15,7 +15,13 @@ import numpy as np
 from pydantic import AfterValidator
 
 from oncoscale.errors import InputError
-from oncoscale.numerics.imex import IMEXIntegrator, SplitProblem, StepMemory, explicit_euler
+from oncoscale.numerics.imex import (
+    IMEXIntegrator,
+    SplitProblem,
+    StepMemory,
+    check_step,
+    explicit_euler,
+)
 
 _SCHEMES: dict[str, type[TimeScheme]] = {}
 
@@ -117,6 +123,7 @@ class ForwardBackwardEuler(TimeScheme):
         y = np.array(y, dtype=float, copy=True)
         while t < t1 - 1e-12 * max(1.0, abs(t1)):
             h = min(self.dt, t1 - t)
+            check_step(t, h)
             self.problem.freeze(t, y)
             y = self.problem.solve(t + h, y + h * self.problem.explicit(t, y), h)
             if not np.all(np.isfinite(y)):

@@ -6,7 +6,8 @@ scheduler is used), and tasks are submitted as they are; results come back in ta
 Each task writes its own result file, so a killed batch resumes by skipping finished tasks.
 A worker lost mid-task is the scheduler's business: Dask runs the task again on another
 worker (up to ``distributed.scheduler.allowed-failures`` times). Task keys read
-``FUNCTION-0007-<token>`` (task 7, e.g. ``run_replicate-0007-1f3a9c2e``), so the scheduler's logs say which task is which.
+``FUNCTION-0007-<token>`` (task 7, e.g. ``run_replicate-0007-1f3a9c2e``), so the scheduler's
+logs say which task is which.
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ def map_tasks(
         token = uuid.uuid4().hex[:8]
         label = re.sub(r"[^A-Za-z0-9_]+", "_", fn.__name__)
         futures = [
-            client.submit(fn, *task, key=f"{label}-{k:04d}-{token}")
-            for k, task in enumerate(tasks)
+            client.submit(fn, *task, key=f"{label}-{k:04d}-{token}") for k, task in enumerate(tasks)
         ]
         index = {f.key: k for k, f in enumerate(futures)}
         results: list[Any] = [None] * len(futures)

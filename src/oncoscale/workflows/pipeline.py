@@ -270,10 +270,13 @@ def execute_study(
     for p in points:
         p.representation()  # validate every point before running any
     require_parallel_memory(resolved, len(points), workers, scheduler)
-    tasks = [
-        (p, str(out_dir / "runs" / f"{study.parameter}={v:g}"), resume)
-        for p, v in zip(points, study.values, strict=True)
-    ]
+    folders = [out_dir / "runs" / f"{study.parameter}={v:g}" for v in study.values]
+    if len(set(folders)) < len(folders):
+        raise InputError(
+            f"invalid study values {study.values!r}: they must differ in their first 6 "
+            "significant digits (one run folder per value)"
+        )
+    tasks = [(p, str(f), resume) for p, f in zip(points, folders, strict=True)]
     paths = map_tasks(
         _study_point,
         tasks,
