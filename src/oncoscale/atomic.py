@@ -7,9 +7,11 @@ layer may use it.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -39,9 +41,34 @@ def atomic_path(path: str | Path):
         yield Path(tmp)
         fault_point("write:" + re.split(r"[-.]", path.name, maxsplit=1)[0], path)
         os.replace(tmp, path)
+    except Exception as exc:
+        explained = _explain(exc, path)
+        Path(tmp).unlink(missing_ok=True)
+        if explained is exc:
+            raise
+        raise explained from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: free space (bytes) below which a failed write is blamed on a full disk
+_FULL = 1 << 20
+
+
+def _explain(exc: Exception, path: Path) -> Exception:
+    """The error of a failed write as an OSError naming ``path``: libraries report a full disk
+    without a file name (zipfile) or as a RuntimeError (NetCDF: "HDF error")."""
+    if isinstance(exc, OSError | RuntimeError) and exc.__class__ is not NotImplementedError:
+        try:
+            full = shutil.disk_usage(path.parent).free < _FULL
+        except OSError:
+            full = False
+        if full:
+            return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    if isinstance(exc, OSError) and exc.filename is None and exc.errno is not None:
+        return OSError(exc.errno, exc.strerror or str(exc), str(path))
+    return exc
 
 
 def remove_stale_temporaries(folder: str | Path) -> list[Path]:

@@ -35,8 +35,8 @@ SCENARIOS = Path(__file__).parents[2] / "src" / "oncoscale" / "scenarios"
 FAST = [
     ("oncolytic-central", "ode", ["--t-end", "5"]),
     ("oncolytic-central", "pde-radial", ["--t-end", "2", "--set", "numerics.dr=0.1"]),
-    ("oncolytic-central", "pde-2d", ["--t-end", "1", "--set", "L=1", "--set", "numerics.dx=0.1"]),
-    ("oncolytic-central", "abm", ["--t-end", "1", "--set", "L=1"]),
+    ("oncolytic-central", "pde-2d", ["--t-end", "1", "--set", "L=3", "--set", "numerics.dx=0.2"]),
+    ("oncolytic-central", "abm", ["--t-end", "1", "--set", "L=3"]),
     ("kinetic-pc-oscillation", "pde-1d", ["--t-end", "0.1"]),
     ("kinetic-pc-oscillation", "kinetic-1d", ["--t-end", "0.05"]),
     ("invasion-homogeneous", "pde", ["--t-end", "0.02", "--set", "numerics.dx=1"]),
@@ -115,13 +115,13 @@ def option_templates(tmp: Path) -> list[tuple[list[str], str]]:
     out = ["--out", str(tmp / "out")]
     run = ["run", "oncolytic-central", "--model", "ode", "--t-end", "1", *QUIET, *out]
     ens = ["ensemble", "oncolytic-central", "--model", "abm", "--runs", "1", "--t-end", "1"]
-    ens += ["--set", "L=1", *QUIET, *out]
+    ens += ["--set", "L=3", *QUIET, *out]
     bif = ["bifurcation", "oncolytic-central", "--param", "zeta", "--to", "1", *out]
     return [
         (["run", "oncolytic-central", "--model", "ode", "--t-end", X, *QUIET, *out], "--t-end"),
         ([*run, "--seed", X], "--seed"),
         ([*run, "--model", X], "model"),
-        (["run", X, *out], "SCENARIO"),
+        (["run", X, *out], "scenario"),
         ([*run, "--dim", X], "--dim"),
         ([*run, "--workers", X], "--workers"),
         ([*ens, "--runs", X], "--runs"),
@@ -144,7 +144,7 @@ def option_cases(draw, tmp: Path):
     template, option = draw(st.sampled_from(option_templates(tmp)))
     value = draw((hostile_scalars().map(cli_text) | hostile_text()).filter(lambda s: s[:1] != "-"))
     args = [value if a == X else a for a in template]
-    return args, [option, value] if value.strip() and option == "SCENARIO" else [option]
+    return args, [option] + ([value.strip()] if len(value.strip()) >= 2 else [])
 
 
 @FUZZ

@@ -32,6 +32,9 @@ from oncoscale.models.registry import family as get_family
 from oncoscale.run.protocols import Event, parse_event
 from oncoscale.run.runner import RunPlan
 
+#: largest seed: result files store it as a 64-bit integer
+MAX_SEED = 2**63 - 1
+
 
 class OutputSpec(BaseModel):
     """Output cadence (family time unit) and checkpoint interval (s of wall time)."""
@@ -77,7 +80,7 @@ class Scenario(BaseModel):
     models: list[str] = Field(min_length=1)
     default_model: str
     t_end: float = Field(gt=0, allow_inf_nan=False)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     parameters: dict[str, Any] = Field(default_factory=dict)
     numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     output: OutputSpec = Field(default_factory=OutputSpec)
@@ -312,8 +315,8 @@ def resolve(
         raise InputError(
             f"invalid value for '--t-end': {t_end!r} {fam.time_label}; allowed: > 0, finite"
         )
-    if seed is not None and seed < 0:
-        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: 0 to 2**63 - 1")
     try:
         out_spec = OutputSpec(**output)
     except ValidationError as exc:

@@ -176,6 +176,8 @@ class HomogeneousRepresentation(Representation):
     """A spatially homogeneous representation (an ODE): no fields, every quantity is a scalar
     observable recorded on ``t_obs``."""
 
+    memory_settings = ""  # nothing of its own grows with the problem
+
     def fields(self, state: Any) -> dict[str, np.ndarray]:
         return {}
 

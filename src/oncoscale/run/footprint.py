@@ -32,7 +32,7 @@ WRITE_BUFFERS = 20e6
 
 def _count(t_end: float, interval: float) -> float:
     """Number of recording times 0, interval, ..., t_end (a float: may be astronomically big)."""
-    return math.floor(t_end / interval + 1e-9) + 2
+    return float(math.floor(t_end / interval + 1e-9)) + 2.0
 
 
 def run_footprint(rep: Representation, plan, *, in_memory: bool | None = None) -> MemoryEstimate:
@@ -64,8 +64,10 @@ def run_footprint(rep: Representation, plan, *, in_memory: bool | None = None) -
 
 
 def footprint_settings(rep: Representation) -> str:
-    """What reduces a run's memory: the model's settings, then the output cadence."""
+    """What reduces a run's memory: the model's settings, then the output cadence and the
+    horizon."""
+    model = f"{rep.memory_settings}, " if rep.memory_settings else ""
     return (
-        f"{rep.memory_settings}, fewer snapshots (output.snapshot_interval) or observations "
-        "(output.observe_interval)"
+        f"{model}fewer snapshots (output.snapshot_interval) or observations "
+        "(output.observe_interval), or a shorter horizon (t_end, --t-end)"
     )

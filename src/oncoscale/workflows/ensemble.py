@@ -34,7 +34,7 @@ from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
 from oncoscale.io.folders import check_output_folder
 from oncoscale.io.results import open_result, read_attrs, untrusted, write_netcdf, write_result
-from oncoscale.io.scenario import EnsembleStudy, ResolvedRun
+from oncoscale.io.scenario import MAX_SEED, EnsembleStudy, ResolvedRun
 from oncoscale.models.registry import family
 from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
@@ -69,8 +69,8 @@ class EnsembleOutput:
 
 def replicate_seeds(seed: int, runs: int) -> list[np.random.SeedSequence]:
     """``SeedSequence(seed).spawn(runs)``: one independent stream per replicate."""
-    if seed < 0:
-        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: 0 to 2**63 - 1")
     return np.random.SeedSequence(seed).spawn(runs)
 
 
