@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -192,7 +193,9 @@ def check(entry: Callable[[Sequence[str]], Outcome], case: Case) -> Outcome:
     TALLY["cases"] += 1
     TALLY[f"{case.kind or 'case'}: status {out.status}"] += 1
     where = f"args={case.args!r}"[:2000]
-    assert out.exception is None, f"{where}: escaped {out.exception!r}"
+    if out.exception is not None:
+        trace = "".join(traceback.format_exception(out.exception))[-3000:]
+        raise AssertionError(f"{where}: escaped {out.exception!r}\n{trace}")
     assert "Traceback" not in out.stderr + out.stdout, f"{where}: {out.stderr[-2000:]}"
     assert out.status in (0, 2), f"{where}: status {out.status}: {out.stderr[-2000:]}"
     if out.status == 2:

@@ -44,7 +44,8 @@ FAST = [
                                      "--set", "M_O2=1e-1"]),
 ]  # fmt: skip
 QUIET = ["--quiet", "--no-figures"]
-FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=40)
+FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), max_examples=12)
+HEAVY = settings(FUZZ, max_examples=150)  # the slow versions
 CASE_SECONDS = 300  # a case that takes longer fails (instead of hanging the suite)
 
 
@@ -95,15 +96,30 @@ def names_in_message(name: str) -> list[str]:
 
 
 # ---- --set ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("scenario", "model", "fast"), FAST, ids=[m for _, m, _ in FAST])
-@FUZZ
-@given(data=st.data())
-def test_set_values(scenario, model, fast, data, tmp_path_factory):
+def set_case(scenario, model, fast, data, tmp_path_factory):
     name = data.draw(set_names(scenario, model), label="name")
     value = cli_text(data.draw(hostile_values(), label="value"))
     out = tmp_path_factory.mktemp("set") / "out"
     args = ["run", scenario, "--model", model, *fast, "--set", f"{name}={value}", *QUIET]
     run_case(Case([*args, "--out", str(out)], names_in_message(name), [out], "--set"))
+
+
+MODELS = pytest.mark.parametrize(("scenario", "model", "fast"), FAST, ids=[m for _, m, _ in FAST])
+
+
+@MODELS
+@FUZZ
+@given(data=st.data())
+def test_set_values(scenario, model, fast, data, tmp_path_factory):
+    set_case(scenario, model, fast, data, tmp_path_factory)
+
+
+@pytest.mark.slow
+@MODELS
+@HEAVY
+@given(data=st.data())
+def test_set_values_heavy(scenario, model, fast, data, tmp_path_factory):
+    set_case(scenario, model, fast, data, tmp_path_factory)
 
 
 # ---- options of every verb ----------------------------------------------------------------
@@ -128,7 +144,7 @@ def option_templates(tmp: Path) -> list[tuple[list[str], str]]:
         ([*ens, "--seed", X], "--seed"),
         ([*ens, "--workers", X], "--workers"),
         ([*bif, "--from", X], "--from"),
-        ([*bif, "--from", "0.1", "--param", X], "--param"),
+        ([*bif, "--from", "0.1", "--param", X], "parameter"),
         (
             ["limit", "kinetic-cc-escape", "--regime", "cross", "--t-end", "0.01", "--eps", X],
             "--eps",
@@ -147,12 +163,23 @@ def option_cases(draw, tmp: Path):
     return args, [option] + ([value.strip()] if len(value.strip()) >= 2 else [])
 
 
-@FUZZ
-@given(data=st.data())
-def test_options(data, tmp_path_factory):
+def option_case(data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("opt")
     args, names = data.draw(option_cases(tmp))
     run_case(Case(args, [*names, "Invalid value", "No such"], [tmp / "out"], "option"))
+
+
+@settings(FUZZ, max_examples=40)
+@given(data=st.data())
+def test_options(data, tmp_path_factory):
+    option_case(data, tmp_path_factory)
+
+
+@pytest.mark.slow
+@settings(HEAVY, max_examples=600)
+@given(data=st.data())
+def test_options_heavy(data, tmp_path_factory):
+    option_case(data, tmp_path_factory)
 
 
 # ---- scenario files ------------------------------------------------------------------------
@@ -170,6 +197,20 @@ def _paths(doc, prefix=()):
         if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
             for i, x in enumerate(v):
                 yield from _paths(x, (*prefix, k, i))
+
+
+def _entries(doc) -> set[str]:
+    """What a message may name of a scenario file: its keys, dotted paths and text values,
+    quoted as messages quote them."""
+    out = set()
+    for path in _paths(doc):
+        out |= {f"'{path[-1]}'", "'" + ".".join(map(str, path)) + "'"}
+        value = doc
+        for k in path:
+            value = value[k]
+        if isinstance(value, str):
+            out.add(f"'{value}'")
+    return out
 
 
 @st.composite
@@ -194,10 +235,8 @@ def mutated_scenarios(draw):
     return base, doc, ".".join(map(str, path))
 
 
-@FUZZ
-@given(mutated=mutated_scenarios())
-def test_scenario_files(mutated, tmp_path_factory):
-    base, doc, where = mutated
+def scenario_case(mutated, tmp_path_factory):
+    base, doc, _ = mutated
     tmp = tmp_path_factory.mktemp("toml")
     path = tmp / "scenario.toml"
     try:
@@ -210,11 +249,24 @@ def test_scenario_files(mutated, tmp_path_factory):
     args = ["run", str(path), *fast, *QUIET, "--out", str(tmp / "out")]
     if doc.get("default_model") != model and model in doc.get("models", []):
         args[2:2] = ["--model", model]
-    names = [str(path), where.split(".")[-1], "scenario", "--", "SCENARIO"]
+    names = [str(path), "scenario", "--", "SCENARIO", *_entries(doc)]
     run_case(Case(args, names, [tmp / "out", path], "scenario file"))
 
 
-@FUZZ
+@settings(FUZZ, max_examples=30)
+@given(mutated=mutated_scenarios())
+def test_scenario_files(mutated, tmp_path_factory):
+    scenario_case(mutated, tmp_path_factory)
+
+
+@pytest.mark.slow
+@settings(HEAVY, max_examples=600)
+@given(mutated=mutated_scenarios())
+def test_scenario_files_heavy(mutated, tmp_path_factory):
+    scenario_case(mutated, tmp_path_factory)
+
+
+@settings(FUZZ, max_examples=25)
 @given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
 def test_garbage_scenario_files(raw, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("raw")

@@ -67,6 +67,8 @@ class Representation(ABC):
     stochastic: ClassVar[bool] = False
     #: the settings that make a run of this model smaller (named when it cannot fit in memory)
     memory_settings: ClassVar[str] = "a coarser grid (numerics.dx)"
+    #: the setting that gives :attr:`time_step`, for messages (e.g. "tau", "numerics.dt")
+    time_step_setting: ClassVar[str] = ""
 
     def __init__(self, params: ParameterSet, numerics: Mapping[str, Any] | None = None):
         self.params = params

@@ -166,6 +166,10 @@ class IMEXIntegrator:
     fixed_step: float | None = None
     negative_tolerance: float | np.ndarray | None = None
     safety: float = 0.9
+    #: most adaptive steps one :meth:`advance` may need (checked from its 2000th step on, by
+    #: projecting the steps so far over the interval): more means the problem is too stiff for
+    #: these parameters or tolerances, and the run would go on for ever
+    max_steps: float = 1e7
     stats: IntegratorStats = field(default_factory=IntegratorStats)
     memory: StepMemory = field(default_factory=lambda: StepMemory())
 
@@ -243,7 +247,17 @@ class IMEXIntegrator:
             return y
         t = t0
         y = np.array(y, dtype=float, copy=True)
+        steps = 0
         while t < t1 - 1e-12 * max(1.0, abs(t1)):
+            steps += 1
+            if self.fixed_step is None and steps >= 2000:
+                projected = steps * (t1 - t0) / max(t - t0, 1e-300)
+                if projected > self.max_steps:
+                    raise FloatingPointError(
+                        f"the adaptive steps ({mem.step:.3g} after {steps}) would number about "
+                        f"{projected:.2g} between t = {t0:g} and {t1:g}: the problem is too "
+                        "stiff for these parameter values or tolerances"
+                    )
             limit = min(self.max_step_size, self.problem.max_step(t, y), t1 - t)
             if self.fixed_step is not None:
                 h = min(self.fixed_step, limit)

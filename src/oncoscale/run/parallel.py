@@ -20,6 +20,11 @@ from typing import Any, TypeVar
 from tqdm.auto import tqdm
 
 from oncoscale.errors import InputError
+from oncoscale.memory import MemoryEstimate, require_memory
+
+#: memory of one local worker process before it runs anything (Python, NumPy, Numba, Dask,
+#: oncoscale imported; measured about 200 MB)
+WORKER_PROCESS_BYTES = 250e6
 
 T = TypeVar("T")
 
@@ -44,8 +49,14 @@ def map_tasks(
 
     cluster = None
     if scheduler is None:
+        n = min(workers, len(tasks))
+        require_memory(
+            MemoryEstimate({"worker processes": n * WORKER_PROCESS_BYTES}),
+            f"{n} local worker processes",
+            "fewer --workers",
+        )
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     else:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,22 @@ def stop_times(plan: RunPlan, trackers: Sequence[Tracker]) -> np.ndarray:
     return np.unique(np.round(np.concatenate(parts), 12))
 
 
+#: most steps a fixed-step model may take in one run (at a microsecond each: a quarter hour)
+MAX_STEPS = 1e9
+
+
+def _check_steps(rep: Representation, t_end: float) -> None:
+    step = rep.time_step
+    if step is None or t_end / step <= MAX_STEPS:
+        return
+    unit, setting = rep.time_label, rep.time_step_setting or "the time step"
+    raise InputError(
+        f"this run takes {t_end / step:.3g} steps of {step:g} {unit} ({setting}) to reach "
+        f"t_end = {t_end:g} {unit}; allowed: at most {MAX_STEPS:.0e} steps (a longer "
+        f"{setting} or a shorter horizon)"
+    )
+
+
 def _check_time_grid(rep: Representation, times: np.ndarray) -> None:
     step = rep.time_step
     if step is None:
@@ -137,6 +154,7 @@ def run(
     refused before anything is allocated; one the model cannot integrate (overflow,
     non-finite solution, ...) raises :class:`RunFailed` with the time it stopped at.
     """
+    _check_steps(rep, plan.t_end)
     require_memory(
         run_footprint(rep, plan), f"this {rep.family} {rep.model} run", footprint_settings(rep)
     )
@@ -168,11 +186,12 @@ def run(
         )
     else:
         store.reset()
-        state = rep.initial_state(rng)
+        with _integrable(rep, lambda: 0.0):
+            state = rep.initial_state(rng)
+            observables = set(rep.observables(state))
         record = RunRecord(store)
         memories = [e.new_memory() for e in events]
         k0 = -1
-        observables = set(rep.observables(state))
         for e in events:
             e.check(rep, observables)
 
@@ -192,40 +211,49 @@ def run(
     )
     reached = float(times[max(k0, 0)])  # the time the state is at
     try:
-        for k in range(k0 + 1, len(times)):
-            t = float(times[k])
-            if k > 0:
-                state = rep.advance(state, reached, t)
-                bar.update(t - reached)
-                reached = t
-            for e, memory in scheduled:
-                record.events.extend(e.fire(rep, state, t, None, memory, tol))
-            observables = _Observables(rep, state)
-            if triggers:
-                values = observables()
-                fired: list[EventRecord] = []
-                for e, memory in triggers:
-                    fired.extend(e.fire(rep, state, t, values, memory, tol))
-                if fired:
-                    record.events.extend(fired)
-                    observables.invalidate()
-            for tracker, at in zip(all_trackers, tracked, strict=True):
-                if _key(t) in at:
-                    tracker.record(t, rep, state, observables, store)
-            now = time.perf_counter()
-            if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
-                record.wall_time += now - t_wall0
-                t_wall0 = now
-                _save_checkpoint(plan, key, k, state, memories, record, rep)
-                last_checkpoint = time.perf_counter()
-    except (*NUMERICAL_FAILURES, MemoryError) as exc:
-        raise _failure(rep, reached, exc) from None
+        with _integrable(rep, lambda: reached):
+            for k in range(k0 + 1, len(times)):
+                t = float(times[k])
+                if k > 0:
+                    state = rep.advance(state, reached, t)
+                    bar.update(t - reached)
+                    reached = t
+                for e, memory in scheduled:
+                    record.events.extend(e.fire(rep, state, t, None, memory, tol))
+                observables = _Observables(rep, state)
+                if triggers:
+                    values = observables()
+                    fired: list[EventRecord] = []
+                    for e, memory in triggers:
+                        fired.extend(e.fire(rep, state, t, values, memory, tol))
+                    if fired:
+                        record.events.extend(fired)
+                        observables.invalidate()
+                for tracker, at in zip(all_trackers, tracked, strict=True):
+                    if _key(t) in at:
+                        tracker.record(t, rep, state, observables, store)
+                now = time.perf_counter()
+                if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
+                    record.wall_time += now - t_wall0
+                    t_wall0 = now
+                    _save_checkpoint(plan, key, k, state, memories, record, rep)
+                    last_checkpoint = time.perf_counter()
     finally:
         bar.close()
     store.flush()
     record.wall_time += time.perf_counter() - t_wall0
     record.solver_stats = rep.solver_stats()
     return record
+
+
+@contextmanager
+def _integrable(rep: Representation, reached: Callable[[], float]) -> Iterator[None]:
+    """Turn what a model raises when it cannot integrate its inputs into :class:`RunFailed`
+    (``reached()``: the time the state had reached)."""
+    try:
+        yield
+    except (*NUMERICAL_FAILURES, MemoryError) as exc:
+        raise _failure(rep, reached(), exc) from None
 
 
 def _failure(rep: Representation, t: float, exc: BaseException) -> RunFailed:

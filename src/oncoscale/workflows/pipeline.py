@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from oncoscale.analysis.metrics import metric
+from oncoscale.analysis.metrics import check_options, metric
 from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json, remove_stale_temporaries
 from oncoscale.errors import InputError, RunFailed
@@ -29,7 +29,7 @@ from oncoscale.io.results import open_result, untrusted, write_netcdf, write_res
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.memory import require_memory
 from oncoscale.run.footprint import footprint_settings, run_footprint
-from oncoscale.run.parallel import map_tasks
+from oncoscale.run.parallel import WORKER_PROCESS_BYTES, map_tasks
 from oncoscale.run.runner import CHECKPOINT_FILE, run
 from oncoscale.run.trackers import Tracker
 from oncoscale.viz import report
@@ -207,8 +207,11 @@ def require_parallel_memory(
         return
     rep = resolved.representation()
     at_once = max(1, min(workers, runs))
+    processes = WORKER_PROCESS_BYTES if at_once > 1 else 0.0
     require_memory(
-        run_footprint(rep, resolved.plan(), in_memory=False).times(at_once),
+        run_footprint(rep, resolved.plan(), in_memory=False)
+        .plus(**{"worker process": processes})
+        .times(at_once),
         f"{at_once} {rep.family} {rep.model} run(s) at once",
         f"fewer --workers, {footprint_settings(rep)}",
     )
@@ -265,6 +268,7 @@ def execute_study(
     if not isinstance(study, SweepStudy):
         raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
     reduce = metric(study.metric)
+    check_options(study.metric, study.options)
     out_dir = check_output_folder(out_dir)
     points = [_with_value(resolved, study.parameter, v) for v in study.values]
     for p in points:
@@ -286,7 +290,14 @@ def execute_study(
         description=resolved.scenario.name,
     )
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
-    rows = [reduce(runs[v], **study.options) for v in study.values]
+    try:
+        rows = [reduce(runs[v], **study.options) for v in study.values]
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise InputError(
+            f"study metric '{study.metric}' with options {study.options!r} cannot be computed "
+            f"from the runs ({type(exc).__name__}: {exc}); the runs are kept, fix the [study] "
+            "table and run again with --resume"
+        ) from None
     ds = xr.Dataset(
         {
             k: (

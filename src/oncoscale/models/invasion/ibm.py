@@ -152,6 +152,8 @@ class InvasionIBM(Representation):
     def parameters_changed(self) -> None:
         self.rc = K.rate_constants(self.params)
 
+    time_step_setting = "dt"
+
     @property
     def time_step(self) -> float:
         return self.params.dt

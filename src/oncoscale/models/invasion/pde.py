@@ -224,6 +224,8 @@ class InvasionPDE(Representation):
             }
         )
 
+    time_step_setting = "numerics.dt"
+
     @property
     def time_step(self) -> float:
         return self.dt

@@ -123,6 +123,8 @@ class OncolyticABM(Representation):
         )
 
     # ---- time and state -----------------------------------------------------------------
+    time_step_setting = "tau"
+
     @property
     def time_step(self) -> float:
         return self.params.tau
