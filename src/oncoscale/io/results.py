@@ -219,6 +219,12 @@ def write_result(
             created: dict[str, Any] = {}
             for k, (fields, parts) in enumerate(record.iter_snapshots()):
                 fault_point("result-snapshot", tmp)  # tests: die with the file half written
+                if set(fields) != set(dims):
+                    raise InputError(
+                        f"snapshot {k} of the run's record holds the fields {sorted(fields)}, "
+                        f"expected {sorted(dims)}: the partial record was changed; remove the "
+                        ".partial folder and run again"
+                    )
                 for name, arr in fields.items():
                     var = created.get(name)
                     if var is None:
