@@ -247,7 +247,8 @@ def scenario_case(mutated, tmp_path_factory):
     name = Path(base).stem
     _, model, fast = FAST_FOR[name]
     args = ["run", str(path), *fast, *QUIET, "--out", str(tmp / "out")]
-    if doc.get("default_model") != model and model in doc.get("models", []):
+    models = doc.get("models", [])  # mutated too: then the file is refused, --model or not
+    if doc.get("default_model") != model and isinstance(models, list) and model in models:
         args[2:2] = ["--model", model]
     names = [str(path), "scenario", "--", "SCENARIO", *_entries(doc)]
     run_case(Case(args, names, [tmp / "out", path], "scenario file"))
