@@ -22,6 +22,7 @@ file), before any of it reaches a kernel.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import zipfile
@@ -170,10 +171,9 @@ def _layout_mismatch(value: Any, like: Any, where: str) -> str | None:
             or value.shape[1:] != like.shape[1:]
             or (value.ndim != like.ndim)
         ):
-            return (
-                f"{where}: array {value.dtype}{list(value.shape)}, expected "
-                f"{like.dtype}{list(like.shape)}"
-            )
+            expected = ["any", *like.shape[1:]] if like.ndim else []
+            found = f"{value.dtype}{list(value.shape)}"
+            return f"{where}: array {found}, expected {like.dtype}{expected}"
         return None
     if is_dataclass(like):
         if type(value) is not type(like):
@@ -210,6 +210,24 @@ def _same_scalar_kind(value: Any, like: Any) -> bool:
     if isinstance(like, str):
         return isinstance(value, str)
     return True
+
+
+def layout_of(state: Any) -> Any:
+    """``state`` with every array replaced by an empty one of the same dtype and trailing
+    sizes (what :func:`check_layout` compares), so that a fresh state used as the model's
+    template need not stay in memory while a checkpoint is read."""
+    if isinstance(state, np.ndarray):
+        return np.empty((0, *state.shape[1:]), state.dtype) if state.ndim else state
+    if is_dataclass(state) and not isinstance(state, type):
+        out = copy.copy(state)  # not replace(): no __init__ or __post_init__ checks run again
+        for f in fields(state):
+            object.__setattr__(out, f.name, layout_of(getattr(state, f.name)))
+        return out
+    if isinstance(state, dict):
+        return {k: layout_of(v) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(layout_of(v) for v in state)
+    return state
 
 
 def check_layout(state: Any, like: Any, path: str | Path) -> None:

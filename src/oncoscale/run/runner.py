@@ -24,7 +24,12 @@ from tqdm.auto import tqdm
 from oncoscale.errors import InputError, RunFailed
 from oncoscale.memory import require_memory
 from oncoscale.models.base import Representation
-from oncoscale.run.checkpoint import check_layout, read_checkpoint, write_checkpoint
+from oncoscale.run.checkpoint import (
+    check_layout,
+    layout_of,
+    read_checkpoint,
+    write_checkpoint,
+)
 from oncoscale.run.footprint import footprint_settings, run_footprint
 from oncoscale.run.protocols import Event, EventRecord
 from oncoscale.run.record import DirectoryStore, MemoryStore, RecordStore, RunRecord
@@ -169,10 +174,9 @@ def run(
 
     saved = None
     if resume and plan.checkpoint_path is not None and plan.checkpoint_path.exists():
-        layout = rep.initial_state(np.random.default_rng())  # what a state of this model holds
+        layout = layout_of(rep.initial_state(np.random.default_rng()))  # what a state holds
         saved = read_checkpoint(plan.checkpoint_path, key)
         check_layout(saved["state"], layout, plan.checkpoint_path)
-        del layout
     if saved is not None:
         k0, state, memories = saved["k"], saved["state"], saved["memories"]
         rep.params = type(rep.params).from_mapping(saved["params"])
