@@ -31,6 +31,10 @@ from oncoscale.errors import InputError
 #: environment variable that replaces the available memory as the limit (GB = 1e9 bytes)
 LIMIT_VARIABLE = "ONCOSCALE_MAX_MEMORY_GB"
 GB = 1e9
+#: parts of a model's estimate that exist one at a time: what building the initial state
+#: allocates on top of it, what an advance allocates, and what a stop allocates (the fields of
+#: the observables or of a snapshot)
+TRANSIENT = ("set-up", "step work", "snapshot")
 
 # cgroup v2, then v1: (limit file, usage file, stat file, reclaimable key in the stat file)
 _CGROUPS = (
@@ -57,6 +61,19 @@ class MemoryEstimate:
         for name, value in parts.items():
             merged[name] = merged.get(name, 0.0) + float(value)
         return MemoryEstimate(merged)
+
+    def without(self, *names: str) -> MemoryEstimate:
+        """This estimate less some parts."""
+        return MemoryEstimate({k: v for k, v in self.parts.items() if k not in names})
+
+    def peak(self, alternatives: tuple[str, ...] = TRANSIENT) -> MemoryEstimate:
+        """The parts that are kept, plus only the largest of ``alternatives`` (parts that are
+        never allocated at the same time, e.g. an advance's work and a stop's fields)."""
+        present = [k for k in alternatives if k in self.parts]
+        if not present:
+            return self
+        larger = max(present, key=lambda k: self.parts[k])
+        return self.without(*present).plus(**{larger: self.parts[larger]})
 
     def times(self, factor: int) -> MemoryEstimate:
         """``factor`` runs at once (e.g. parallel workers on one machine)."""

@@ -140,8 +140,12 @@ class Representation(ABC):
     def memory_estimate(self) -> MemoryEstimate:
         """Peak memory (bytes) of this model from its grid and settings alone, callable before
         the state exists: parts ``state``, ``step work`` (what one :meth:`advance` allocates
-        on top), ``snapshot`` (one set of :meth:`fields` and particles as recorded; the runner
-        multiplies it by the snapshots a run keeps in memory) and any others.
+        on top), ``snapshot`` (one set of :meth:`fields` and particles as recorded, or as the
+        observables compute them; never at the same time as the step work; the runner
+        multiplies it by the snapshots a run keeps in memory), optionally ``set-up`` (what
+        building the initial state allocates on top of it) and any others it keeps (e.g.
+        ``operators``). Only the largest of set-up, step work and snapshot counts towards the
+        peak (:meth:`~oncoscale.memory.MemoryEstimate.peak`).
 
         Default: every field of :attr:`field_dims` on the grid of :meth:`coords`, float64; the
         state and the snapshot one such set, the step work four. Representations override it
@@ -154,7 +158,7 @@ class Representation(ABC):
     def require_memory(self) -> MemoryEstimate:
         """Refuse (InputError) a model whose :meth:`memory_estimate` exceeds the memory
         available (:func:`oncoscale.memory.require_memory`); return the estimate."""
-        estimate = self.memory_estimate()
+        estimate = self.memory_estimate().peak()
         require_memory(estimate, f"the {self.family} {self.model} model", self.memory_settings)
         return estimate
 

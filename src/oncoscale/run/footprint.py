@@ -2,13 +2,18 @@
 
 Two phases, the larger one is the peak:
 
-* running: the model (state, step work, one snapshot being recorded:
-  :meth:`~oncoscale.models.base.Representation.memory_estimate`), the stop times, the
+* running: what the model keeps (state, operators:
+  :meth:`~oncoscale.models.base.Representation.memory_estimate`), plus the larger of what an
+  advance allocates (``step work``) and what a stop allocates (one set of fields for the
+  observables or a snapshot: ``snapshot``) — they never coexist —, the stop times, the
   observables recorded so far (Python floats in lists or row dicts until they are written:
   :data:`OBS_BYTES` per value), and, in memory (no work folder), every snapshot;
 * writing the result (:func:`oncoscale.io.results.write_result`, after the state is gone): the
-  observables as arrays (table, Dataset, NetCDF buffer), one snapshot read back from the
-  store, its compression buffer, and the snapshots still held by an in-memory store.
+  observables as arrays (table, Dataset, NetCDF buffer), two snapshots read back from the
+  store (the one being written and the one before, until the loop lets go of it), a third
+  in HDF5's chunk caches (one chunk per variable: a whole field, kept until evicted), two
+  field-sized buffers (conversion, compression), and the snapshots still held by an
+  in-memory store.
 
 Checkpoints add nothing: they are written in chunks (``numpy.savez``) and read straight into
 the resumed state.
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from oncoscale.memory import MemoryEstimate
+from oncoscale.memory import TRANSIENT, MemoryEstimate
 from oncoscale.models.base import Representation
 
 #: bytes per recorded observable value before it is written (a float object, its list slot
@@ -41,23 +46,24 @@ def run_footprint(rep: Representation, plan, *, in_memory: bool | None = None) -
     plan has no work folder)."""
     model = rep.memory_estimate()
     snapshot = float(model.parts.get("snapshot", 0.0))
+    field = snapshot / max(len(rep.field_dims), 1)
     in_memory = plan.work_dir is None if in_memory is None else in_memory
     n_obs = _count(plan.t_end, plan.observe_interval)
     n_snap = _count(plan.t_end, plan.snapshot_interval)
     names = max(len(rep.variable_info()), 8)
     kept = (n_snap - 1) * snapshot if in_memory else 0.0
-    running = model.plus(
+    running = model.peak().plus(
         **{
             "stop times": 4 * 8 * (n_obs + n_snap + len(plan.events)),
             "observables": OBS_BYTES * n_obs * names,
             "snapshots kept": kept,
         }
     )
-    writing = MemoryEstimate(
-        {
+    writing = model.without("state", *TRANSIENT).plus(
+        **{
             "observables": OBS_WRITE_BYTES * n_obs * names,
             "snapshots kept": kept,
-            "result writing": 2 * snapshot + WRITE_BUFFERS,
+            "result writing": 3 * snapshot + 2 * field + WRITE_BUFFERS,
         }
     )
     return running if running.total >= writing.total else writing

@@ -110,13 +110,13 @@ class OncolyticABM(Representation):
 
     def memory_estimate(self) -> MemoryEstimate:
         """Bytes per site: state U, I, Z int32 + φ (20); a step's buffers (φ pair 16, count
-        updates 12, site order 4) and the observables' density fields (24); radius and
-        inflow mask (9, kept); a snapshot is the four fields as float64 (32)."""
+        updates 12, site order 4); radius and inflow mask (9, kept); a snapshot (or the
+        observables' fields) is the four fields as float64 (32)."""
         sites = float(np.prod(self.grid.shape))
         return MemoryEstimate(
             {
                 "state": 20 * sites,
-                "step work": 56 * sites,
+                "step work": 32 * sites,
                 "operators": 9 * sites,
                 "snapshot": 32 * sites,
             }

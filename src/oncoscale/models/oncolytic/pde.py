@@ -218,6 +218,9 @@ class OncolyticPDE(Representation):
     memory_settings = "a coarser grid (numerics.dr in 1D, numerics.dx in 2D)"
     #: field-sized arrays of the operators (1D: tridiagonals and grid arrays; 2D: eigenvalues)
     operator_fields = 2
+    #: field-sized temporaries of the split problem in a step (2D: the explicit kernel's
+    #: output and source, the spectral solve)
+    problem_fields = 6
 
     def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
         super().__init__(params, numerics)
@@ -248,15 +251,15 @@ class OncolyticPDE(Representation):
         raise NotImplementedError
 
     def memory_estimate(self) -> MemoryEstimate:
-        """State y (4 fields), the time scheme's stage arrays, the operators; a snapshot is
-        the 4 fields."""
+        """State y (4 fields), the time scheme's stage arrays and the problem's temporaries,
+        the operators; a snapshot is the 4 fields."""
         field_bytes = 8.0 * max(self._cells(), 1)
         state = len(FIELDS) * field_bytes
         copies = scheme_class(self.settings.solver).work_copies
         return MemoryEstimate(
             {
                 "state": state,
-                "step work": copies * state,
+                "step work": copies * state + self.problem_fields * field_bytes,
                 "operators": self.operator_fields * field_bytes,
                 "snapshot": state,
             }
@@ -331,7 +334,10 @@ class OncolyticPDE1D(OncolyticPDE):
     """Shared 1D set-up (radial or planar)."""
 
     geometry: str = "radial"
-    operator_fields = 30  # tridiagonals (3 per operator, frozen and cached per field), grid
+    # tridiagonals (3 arrays each: cells, φ, z; frozen and factorised per field), grid arrays
+    operator_fields = 40
+    # reactions and their temporaries, the chemotactic operator, the batched Thomas solve
+    problem_fields = 20
 
     def _length(self) -> float:
         if self.geometry == "planar" and self.settings.length is not None:
