@@ -69,10 +69,15 @@ def run_harness(model: str, kills: list[dict], work: Path, mode: str = "fork") -
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def check(report: dict, min_killed: int) -> None:
+def check(report: dict, min_killed: int, model: str = "") -> None:
+    """The report's verdict; prints the kills (pytest -s shows them)."""
     assert "error" not in report, report
-    assert report["uninterrupted"] == "exit 0" and report["uninterrupted_identical"] is None
     killed = [k for k in report["kills"] if k["fate"] == "killed"]
+    faults = sorted({k["fault"].rsplit(":", 1)[0] for k in killed if k.get("fault")})
+    print(f"\n{model}: {len(killed)} kills "
+          f"({len(report['kills'])} attempts; at fault points {', '.join(faults)}), then "
+          f"final resume: {report['final'].get('result')}")  # fmt: skip
+    assert report["uninterrupted"] == "exit 0" and report["uninterrupted_identical"] is None
     assert len(killed) >= min_killed, report["kills"]
     for k in report["kills"]:
         assert k["fate"] in ("killed", "exit 0"), k  # never an error exit, never a hang
@@ -89,7 +94,7 @@ def check(report: dict, min_killed: int) -> None:
 @given(kills=schedules(n_random=8, spread=0.12))
 def test_killed_at_any_moment_resumes_bit_identically(model, kills, tmp_path_factory):
     report = run_harness(model, kills, tmp_path_factory.mktemp(model))
-    check(report, min_killed=10)
+    check(report, min_killed=10, model=model)
 
 
 @pytest.mark.slow
@@ -98,7 +103,7 @@ def test_killed_at_any_moment_resumes_bit_identically(model, kills, tmp_path_fac
 @given(kills=schedules(n_random=20, spread=0.08))
 def test_killed_at_any_moment_heavy(model, kills, tmp_path_factory):
     report = run_harness(model, kills, tmp_path_factory.mktemp(model))
-    check(report, min_killed=20)
+    check(report, min_killed=20, model=model)
 
 
 @pytest.mark.slow
@@ -108,4 +113,4 @@ def test_killed_at_any_moment_heavy(model, kills, tmp_path_factory):
 def test_killed_real_processes(model, kills, tmp_path_factory):
     """The real `oncoscale` executable (delays include its start-up)."""
     report = run_harness(model, kills, tmp_path_factory.mktemp(model), mode="exec")
-    check(report, min_killed=10)
+    check(report, min_killed=10, model=model)
