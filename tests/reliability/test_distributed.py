@@ -112,10 +112,10 @@ def test_worker_killed_mid_ensemble_gives_the_same_ensemble(references, tmp_path
 
 
 def test_client_killed_then_resumed_gives_the_same_ensemble(references, tmp_path):
-    """The client dies after two runs have finished; then the worker running an orphaned
-    task that has checkpointed dies too. --resume reuses the finished runs (files untouched),
-    waits for the orphan on the surviving worker (folder lock) and continues the run of the
-    dead worker from its checkpoint."""
+    """The client dies once a run has finished and another has checkpointed; then the worker
+    running that run (now an orphaned task) dies too. --resume reuses the finished runs
+    (files untouched), waits for the orphan on the surviving worker (folder lock) and
+    continues the run of the dead worker from its checkpoint."""
     out = tmp_path / "ensemble"
     with DaskDeployment(2, tmp_path / "cluster") as dask:
         tl = Timeline()
@@ -126,15 +126,24 @@ def test_client_killed_then_resumed_gives_the_same_ensemble(references, tmp_path
         def tick():
             dask.poll(tl)
             done = list(out.glob("runs/*/result.nc"))
-            on_victim = [out / "runs" / f"run-{replicate(k):04d}" for k in tl.running("worker-1")]
-            partial = [d for d in on_victim if (d / ".partial" / "checkpoint.npz").exists()]
-            if proc.poll() is None and len(done) >= 2 and partial:
-                os.killpg(proc.pid, signal.SIGKILL)  # the client, then at once the worker
-                dask.kill_worker("worker-1", tl)  # whose task (now an orphan) dies with it
-                victims.extend(d.name for d in partial)
-                tl.note(f"SIGKILL oncoscale ensemble (pid {proc.pid}) just before; finished: "
-                        + ", ".join(sorted(p.parent.name for p in done))
-                        + "; checkpointed on worker-1: " + ", ".join(victims))  # fmt: skip
+            if proc.poll() is not None or not done or victims:
+                return
+            for worker in sorted(dask.workers):  # whichever runs a task that has checkpointed
+                on_it = [out / "runs" / f"run-{replicate(k):04d}" for k in tl.running(worker)]
+                partial = [
+                    d
+                    for d in on_it
+                    if (d / ".partial" / "checkpoint.npz").exists()
+                    and not (d / "result.nc").exists()
+                ]  # (not one being cleaned up)
+                if partial:
+                    os.killpg(proc.pid, signal.SIGKILL)  # the client, then at once the worker
+                    dask.kill_worker(worker, tl)  # whose task (now an orphan) dies with it
+                    victims.extend(d.name for d in partial)
+                    tl.note(f"SIGKILL oncoscale ensemble (pid {proc.pid}) just before; finished: "
+                            + ", ".join(sorted(p.parent.name for p in done))
+                            + f"; checkpointed on {worker}: " + ", ".join(victims))  # fmt: skip
+                    return
 
         run_until(proc, TIMEOUT, tick)
         assert victims, "the ensemble finished before the kill"
