@@ -48,7 +48,9 @@ def param(
 class ParameterSet(BaseModel):
     """Base class of every family's parameter set (immutable, validated, unit-annotated)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
     family: ClassVar[str] = ""
     #: UDUNITS unit of the family's time (rates, horizons, event times; CF result files)
@@ -152,6 +154,8 @@ def validation_to_input_error(
     if etype in ("literal_error", "enum"):
         allowed = err.get("ctx", {}).get("expected", "")
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; allowed: {allowed}")
+    if etype == "finite_number":
+        return InputError(f"invalid value for '{loc}'{where}: {value!r}; allowed: a finite number")
     if etype.endswith("_parsing") or etype.endswith("_type"):
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; {msg.lower()}")
     msg = msg.removeprefix("Value error, ")
