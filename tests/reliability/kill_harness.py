@@ -30,6 +30,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+# GNU OpenMP refuses fork() once it has run a parallel region ("fork() called from a process
+# already using GNU OpenMP, this is unsafe"), and "fork" mode forks after the reference run:
+# numba's fork-safe workqueue threading layer instead (the kernels give the same numbers on
+# any layer and thread count: tested), so the identity checks are unchanged.
+os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
 
 from identity import result_difference
 

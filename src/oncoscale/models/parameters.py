@@ -32,8 +32,10 @@ def param(
     ge: float | None = None,
     lt: float | None = None,
     le: float | None = None,
+    allow_inf: bool = False,
 ) -> Any:
-    """Declare one parameter: default value, units, one-line meaning and allowed range."""
+    """Declare one parameter: default value, units, one-line meaning and allowed range
+    (values must be finite unless ``allow_inf``: e.g. a threshold that inf switches off)."""
     return Field(
         default,
         description=description,
@@ -41,6 +43,7 @@ def param(
         ge=ge,
         lt=lt,
         le=le,
+        allow_inf_nan=True if allow_inf else None,
         json_schema_extra={"units": units},
     )
 
