@@ -164,3 +164,23 @@ def test_checkpoint_folder_has_no_pickle(tmp_path):
     write_checkpoint(tmp_path / "ck.npz", "k", {"a": np.arange(3)})
     with zipfile.ZipFile(tmp_path / "ck.npz") as z:
         assert sorted(z.namelist()) == ["a0.npy", "manifest.npy"]
+
+
+def test_layout_template_is_empty_and_checks_like_the_state(tmp_path):
+    """The resume check compares a checkpoint with an empty template of a fresh state (no
+    second full-size state in memory): a state of the model passes, another layout does not."""
+    from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
+    from oncoscale.run.checkpoint import check_layout, layout_of
+
+    resolved = resolve(load_scenario("oncolytic-central"), "abm", parse_overrides(["L=3"]))
+    rep = resolved.representation()
+    state = rep.initial_state(np.random.default_rng(1))
+    layout = layout_of(state)
+    arrays = [v for v in vars(layout).values() if isinstance(v, np.ndarray) and v.ndim]
+    assert arrays and all(a.size == 0 for a in arrays)
+    assert state.counts.size > 0  # the state itself is untouched
+    check_layout(state, layout, tmp_path / "checkpoint.npz")
+    wrong = copy.copy(state)
+    wrong.counts = state.counts.astype(np.float32)
+    with pytest.raises(InputError, match=r"does not hold a state of this model.*expected int32"):
+        check_layout(wrong, layout, tmp_path / "checkpoint.npz")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -61,6 +62,31 @@ def metric(name: str) -> Metric:
             f"allowed: {', '.join(_METRICS)}"
         )
     return _METRICS[name]
+
+
+def check_options(name: str, options: Mapping[str, Any]) -> None:
+    """InputError unless ``options`` are options of the metric ``name`` with values of their
+    declared kind: finite numbers (within 64-bit integers) for number options, text for text
+    ones (checked before a study runs, not after its last run)."""
+    declared = list(inspect.signature(metric(name)).parameters.values())[1:]
+    known = {p.name: str(p.annotation) for p in declared}
+    for key, value in options.items():
+        if key not in known:
+            raise InputError(
+                f"unknown option '{key}' of study metric '{name}'{suggest(key, list(known))}; "
+                f"allowed: {', '.join(known) or 'none'}"
+            )
+        kind = known[key]
+        if value is None and "None" in kind:
+            continue
+        if "float" in kind or "int" in kind:
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not (number and math.isfinite(value) and abs(value) < 2**63):
+                raise InputError(
+                    f"invalid value for study option '{key}': {value!r}; allowed: a finite number"
+                )
+        elif kind == "str" and not isinstance(value, str):
+            raise InputError(f"invalid value for study option '{key}': {value!r}; allowed: text")
 
 
 def metric_names() -> list[str]:

@@ -25,6 +25,12 @@ def final_value(ds: xr.Dataset, name: str) -> float | int:
     return int(value) if ds[name].dtype.kind in "iu" else float(value)
 
 
+def _minimum(field: xr.DataArray) -> float:
+    """Minimum of a field over all snapshots, one snapshot in memory at a time (a lazily
+    opened result of a large run does not fit in memory whole)."""
+    return min((float(field.isel(t=k).min()) for k in range(field.sizes["t"])), default=math.nan)
+
+
 def summarise(ds: xr.Dataset) -> dict[str, Any]:
     """Family-independent summary plus the family's own key numbers."""
     obs_names = [n for n, v in ds.data_vars.items() if v.dims == ("t_obs",)]
@@ -49,7 +55,7 @@ def summarise(ds: xr.Dataset) -> dict[str, Any]:
     if stops:  # the run ended early with an outcome (e.g. "escape at t = …"): say it first
         out = {"outcome": stops[-1]["description"], **out}
     field_names = [n for n, v in ds.data_vars.items() if v.dims[:1] == ("t",) and v.ndim > 1]
-    out["field_minimum"] = {n: float(ds[n].min()) for n in field_names}
+    out["field_minimum"] = {n: _minimum(ds[n]) for n in field_names}
     extra = family(ds.attrs["family"]).part("summary")
     if extra is not None:
         out.update(extra(ds))

@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from oncoscale import __version__
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """A command group whose usage errors (unknown option, value of the wrong type) are one
+    line on stderr, like every other error of the command, with exit status 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            where = f" (see '{exc.ctx.command_path} -h')" if getattr(exc, "ctx", None) else ""
+            click.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="oncoscale")
 def main() -> None:
     """Multiscale tumour-immune modelling: run published scenarios at every scale."""

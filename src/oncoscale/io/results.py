@@ -42,6 +42,8 @@ import xarray as xr
 
 import oncoscale
 from oncoscale.atomic import atomic_write
+from oncoscale.errors import InputError
+from oncoscale.faults import fault_point
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.run.protocols import EventRecord
 from oncoscale.run.record import RunRecord
@@ -216,6 +218,13 @@ def write_result(
             offset = 0
             created: dict[str, Any] = {}
             for k, (fields, parts) in enumerate(record.iter_snapshots()):
+                fault_point("result-snapshot", tmp)  # tests: die with the file half written
+                if set(fields) != set(dims):
+                    raise InputError(
+                        f"snapshot {k} of the run's record holds the fields {sorted(fields)}, "
+                        f"expected {sorted(dims)}: the partial record was changed; remove the "
+                        ".partial folder and run again"
+                    )
                 for name, arr in fields.items():
                     var = created.get(name)
                     if var is None:
@@ -232,6 +241,12 @@ def write_result(
                             fill_value=False,
                         )
                         var.setncatts(variable_attrs(info.get(name), name))
+                    if np.shape(arr) != var.shape[1:]:
+                        raise InputError(
+                            f"snapshot {k} of the run's record holds '{name}' of shape "
+                            f"{np.shape(arr)}, expected {var.shape[1:]}: the partial record was "
+                            "changed; remove the .partial folder and run again"
+                        )
                     var[k] = arr
                 if parts is not None:
                     offset = _append_particles(nc, rep, k, n_snap, parts, offset, created)
@@ -288,9 +303,37 @@ def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
     )
 
 
+#: what reading a damaged, foreign or tampered file raises (NetCDF library, xarray, JSON,
+#: Python literals in the provenance)
+READ_ERRORS = (OSError, RuntimeError, ValueError, KeyError, TypeError, IndexError, SyntaxError,
+               RecursionError, MemoryError)  # fmt: skip
+
+
+@contextmanager
+def untrusted(what: str, advice: str = "remove it or write it again") -> Iterator[None]:
+    """Around code that reads files someone else may have written: any read error becomes
+    one InputError naming ``what``. Reading never runs code (NetCDF through netCDF4, no
+    pickle; provenance through ``ast.literal_eval``), so this is all a tampered file can do."""
+    try:
+        yield
+    except InputError:
+        raise
+    except READ_ERRORS as exc:
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise InputError(
+            f"cannot read {what}: damaged, not written by oncoscale, or changed since "
+            f"({type(exc).__name__}: {reason}); {advice}"
+        ) from None
+
+
+def _open(path: Path) -> xr.Dataset:
+    with untrusted(str(path)):
+        return xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False)
+
+
 @contextmanager
 def _lazy(path: Path) -> Iterator[xr.Dataset]:
-    ds = xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False)
+    ds = _open(path)
     try:
         yield ds
     finally:
@@ -299,12 +342,19 @@ def _lazy(path: Path) -> Iterator[xr.Dataset]:
 
 def open_result(path: str | Path, lazy: bool = False):
     """Open a result file. Default: loaded into memory, file closed. ``lazy=True``: a context
-    manager yielding the file-backed Dataset (large runs: snapshots are read when used)."""
+    manager yielding the file-backed Dataset (large runs: snapshots are read when used).
+    A file that is not a readable NetCDF file gives an InputError naming it."""
     path = Path(path)
     if lazy:
         return _lazy(path)
-    with xr.open_dataset(path, engine="netcdf4", decode_times=False, decode_timedelta=False) as ds:
+    with _open(path) as ds, untrusted(str(path)):
         return ds.load()
+
+
+def read_attrs(path: str | Path) -> dict[str, Any]:
+    """The global attributes of a NetCDF file (InputError if it cannot be read)."""
+    with _lazy(Path(path)) as ds:
+        return dict(ds.attrs)
 
 
 def parameters_of(ds: xr.Dataset) -> dict[str, Any]:

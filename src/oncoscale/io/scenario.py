@@ -18,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    FiniteFloat,
     ValidationError,
     field_validator,
     model_validator,
@@ -30,6 +31,9 @@ from oncoscale.models.registry import families
 from oncoscale.models.registry import family as get_family
 from oncoscale.run.protocols import Event, parse_event
 from oncoscale.run.runner import RunPlan
+
+#: largest seed: result files store it as a 64-bit integer
+MAX_SEED = 2**63 - 1
 
 
 class OutputSpec(BaseModel):
@@ -49,7 +53,7 @@ class SweepStudy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: Literal["sweep"]
     parameter: str  # a model parameter, or "protocol.<index>.<field>"
-    values: list[float] = Field(min_length=1)
+    values: list[FiniteFloat] = Field(min_length=1, max_length=10_000)
     metric: str
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -164,7 +168,7 @@ class Scenario(BaseModel):
     models: list[str] = Field(min_length=1)
     default_model: str
     t_end: float = Field(gt=0, allow_inf_nan=False)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     variant: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     numerics: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -271,7 +275,14 @@ def load_scenario(name_or_path: str) -> Scenario:
     """A shipped scenario by name, or a scenario file by path."""
     path = Path(name_or_path)
     if path.suffix == ".toml" and path.exists():
-        return parse_scenario(path.read_text(), source=str(path), folder=str(path.parent))
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text ({exc.reason})"
+            raise InputError(
+                f"invalid value for 'SCENARIO': cannot read the scenario file '{path}': {reason}"
+            ) from None
+        return parse_scenario(text, source=str(path), folder=str(path.parent))
     scenarios = available_scenarios()
     if name_or_path not in scenarios:
         raise InputError(
@@ -341,6 +352,17 @@ class ResolvedRun:
             description=f"{self.scenario.name} ({self.model})",
         )
 
+    def describe_inputs(self) -> str:
+        """One line naming what was asked for: scenario, model, and what differs from the
+        scenario (overrides, horizon, seed)."""
+        parts = [f"scenario '{self.scenario.name}'", f"model {self.model}"]
+        parts += [f"{k}={v!r}" for k, v in self.overrides.items()]
+        if self.t_end != self.scenario.t_end:
+            parts.append(f"t_end={self.t_end!r}")
+        if self.seed != self.scenario.seed:
+            parts.append(f"seed={self.seed!r}")
+        return "inputs: " + ", ".join(parts)
+
     def provenance(self) -> str:
         """A TOML-like text of everything needed to reproduce the run."""
         lines = [
@@ -407,8 +429,8 @@ def resolve(
         raise InputError(
             f"invalid value for '--t-end': {t_end!r} {fam.time_label}; allowed: > 0, finite"
         )
-    if seed is not None and seed < 0:
-        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: 0 to 2**63 - 1")
     try:
         out_spec = OutputSpec(**output)
     except ValidationError as exc:

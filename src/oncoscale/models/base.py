@@ -22,10 +22,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from oncoscale.errors import InputError
+from oncoscale.memory import MemoryEstimate, require_memory
 from oncoscale.models.parameters import ParameterSet
 from oncoscale.numerics.checkpointable import state_class
 
-__all__ = ["HomogeneousRepresentation", "Representation", "VariableInfo", "state_class"]
+__all__ = [
+    "HomogeneousRepresentation",
+    "MemoryEstimate",
+    "Representation",
+    "VariableInfo",
+    "state_class",
+]
+
+#: bytes of one float64 value
+F8 = 8
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,10 @@ class Representation(ABC):
     family: ClassVar[str] = ""
     model: ClassVar[str] = ""  # e.g. "ode", "pde-radial", "pde-2d", "abm"
     stochastic: ClassVar[bool] = False
+    #: the settings that make a run of this model smaller (named when it cannot fit in memory)
+    memory_settings: ClassVar[str] = "a coarser grid (numerics.dx)"
+    #: the setting that gives :attr:`time_step`, for messages (e.g. "tau", "numerics.dt")
+    time_step_setting: ClassVar[str] = ""
 
     def __init__(self, params: ParameterSet, numerics: Mapping[str, Any] | None = None):
         self.params = params
@@ -122,6 +136,32 @@ class Representation(ABC):
         """The numerical settings actually used, recorded in the result attrs."""
         return dict(self.numerics)
 
+    # ---- memory ---------------------------------------------------------------------------
+    def memory_estimate(self) -> MemoryEstimate:
+        """Peak memory (bytes) of this model from its grid and settings alone, callable before
+        the state exists: parts ``state``, ``step work`` (what one :meth:`advance` allocates
+        on top), ``snapshot`` (one set of :meth:`fields` and particles as recorded, or as the
+        observables compute them; never at the same time as the step work; the runner
+        multiplies it by the snapshots a run keeps in memory), optionally ``set-up`` (what
+        building the initial state allocates on top of it) and any others it keeps (e.g.
+        ``operators``). Only the largest of set-up, step work and snapshot counts towards the
+        peak (:meth:`~oncoscale.memory.MemoryEstimate.peak`).
+
+        Default: every field of :attr:`field_dims` on the grid of :meth:`coords`, float64; the
+        state and the snapshot one such set, the step work four. Representations override it
+        with their own count (and call :meth:`require_memory` before they allocate)."""
+        sizes = {name: len(values) for name, values in self.coords().items()}
+        cells = sum(int(np.prod([sizes[d] for d in dims])) for dims in self.field_dims.values())
+        one = float(F8 * max(cells, 1))
+        return MemoryEstimate({"state": one, "step work": 4 * one, "snapshot": one})
+
+    def require_memory(self) -> MemoryEstimate:
+        """Refuse (InputError) a model whose :meth:`memory_estimate` exceeds the memory
+        available (:func:`oncoscale.memory.require_memory`); return the estimate."""
+        estimate = self.memory_estimate().peak()
+        require_memory(estimate, f"the {self.family} {self.model} model", self.memory_settings)
+        return estimate
+
     # ---- protocol hooks -------------------------------------------------------------------
     def set_parameter(self, name: str, value: Any) -> None:
         """Change one parameter (validated); representations cache derived data in
@@ -142,6 +182,8 @@ class HomogeneousRepresentation(Representation):
     """A spatially homogeneous representation (an ODE): no fields, every quantity is a scalar
     observable recorded on ``t_obs``."""
 
+    memory_settings = ""  # nothing of its own grows with the problem
+
     def fields(self, state: Any) -> dict[str, np.ndarray]:
         return {}
 
@@ -151,3 +193,7 @@ class HomogeneousRepresentation(Representation):
 
     def coords(self) -> dict[str, np.ndarray]:
         return {}
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """A handful of scalars: nothing that grows with the problem."""
+        return MemoryEstimate({"state": 1e4})

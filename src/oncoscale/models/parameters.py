@@ -32,8 +32,10 @@ def param(
     ge: float | None = None,
     lt: float | None = None,
     le: float | None = None,
+    allow_inf: bool = False,
 ) -> Any:
-    """Declare one parameter: default value, units, one-line meaning and allowed range."""
+    """Declare one parameter: default value, units, one-line meaning and allowed range
+    (values must be finite unless ``allow_inf``: e.g. a threshold that inf switches off)."""
     return Field(
         default,
         description=description,
@@ -41,6 +43,7 @@ def param(
         ge=ge,
         lt=lt,
         le=le,
+        allow_inf_nan=True if allow_inf else None,
         json_schema_extra={"units": units},
     )
 
@@ -48,7 +51,9 @@ def param(
 class ParameterSet(BaseModel):
     """Base class of every family's parameter set (immutable, validated, unit-annotated)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
     family: ClassVar[str] = ""
     #: UDUNITS unit of the family's time (rates, horizons, event times; CF result files)
@@ -152,6 +157,8 @@ def validation_to_input_error(
     if etype in ("literal_error", "enum"):
         allowed = err.get("ctx", {}).get("expected", "")
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; allowed: {allowed}")
+    if etype == "finite_number":
+        return InputError(f"invalid value for '{loc}'{where}: {value!r}; allowed: a finite number")
     if etype.endswith("_parsing") or etype.endswith("_type"):
         return InputError(f"invalid value for '{loc}'{where}: {value!r}; {msg.lower()}")
     msg = msg.removeprefix("Value error, ")

@@ -191,6 +191,10 @@ class IMEXIntegrator:
     fixed_step: float | None = None
     negative_tolerance: float | np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None
     safety: float = 0.9
+    #: most adaptive steps one :meth:`advance` may need (checked from its 2000th step on, by
+    #: projecting the steps so far over the interval): more means the problem is too stiff for
+    #: these parameters or tolerances, and the run would go on for ever
+    max_steps: float = 1e7
     stats: IntegratorStats = field(default_factory=IntegratorStats)
     memory: StepMemory = field(default_factory=lambda: StepMemory())
 
@@ -277,10 +281,21 @@ class IMEXIntegrator:
             return y
         t = t0
         y = np.array(y, dtype=float, copy=True)
+        steps = 0
         while t < t1 - 1e-12 * max(1.0, abs(t1)):
+            steps += 1
+            if self.fixed_step is None and steps >= 2000:
+                projected = steps * (t1 - t0) / max(t - t0, 1e-300)
+                if projected > self.max_steps:
+                    raise FloatingPointError(
+                        f"the adaptive steps ({mem.step:.3g} after {steps}) would number about "
+                        f"{projected:.2g} between t = {t0:g} and {t1:g}: the problem is too "
+                        "stiff for these parameter values or tolerances"
+                    )
             limit = min(self.max_step_size, self.problem.max_step(t, y), t1 - t)
             if self.fixed_step is not None:
                 h = min(self.fixed_step, limit)
+                check_step(t, h)
                 y_new, _ = self._stage_solution(t, y, h)
                 if not np.all(np.isfinite(y_new)):
                     raise FloatingPointError(f"non-finite solution at t = {t + h:g}")
@@ -373,6 +388,13 @@ def _weighted_rms(err, y0, y1, atol, rtol):  # pragma: no cover - compiled
     return value if math.isfinite(value) else math.inf
 
 
+def check_step(t: float, h: float) -> None:
+    """FloatingPointError if a step h no longer moves t (a fixed step below the resolution
+    of the time: the loop would never end)."""
+    if not t + h > t:
+        raise FloatingPointError(f"the step {h:g} does not advance the time t = {t:g}")
+
+
 def explicit_euler(problem: SplitProblem, y: np.ndarray, t0: float, t1: float, dt: float):
     """Reference forward-Euler integration of y' = N + L y with a fixed step dt.
 
@@ -383,6 +405,7 @@ def explicit_euler(problem: SplitProblem, y: np.ndarray, t0: float, t1: float, d
     steps = 0
     while t < t1 - 1e-12 * max(1.0, abs(t1)):
         h = min(dt, t1 - t)
+        check_step(t, h)
         problem.freeze(t, y)
         y = y + h * (problem.explicit(t, y) + problem.implicit(t, y))
         t += h

@@ -15,7 +15,13 @@ import numpy as np
 from pydantic import AfterValidator
 
 from oncoscale.errors import InputError
-from oncoscale.numerics.imex import IMEXIntegrator, SplitProblem, StepMemory, explicit_euler
+from oncoscale.numerics.imex import (
+    IMEXIntegrator,
+    SplitProblem,
+    StepMemory,
+    check_step,
+    explicit_euler,
+)
 
 _SCHEMES: dict[str, type[TimeScheme]] = {}
 
@@ -32,6 +38,9 @@ class TimeScheme(ABC):
     description: ClassVar[str] = ""
     #: True for explicit schemes: the caller must check ``dt`` against its stability limit
     explicit: ClassVar[bool] = False
+    #: state-sized arrays one step holds besides the state (memory estimates): stage values,
+    #: right-hand sides, the new solution, the error estimate, the problem's temporaries
+    work_copies: ClassVar[int] = 6
 
     def __init_subclass__(cls, **kwargs) -> None:
         super().__init_subclass__(**kwargs)
@@ -66,6 +75,9 @@ class TimeScheme(ABC):
 
 class _ARK(TimeScheme):
     fixed: ClassVar[bool] = False
+    # the caller's y, its copy, 4 explicit + 4 implicit stage terms, the stage right-hand side
+    # and solution, the new solution, the error estimate, their sum term
+    work_copies = 15
 
     def __init__(self, problem: SplitProblem, **settings):
         super().__init__(problem, **settings)
@@ -111,6 +123,7 @@ class ForwardBackwardEuler(TimeScheme):
         y = np.array(y, dtype=float, copy=True)
         while t < t1 - 1e-12 * max(1.0, abs(t1)):
             h = min(self.dt, t1 - t)
+            check_step(t, h)
             self.problem.freeze(t, y)
             y = self.problem.solve(t + h, y + h * self.problem.explicit(t, y), h)
             if not np.all(np.isfinite(y)):

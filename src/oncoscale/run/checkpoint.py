@@ -15,11 +15,14 @@ the UTF-8 bytes of a JSON object with ``schema``, ``fingerprint`` (the run it be
   rebuilt, so opening a checkpoint from someone else's folder cannot run code.
 
 The archive is read with ``allow_pickle=False``; a truncated, corrupt or foreign file gives an
-:class:`InputError` that says what is wrong.
+:class:`InputError` that says what is wrong, and :func:`check_layout` refuses a state whose
+arrays, classes or scalars are not those of the model being resumed (a tampered or mixed-up
+file), before any of it reaches a kernel.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import zipfile
@@ -91,7 +94,7 @@ class _Decoder:
         if "__float__" in node:
             return float(node["__float__"])
         if "__array__" in node:
-            return np.array(self.arrays[node["__array__"]])
+            return self.arrays[node["__array__"]]  # a fresh array read from the archive
         if "__tuple__" in node:
             return tuple(self(v) for v in node["__tuple__"])
         if "__dict__" in node:
@@ -152,3 +155,87 @@ def read_checkpoint(path: str | Path, fingerprint: str | None = None) -> Any:
             f"cannot resume: the checkpoint {path} is truncated or corrupt "
             f"({type(exc).__name__}: {exc}); {advice}"
         ) from None
+
+
+def _layout_mismatch(value: Any, like: Any, where: str) -> str | None:
+    """Where ``value`` differs in layout from ``like`` (None if it does not). Arrays: same
+    dtype, number of axes and sizes after the first (particle counts vary); dataclasses: same
+    class, fields compared; dicts: common keys compared; ``None`` matches anything."""
+    if value is None or like is None:
+        return None
+    if isinstance(like, np.ndarray):
+        if not isinstance(value, np.ndarray):
+            return f"{where}: {type(value).__name__} where an array is expected"
+        if (
+            value.dtype != like.dtype
+            or value.shape[1:] != like.shape[1:]
+            or (value.ndim != like.ndim)
+        ):
+            expected = ["any", *like.shape[1:]] if like.ndim else []
+            found = f"{value.dtype}{list(value.shape)}"
+            return f"{where}: array {found}, expected {like.dtype}{expected}"
+        return None
+    if is_dataclass(like):
+        if type(value) is not type(like):
+            return f"{where}: {type(value).__name__} where {type(like).__name__} is expected"
+        pairs = [(getattr(value, f.name), getattr(like, f.name), f.name) for f in fields(like)]
+    elif isinstance(like, dict):
+        if not isinstance(value, dict):
+            return f"{where}: {type(value).__name__} where a table is expected"
+        pairs = [(value[k], like[k], k) for k in like if k in value]
+    elif isinstance(like, list | tuple):
+        if type(value) is not type(like):
+            return f"{where}: {type(value).__name__} where a {type(like).__name__} is expected"
+        pairs = [(v, w, str(i)) for i, (v, w) in enumerate(zip(value, like, strict=False))]
+    else:
+        return (
+            None
+            if _same_scalar_kind(value, like)
+            else (f"{where}: {value!r} where a {type(like).__name__} is expected")
+        )
+    for v, w, name in pairs:
+        found = _layout_mismatch(v, w, f"{where}.{name}")
+        if found:
+            return found
+    return None
+
+
+def _same_scalar_kind(value: Any, like: Any) -> bool:
+    if isinstance(like, np.random.Generator):
+        return isinstance(value, np.random.Generator)
+    if isinstance(like, bool | np.bool_):
+        return isinstance(value, bool | np.bool_)
+    if isinstance(like, int | float | np.number):
+        return isinstance(value, int | float | np.number) and not isinstance(value, bool)
+    if isinstance(like, str):
+        return isinstance(value, str)
+    return True
+
+
+def layout_of(state: Any) -> Any:
+    """``state`` with every array replaced by an empty one of the same dtype and trailing
+    sizes (what :func:`check_layout` compares), so that a fresh state used as the model's
+    template need not stay in memory while a checkpoint is read."""
+    if isinstance(state, np.ndarray):
+        return np.empty((0, *state.shape[1:]), state.dtype) if state.ndim else state
+    if is_dataclass(state) and not isinstance(state, type):
+        out = copy.copy(state)  # not replace(): no __init__ or __post_init__ checks run again
+        for f in fields(state):
+            object.__setattr__(out, f.name, layout_of(getattr(state, f.name)))
+        return out
+    if isinstance(state, dict):
+        return {k: layout_of(v) for k, v in state.items()}
+    if isinstance(state, list | tuple):
+        return type(state)(layout_of(v) for v in state)
+    return state
+
+
+def check_layout(state: Any, like: Any, path: str | Path) -> None:
+    """InputError unless the resumed ``state`` has the layout of ``like`` (a fresh state of the
+    same model): arrays' dtypes and sizes, classes, scalar kinds."""
+    found = _layout_mismatch(state, like, "state")
+    if found:
+        raise InputError(
+            f"cannot resume: the checkpoint {path} does not hold a state of this model "
+            f"({found}); remove it or run without --resume"
+        )

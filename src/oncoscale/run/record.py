@@ -15,8 +15,10 @@ log, wall time and solver statistics.
 from __future__ import annotations
 
 import math
+import zipfile
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.atomic import atomic_write
+from oncoscale.errors import InputError
 from oncoscale.run.protocols import EventRecord
 
 Snapshot = tuple[dict[str, np.ndarray], dict[str, np.ndarray] | None]
@@ -152,6 +155,14 @@ class DirectoryStore(RecordStore):
         self._buffer_t, self._buffer = [], []
         self._remove(lambda name, k: (name == "snap" and k >= len(self._snap_t))
                      or (name == "obs" and k >= self._chunks))  # fmt: skip
+        paths = [self._snap_path(k) for k in range(len(self._snap_t))]
+        missing = [p for p in paths + list(map(self._chunk_path, range(self._chunks)))
+                   if not p.is_file()]  # fmt: skip
+        if missing:
+            raise InputError(
+                f"cannot resume: the partial record in {self.directory} lacks {missing[0].name} "
+                f"(and {len(missing) - 1} more); remove the folder or run without --resume"
+            )
 
     def reset(self) -> None:
         self.truncate({"snap_times": [], "obs_chunks": 0})
@@ -168,7 +179,7 @@ class DirectoryStore(RecordStore):
         times: list[np.ndarray] = []
         columns: list[dict[str, np.ndarray]] = []
         for c in range(self._chunks):
-            with np.load(self._chunk_path(c), allow_pickle=False) as chunk:
+            with _load(self._chunk_path(c)) as chunk:
                 times.append(chunk["t"])
                 columns.append({k[4:]: chunk[k] for k in chunk.files if k.startswith("obs/")})
         if self._buffer_t:
@@ -196,10 +207,23 @@ class DirectoryStore(RecordStore):
         return list(self._snap_t)
 
     def snapshot(self, k: int) -> Snapshot:
-        with np.load(self._snap_path(k), allow_pickle=False) as snap:
+        with _load(self._snap_path(k)) as snap:
             fields = {n[6:]: snap[n] for n in snap.files if n.startswith("field/")}
             parts = {n[9:]: snap[n] for n in snap.files if n.startswith("particle/")}
         return fields, (parts or None)
+
+
+@contextmanager
+def _load(path: Path):
+    """An archive of the partial record (no pickle); InputError if unreadable or incomplete."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            yield archive
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise InputError(
+            f"the partial record file {path} is missing, truncated or corrupt "
+            f"({type(exc).__name__}: {exc}); remove its folder and run again"
+        ) from None
 
 
 def _write_npz(path: Path, arrays: Mapping[str, np.ndarray]) -> None:

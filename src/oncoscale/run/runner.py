@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,15 +21,24 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from oncoscale.errors import InputError
+from oncoscale.errors import InputError, RunFailed
+from oncoscale.memory import require_memory
 from oncoscale.models.base import Representation
-from oncoscale.run.checkpoint import read_checkpoint, write_checkpoint
+from oncoscale.run.checkpoint import (
+    check_layout,
+    layout_of,
+    read_checkpoint,
+    write_checkpoint,
+)
+from oncoscale.run.footprint import footprint_settings, run_footprint
 from oncoscale.run.protocols import Event, EventRecord
 from oncoscale.run.record import DirectoryStore, MemoryStore, RecordStore, RunRecord
 from oncoscale.run.trackers import ObservableTracker, SnapshotTracker, Tracker
 
 #: name of the checkpoint file inside a run's work folder
 CHECKPOINT_FILE = "checkpoint.npz"
+#: what a model raises when it cannot integrate its inputs (turned into :class:`RunFailed`)
+NUMERICAL_FAILURES = (FloatingPointError, OverflowError, ZeroDivisionError, np.linalg.LinAlgError)
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,22 @@ def stop_times(plan: RunPlan, trackers: Sequence[Tracker]) -> np.ndarray:
     return np.unique(np.round(np.concatenate(parts), 12))
 
 
+#: most steps a fixed-step model may take in one run (at a microsecond each: a quarter hour)
+MAX_STEPS = 1e9
+
+
+def _check_steps(rep: Representation, t_end: float) -> None:
+    step = rep.time_step
+    if step is None or t_end / step <= MAX_STEPS:
+        return
+    unit, setting = rep.time_label, rep.time_step_setting or "the time step"
+    raise InputError(
+        f"this run takes {t_end / step:.3g} steps of {step:g} {unit} ({setting}) to reach "
+        f"t_end = {t_end:g} {unit}; allowed: at most {MAX_STEPS:.0e} steps (a longer "
+        f"{setting} or a shorter horizon)"
+    )
+
+
 def _check_time_grid(rep: Representation, times: np.ndarray) -> None:
     step = rep.time_step
     if step is None:
@@ -129,8 +155,14 @@ def run(
 
     With ``resume=True`` and a checkpoint of the same run (same fingerprint) in the plan's
     work folder, the run continues from the checkpoint instead of starting again. Extra
-    ``trackers`` record alongside the standard ones.
+    ``trackers`` record alongside the standard ones. A run that cannot fit in memory is
+    refused before anything is allocated; one the model cannot integrate (overflow,
+    non-finite solution, ...) raises :class:`RunFailed` with the time it stopped at.
     """
+    _check_steps(rep, plan.t_end)
+    require_memory(
+        run_footprint(rep, plan), f"this {rep.family} {rep.model} run", footprint_settings(rep)
+    )
     all_trackers = [*plan.trackers(), *trackers]
     times = stop_times(plan, all_trackers)
     _check_time_grid(rep, times)
@@ -142,7 +174,9 @@ def run(
 
     saved = None
     if resume and plan.checkpoint_path is not None and plan.checkpoint_path.exists():
+        layout = layout_of(rep.initial_state(np.random.default_rng()))  # what a state holds
         saved = read_checkpoint(plan.checkpoint_path, key)
+        check_layout(saved["state"], layout, plan.checkpoint_path)
     if saved is not None:
         k0, state, memories = saved["k"], saved["state"], saved["memories"]
         rep.params = type(rep.params).from_mapping(saved["params"])
@@ -156,11 +190,12 @@ def run(
         )
     else:
         store.reset()
-        state = rep.initial_state(rng)
+        with _integrable(rep, lambda: 0.0):
+            state = rep.initial_state(rng)
+            observables = set(rep.observables(state))
         record = RunRecord(store)
         memories = [e.new_memory() for e in events]
         k0 = -1
-        observables = set(rep.observables(state))
         for e in events:
             e.check(rep, observables)
 
@@ -178,45 +213,69 @@ def run(
         + " [{elapsed}<{remaining}]",
         leave=False,
     )
+    reached = float(times[max(k0, 0)])  # the time the state is at
     try:
-        for k in range(k0 + 1, len(times)):
-            t = float(times[k])
-            if k > 0:
-                state = rep.advance(state, float(times[k - 1]), t)
-                bar.update(t - float(times[k - 1]))
-            stop = False  # an event that ends the run fired: record everything, then stop
-            for e, memory in scheduled:
-                done = e.fire(rep, state, t, None, memory, tol)
-                record.events.extend(done)
-                stop = stop or (bool(done) and e.ends_run)
-            observables = _Observables(rep, state)
-            if triggers:
-                values = observables()
-                fired: list[EventRecord] = []
-                for e, memory in triggers:
-                    done = e.fire(rep, state, t, values, memory, tol)
-                    fired.extend(done)
+        with _integrable(rep, lambda: reached):
+            for k in range(k0 + 1, len(times)):
+                t = float(times[k])
+                if k > 0:
+                    state = rep.advance(state, reached, t)
+                    bar.update(t - reached)
+                    reached = t
+                stop = False  # an event that ends the run fired: record everything, then stop
+                for e, memory in scheduled:
+                    done = e.fire(rep, state, t, None, memory, tol)
+                    record.events.extend(done)
                     stop = stop or (bool(done) and e.ends_run)
-                if fired:
-                    record.events.extend(fired)
-                    observables.invalidate()
-            for tracker, at in zip(all_trackers, tracked, strict=True):
-                if _key(t) in at or stop:
-                    tracker.record(t, rep, state, observables, store)
-            if stop:
-                break
-            now = time.perf_counter()
-            if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
-                record.wall_time += now - t_wall0
-                t_wall0 = now
-                _save_checkpoint(plan, key, k, state, memories, record, rep)
-                last_checkpoint = time.perf_counter()
+                observables = _Observables(rep, state)
+                if triggers:
+                    values = observables()
+                    fired: list[EventRecord] = []
+                    for e, memory in triggers:
+                        done = e.fire(rep, state, t, values, memory, tol)
+                        fired.extend(done)
+                        stop = stop or (bool(done) and e.ends_run)
+                    if fired:
+                        record.events.extend(fired)
+                        observables.invalidate()
+                for tracker, at in zip(all_trackers, tracked, strict=True):
+                    if _key(t) in at or stop:
+                        tracker.record(t, rep, state, observables, store)
+                if stop:
+                    break
+                now = time.perf_counter()
+                if plan.work_dir is not None and now - last_checkpoint >= plan.checkpoint_every:
+                    record.wall_time += now - t_wall0
+                    t_wall0 = now
+                    _save_checkpoint(plan, key, k, state, memories, record, rep)
+                    last_checkpoint = time.perf_counter()
     finally:
         bar.close()
     store.flush()
     record.wall_time += time.perf_counter() - t_wall0
     record.solver_stats = rep.solver_stats()
     return record
+
+
+@contextmanager
+def _integrable(rep: Representation, reached: Callable[[], float]) -> Iterator[None]:
+    """Turn what a model raises when it cannot integrate its inputs into :class:`RunFailed`
+    (``reached()``: the time the state had reached)."""
+    try:
+        yield
+    except (*NUMERICAL_FAILURES, MemoryError) as exc:
+        raise _failure(rep, reached(), exc) from None
+
+
+def _failure(rep: Representation, t: float, exc: BaseException) -> RunFailed:
+    where = f"the {rep.family} {rep.model} run failed after t = {t:g} {rep.time_label}"
+    if isinstance(exc, MemoryError):
+        return RunFailed(f"{where}: out of memory; reduce it with {footprint_settings(rep)}")
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    return RunFailed(
+        f"{where}: {reason}; the parameter values or numerical settings are outside what the "
+        "model can integrate"
+    )
 
 
 class _Observables:

@@ -3,10 +3,13 @@ homogeneous ODE (the family's ``bifurcation`` part)."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from oncoscale.analysis.bifurcation import compute_diagram
 from oncoscale.atomic import atomic_json
+from oncoscale.errors import InputError
+from oncoscale.io.folders import check_output_folder
 from oncoscale.io.scenario import load_scenario, parse_overrides, resolve
 from oncoscale.models.registry import family
 from oncoscale.viz.bifurcation import diagram_figure, diagram_report
@@ -26,15 +29,23 @@ def bifurcation_diagram(
     cycles: bool = True,
 ) -> dict:
     """Compute, draw and report the diagram; return its JSON record (also used by ``demo``)."""
+    check_output_folder(out)
+    if json_path is not None and Path(json_path).is_dir():
+        raise InputError(f"invalid value for '--json': '{json_path}' is a folder; allowed: a file")
     sc = load_scenario(scenario)
     resolved = resolve(sc, None, parse_overrides(sets), variant=variant)
     params = resolved.params
     problem = family(sc.family).require("bifurcation", "homogeneous ODE to continue")(
         params, param, reduction=reduction
     )
-    if param in type(params).names():  # both ends must be admissible values (sign, range)
-        for value in (p_from, p_to):
-            params.updated(**{param: value})
+    for option, value in (("--from", p_from), ("--to", p_to)):
+        if not math.isfinite(value):
+            raise InputError(f"invalid value for '{option}': {value!r}; allowed: a finite number")
+        if param in type(params).names():  # an admissible value of the parameter (sign, range)
+            try:
+                params.updated(**{param: value})
+            except InputError as exc:
+                raise InputError(f"invalid value for '{option}': {exc}") from None
     diagram = compute_diagram(problem, p_from, p_to, cycles=cycles)
     record = {"scenario": sc.name, **diagram.to_dict()}
     out.mkdir(parents=True, exist_ok=True)

@@ -15,14 +15,12 @@ ones from their checkpoints.
 
 from __future__ import annotations
 
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import xarray as xr
 
 from oncoscale.analysis.ensemble_stats import (
     QUANTILES,
@@ -34,8 +32,9 @@ from oncoscale.analysis.ensemble_stats import (
 from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json
 from oncoscale.errors import InputError
-from oncoscale.io.results import open_result, write_netcdf, write_result
-from oncoscale.io.scenario import EnsembleStudy, ResolvedRun
+from oncoscale.io.folders import check_output_folder
+from oncoscale.io.results import open_result, read_attrs, untrusted, write_netcdf, write_result
+from oncoscale.io.scenario import MAX_SEED, EnsembleStudy, ResolvedRun
 from oncoscale.models.registry import family
 from oncoscale.run.parallel import map_tasks
 from oncoscale.run.runner import run
@@ -45,7 +44,12 @@ from oncoscale.viz.ensemble import (
     write_comparison_report,
     write_ensemble_report,
 )
-from oncoscale.workflows.pipeline import WORK_DIR
+from oncoscale.workflows.pipeline import (
+    WORK_DIR,
+    discard_work,
+    require_parallel_memory,
+    run_folder,
+)
 
 MAX_RUNS = 100_000
 
@@ -65,8 +69,8 @@ class EnsembleOutput:
 
 def replicate_seeds(seed: int, runs: int) -> list[np.random.SeedSequence]:
     """``SeedSequence(seed).spawn(runs)``: one independent stream per replicate."""
-    if seed < 0:
-        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: >= 0")
+    if not 0 <= seed <= MAX_SEED:
+        raise InputError(f"invalid value for '--seed': {seed!r}; allowed: 0 to 2**63 - 1")
     return np.random.SeedSequence(seed).spawn(runs)
 
 
@@ -101,8 +105,7 @@ def _provenance(resolved: ResolvedRun, index: int, runs: int, seeding: str = "")
 
 def _same_run(path: Path, provenance: str) -> bool:
     """Whether a finished result file is this replicate (the spawn count may differ)."""
-    with xr.open_dataset(path, engine="netcdf4") as ds:
-        stored = str(ds.attrs.get("scenario_resolved", ""))
+    stored = str(read_attrs(path).get("scenario_resolved", ""))
     strip = [line for line in provenance.splitlines() if not line.startswith("seeding =")]
     return [line for line in stored.splitlines() if not line.startswith("seeding =")] == strip
 
@@ -126,36 +129,38 @@ def run_replicate(
     out = Path(directory)
     result = out / "result.nc"
     provenance = _provenance(resolved, index, runs, seeding)
-    if resume and result.exists():
-        if not _same_run(result, provenance):
-            raise InputError(
-                f"cannot resume: {result} belongs to a different ensemble (other scenario, "
-                "parameters, seed or numerics); use another --out or run without --resume"
-            )
-        return str(result)
     rep = resolved.representation()
     work = out / WORK_DIR
     plan = resolved.plan(work_dir=work, progress=False)
     rng = np.random.default_rng(seed_seq)
-    record = run(
-        rep, plan, rng=rng, resume=resume, fingerprint_extra={"seed": resolved.seed, "k": index}
-    )
-    write_result(
-        rep,
-        record,
-        {
-            "scenario": resolved.scenario.name,
-            "seed": resolved.seed,
-            "scenario_resolved": provenance,
-            "command": command,
-            "replicate": index,
-            "seeding": seeding or f"SeedSequence({resolved.seed}).spawn(N)[{index}]",
-        },
-        result,
-    )
-    with open_result(result, lazy=True) as ds:
-        atomic_json(summarise(ds), out / "summary.json")
-    shutil.rmtree(work, ignore_errors=True)
+    with run_folder(out, resolved):  # waits while another process works on this run
+        if resume and result.exists():
+            if not _same_run(result, provenance):
+                raise InputError(
+                    f"cannot resume: {result} belongs to a different ensemble (other scenario, "
+                    "parameters, seed or numerics); use another --out or run without --resume"
+                )
+            return str(result)
+        record = run(
+            rep, plan, rng=rng, resume=resume, fingerprint_extra={"seed": resolved.seed, "k": index}
+        )
+        write_result(
+            rep,
+            record,
+            {
+                "scenario": resolved.scenario.name,
+                "seed": resolved.seed,
+                "scenario_resolved": provenance,
+                "command": command,
+                "replicate": index,
+                "seeding": seeding or f"SeedSequence({resolved.seed}).spawn(N)[{index}]",
+            },
+            result,
+        )
+        with open_result(result, lazy=True) as ds:
+            summary = summarise(ds)
+        atomic_json(summary, out / "summary.json")
+        discard_work(work)
     return str(result)
 
 
@@ -185,7 +190,8 @@ def execute_ensemble(
             "(e.g. --model abm)"
         )
     resolved.plan()  # validates the output cadence
-    out_dir = Path(out_dir)
+    out_dir = check_output_folder(out_dir)
+    require_parallel_memory(resolved, runs, workers, scheduler)
     seeds = replicate_seeds(resolved.seed, runs)
     dirs = [run_directory(out_dir, k) for k in range(runs)]
     finished = sum((d / "result.nc").exists() for d in dirs) if resume else 0
@@ -199,11 +205,13 @@ def execute_ensemble(
         progress=progress,
         description=f"{resolved.scenario.name} ({resolved.model}) runs",
     )
-    ens = ensemble_dataset(paths, quantiles)
+    with untrusted(f"the runs in {out_dir / 'runs'}", "remove that run's folder and --resume"):
+        ens = ensemble_dataset(paths, quantiles)
+        wall_times = run_wall_times(paths)
     ens.attrs["scenario_resolved"] = resolved.provenance()
     ens.attrs["seeding"] = f"SeedSequence({resolved.seed}).spawn({runs})"
     path = write_netcdf(ens, out_dir / "ensemble.nc")
-    summary = ensemble_summary(ens, run_wall_times(paths))
+    summary = ensemble_summary(ens, wall_times)
     summary["computed_runs"] = runs - finished
     atomic_json(summary, out_dir / "summary.json")
     figs: list[Path] = []
@@ -240,7 +248,8 @@ def execute_ensemble_comparison(
             str(e.attrs.get("scenario") or Path(d).name)
             for e, d in zip(ensembles, directories, strict=True)
         ]
-    comparison = compare_ensembles(ensembles, labels, observable)
+    with untrusted("the ensembles " + ", ".join(map(str, directories))):
+        comparison = compare_ensembles(ensembles, labels, observable)
     comparison["directories"] = [str(d) for d in directories]
     out_dir = Path(out_dir)
     atomic_json(comparison, out_dir / "summary.json")

@@ -11,7 +11,8 @@ import ast
 import json
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,17 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from oncoscale.analysis.metrics import metric
+from oncoscale.analysis.metrics import check_options, metric
 from oncoscale.analysis.summary import summarise
-from oncoscale.atomic import atomic_json
-from oncoscale.errors import InputError
-from oncoscale.io.results import build_dataset, open_result, write_netcdf, write_result
+from oncoscale.atomic import atomic_json, remove_stale_temporaries
+from oncoscale.errors import InputError, RunFailed
+from oncoscale.io.folders import check_output_folder, exclusive
+from oncoscale.io.results import build_dataset, open_result, untrusted, write_netcdf, write_result
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
-from oncoscale.run.runner import run
+from oncoscale.memory import require_memory
+from oncoscale.run.footprint import footprint_settings, run_footprint
+from oncoscale.run.parallel import WORKER_PROCESS_BYTES
+from oncoscale.run.runner import CHECKPOINT_FILE, run
 from oncoscale.run.trackers import Tracker
 from oncoscale.viz import report
 from oncoscale.viz.figures import run_figures, study_figure
@@ -57,31 +62,34 @@ def execute_run(
 ) -> RunOutput:
     """Run one resolved scenario and write everything into ``out_dir``.
 
-    Inputs are validated before anything is written; the result file appears only when the
-    run is complete (checkpoints and the partial record in ``out_dir/.partial`` allow
-    ``resume``). Extra ``trackers`` see the run as it goes (e.g. live views).
+    Inputs (numerics, memory, output folder) are validated before anything is written; the
+    result file appears only when the run is complete (checkpoints and the partial record in
+    ``out_dir/.partial`` allow ``resume``). Extra ``trackers`` see the run as it goes (e.g.
+    live views).
     """
-    out_dir = Path(out_dir)
+    out_dir = check_output_folder(out_dir)
     rep = resolved.representation()  # validates numerics before touching the disk
     work = out_dir / WORK_DIR
     plan = resolved.plan(work_dir=work, progress=progress)
     rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
-    record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
-    result = write_result(
-        rep,
-        record,
-        {
-            "scenario": resolved.scenario.name,
-            "seed": resolved.seed if rep.stochastic else None,
-            "scenario_resolved": resolved.provenance(),
-            "command": command or " ".join(sys.argv),
-        },
-        out_dir / "result.nc",
-    )
-    with open_result(result, lazy=True) as ds:
-        summary = summarise(ds)
+    with run_folder(out_dir, resolved):
+        record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
+        result = write_result(
+            rep,
+            record,
+            {
+                "scenario": resolved.scenario.name,
+                "seed": resolved.seed if rep.stochastic else None,
+                "scenario_resolved": resolved.provenance(),
+                "command": command or " ".join(sys.argv),
+            },
+            out_dir / "result.nc",
+        )
+        with open_result(result, lazy=True) as ds:
+            summary = summarise(ds)
         atomic_json(summary, out_dir / "summary.json")
-        shutil.rmtree(work, ignore_errors=True)
+        discard_work(work)
+    with open_result(result, lazy=True) as ds:
         figs: list[Path] = []
         html = None
         if figures:
@@ -111,6 +119,42 @@ def simulate(
     return build_dataset(rep, record, meta)
 
 
+def discard_work(work: Path) -> None:
+    """Remove a run's work folder, the checkpoint first: a process killed half-way through
+    leaves either a resumable record or one without a checkpoint (a fresh start), never a
+    checkpoint that points at removed snapshot files."""
+    (Path(work) / CHECKPOINT_FILE).unlink(missing_ok=True)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+@contextmanager
+def run_folder(out_dir: Path, resolved: ResolvedRun) -> Iterator[None]:
+    """Around everything a run writes into ``out_dir``: hold the folder's lock (one process
+    per run folder: see :func:`oncoscale.io.folders.exclusive`), remove the temporary files of
+    writers killed there; if the run fails on its input (InputError), remove what it wrote (its
+    work folder, and ``out_dir`` if this call created it and nothing else is in it — a work
+    folder from before is kept: it may be resumed) and name the inputs in the error."""
+    work = out_dir / WORK_DIR
+    new_folders = [p for p in (out_dir, *out_dir.parents) if not p.exists()]
+    with exclusive(out_dir):
+        had_work = work.exists()
+        for folder in (out_dir, work):
+            remove_stale_temporaries(folder)
+        try:
+            yield
+        except InputError as exc:
+            if not had_work:
+                discard_work(work)
+            for folder in new_folders:  # innermost first
+                try:
+                    folder.rmdir()
+                except OSError:
+                    break
+            if isinstance(exc, RunFailed):
+                raise RunFailed(f"{exc} ({resolved.describe_inputs()})") from None
+            raise
+
+
 def redraw_run(out_dir: Path) -> RunOutput:
     """Figures and report.html of a finished run in ``out_dir`` again, from its result.nc (and
     summary.json), without rerunning: after a change of the figure code, or for a run made
@@ -121,7 +165,7 @@ def redraw_run(out_dir: Path) -> RunOutput:
             f"invalid value for 'DIR': {str(out_dir)!r} holds no result.nc; allowed: the output "
             "folder of a finished 'oncoscale run'"
         )
-    with open_result(result, lazy=True) as ds:
+    with open_result(result, lazy=True) as ds, untrusted(str(result)):
         return _redraw(ds, result, Path(out_dir))
 
 
@@ -172,6 +216,26 @@ def write_run_report(resolved, ds, summary, figs, out_dir: Path) -> Path:
         f"{sc.name} — {resolved.model}",
         sections,
         subtitle=f"{sc.title}; oncoscale {ds.attrs['oncoscale_version']}, {ds.attrs['created']}",
+    )
+
+
+def require_parallel_memory(
+    resolved: ResolvedRun, runs: int, workers: int, scheduler: str | None
+) -> None:
+    """Refuse ``runs`` runs of ``resolved`` on ``workers`` local processes at once if they
+    cannot fit in this machine's memory together (a remote scheduler's workers check their
+    own when each run starts)."""
+    if scheduler is not None:
+        return
+    rep = resolved.representation()
+    at_once = max(1, min(workers, runs))
+    processes = WORKER_PROCESS_BYTES if at_once > 1 else 0.0
+    require_memory(
+        run_footprint(rep, resolved.plan(), in_memory=False)
+        .plus(**{"worker process": processes})
+        .times(at_once),
+        f"{at_once} {rep.family} {rep.model} run(s) at once",
+        f"fewer --workers, {footprint_settings(rep)}",
     )
 
 
@@ -239,10 +303,24 @@ def execute_study(
     if not isinstance(study, SweepStudy):
         raise InputError(f"scenario '{resolved.scenario.name}' has no sweep study")
     reduce = metric(study.metric)
-    out_dir = Path(out_dir)
+    check_options(study.metric, study.options)
+    out_dir = check_output_folder(out_dir)
+    if len({f"{v:g}" for v in study.values}) < len(study.values):
+        raise InputError(
+            f"invalid study values {study.values!r}: they must differ in their first 6 "
+            "significant digits (one run folder per value)"
+        )
+    require_parallel_memory(resolved, len(study.values), workers, scheduler)
     paths = _sweep_runs(resolved, out_dir, resume, progress, workers, scheduler)
     runs = {v: open_result(path) for v, path in zip(study.values, paths, strict=True)}
-    rows = [reduce(runs[v], **study.options) for v in study.values]
+    try:
+        rows = [reduce(runs[v], **study.options) for v in study.values]
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise InputError(
+            f"study metric '{study.metric}' with options {study.options!r} cannot be computed "
+            f"from the runs ({type(exc).__name__}: {exc}); the runs are kept, fix the [study] "
+            "table and run again with --resume"
+        ) from None
     ds = xr.Dataset(
         {
             k: (

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
 from oncoscale.models.invasion import observables as obs
@@ -120,13 +120,51 @@ class InvasionIBM(Representation):
         self.settings = IBMNumerics.from_mapping(self.numerics, context="numerics of ibm")
         self.dim = int(self.settings.dim)
         self.grid = obs.grid_for(params, self.dim, self.settings.dx)
+        self.require_memory()  # the grid is only its shape so far
         self._kernels = {n: getattr(K, n) for n in KERNELS}
         self._steps = 0
         self.parameters_changed()
 
+    memory_settings = (
+        "heavier particles (parameters M_MM, M_O2, M_MDE, M_cell), a smaller domain (L) or a "
+        "coarser output grid (numerics.dx)"
+    )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """From the initial particle counts (MM at its peak density everywhere, an upper
+        bound; O2 at o2_equilibrium_ratio of it; MDE mde_fraction0 of the cell mass): float64
+        positions (8d bytes per particle) and a living-MM flag. Set-up: the stratified
+        sampling's strata (about one per particle), counts, corners and jitter, 16(d + 1)
+        bytes per particle. A step sorts O2 and MDE into cell lists (bin, order, sorted copy)
+        and moves them into new arrays; the first step also sorts the MM (bin, order, sorted
+        copy: 8d + 16 bytes each), a later compaction copies the living ones. A snapshot is
+        the five binned fields, the cells and the binning's index arrays (``BIN_CHUNK``
+        particles at a time). The cells grow with the tumour during a run (about 8d + 10
+        bytes each), which this does not foresee. Checked against the measured peak in 2D
+        (tests/reliability/test_memory.py)."""
+        p, d = self.params, self.dim
+        volume = p.L**d
+        n_mm = initial.mm_density_max(p, d) * volume / p.M_MM
+        n_o2 = p.o2_equilibrium_ratio * n_mm * p.M_MM / p.M_O2
+        n_mde = p.mde_fraction0 * p.cell_mass0 / p.M_MDE
+        cells = p.n_cells0 * (8 * d + 10)
+        pos = 8 * d
+        grid_fields = 5 * 8 * float(np.prod(self.grid.shape))
+        binning = obs.BIN_CHUNK * (3 * pos + 8)
+        return MemoryEstimate(
+            {
+                "state": n_mm * (pos + 1) + (n_o2 + n_mde) * pos + cells,
+                "set-up": 16 * (d + 1) * (n_mm + n_o2 + n_mde),
+                "step work": (n_o2 + n_mde) * (2 * pos + 17) + (pos + 18) * n_mm + grid_fields,
+                "snapshot": grid_fields + cells + binning,
+            }
+        )
+
     # ---- parameters ------------------------------------------------------------------------
     def parameters_changed(self) -> None:
         self.rc = K.rate_constants(self.params)
+
+    time_step_setting = "dt"
 
     @property
     def time_step(self) -> float:
@@ -253,7 +291,7 @@ class InvasionIBM(Representation):
         return {
             "cells_p": obs.bin_cells(state.cell_pos, state.cell_type, prolif, g, p.M_cell),
             "cells_q": obs.bin_cells(state.cell_pos, state.cell_type, ~prolif, g, p.M_cell),
-            "mm": obs.bin_density(state.living_mm(), g, p.M_MM),
+            "mm": obs.bin_density(state.mm, g, p.M_MM, mask=state.mm_alive),
             "mde": obs.bin_density(state.mde, g, p.M_MDE),
             "o2": obs.bin_density(state.o2, g, p.M_O2),
         }
@@ -277,7 +315,8 @@ class InvasionIBM(Representation):
         out["n_q"] = float((~prolif).sum())
         out["n_necrotic"] = float(state.dead_type.size)
         out["mass_necrotic"] = p.M_cell * out["n_necrotic"]
-        out["n_mm"] = float(state.living_mm().shape[0])
+        alive = state.mm_alive
+        out["n_mm"] = float(state.mm.shape[0] if alive is None else np.count_nonzero(alive))
         out["n_mde"] = float(state.mde.shape[0])
         out["n_o2"] = float(state.o2.shape[0])
         return out

@@ -158,8 +158,12 @@ def sample_stratified(
     counts += rng.random(expected.shape) < (expected - counts)
     counts = counts.ravel()
     corners = np.stack([c.ravel() - 0.5 * h for c in centers], axis=1)
+    del centers, expected  # (millions of strata for light particles: free them early)
     pos = np.repeat(corners, counts, axis=0)
-    pos += h * rng.random(pos.shape)
+    del corners, counts
+    jitter = rng.random(pos.shape)
+    jitter *= h
+    pos += jitter
     return pos
 
 

@@ -47,17 +47,38 @@ def coords(grid: CartesianGrid) -> dict[str, np.ndarray]:
     return out
 
 
+#: particles binned at a time by :func:`bin_density`
+BIN_CHUNK = 1 << 18
+
+
 def bin_density(
-    pos: np.ndarray, grid: CartesianGrid, mass: float, weights: np.ndarray | None = None
+    pos: np.ndarray,
+    grid: CartesianGrid,
+    mass: float,
+    weights: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Density (mass/len^dim) of particles of ``mass`` at ``pos`` (n, dim) on ``grid``: mass ×
-    count / cell volume per grid cell (particles on or beyond a wall go to the edge cell)."""
+    count / cell volume per grid cell (particles on or beyond a wall go to the edge cell);
+    ``mask`` (n,): only the particles where it is true (without copying the others out)."""
     pos = np.asarray(pos, dtype=float).reshape(-1, grid.dim)
-    idx = np.floor((pos - np.asarray(grid.first_center)) / grid.spacing + 0.5).astype(np.int64)
-    for a, n in enumerate(grid.shape):
-        np.clip(idx[:, a], 0, n - 1, out=idx[:, a])
-    flat = np.ravel_multi_index(tuple(idx.T), grid.shape) if pos.shape[0] else idx[:, 0]
-    counts = np.bincount(flat, weights=weights, minlength=int(np.prod(grid.shape)))
+    size = int(np.prod(grid.shape))
+    counts = np.zeros(size)
+    # in chunks: the index arrays of millions of particles would cost several times the
+    # particles' own memory (BIN_CHUNK particles at a time: a few MB)
+    for lo in range(0, pos.shape[0], BIN_CHUNK):
+        part = pos[lo : lo + BIN_CHUNK]
+        w = None if weights is None else weights[lo : lo + BIN_CHUNK]
+        if mask is not None:
+            keep = mask[lo : lo + BIN_CHUNK]
+            part = part[keep]
+            w = None if w is None else w[keep]
+        idx = np.floor((part - np.asarray(grid.first_center)) / grid.spacing + 0.5)
+        idx = idx.astype(np.int64)
+        for a, n in enumerate(grid.shape):
+            np.clip(idx[:, a], 0, n - 1, out=idx[:, a])
+        flat = np.ravel_multi_index(tuple(idx.T), grid.shape)
+        counts += np.bincount(flat, weights=w, minlength=size)
     return (mass / grid.cell_volume) * counts.reshape(grid.shape)
 
 

@@ -18,7 +18,7 @@ import numba
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.invasion import observables as obs
 from oncoscale.models.invasion import pde_box, pde_motion
 from oncoscale.models.invasion import pde_kernels as kern
@@ -178,6 +178,8 @@ class InvasionPDE(Representation):
             raise InputError("pr_age_max cannot change during a run (it sets the age grid)")
         self.n_age = n_age
         self._check_memory()
+        if not hasattr(self, "solver"):  # the first call (from __init__): nothing allocated yet
+            self.require_memory()
         self.g_table = self._division_table(k, n_age)
         for c in (0.37, 2.9):
             g_c = self._division_table(k, n_age, c)
@@ -231,6 +233,30 @@ class InvasionPDE(Representation):
                 f"{self.settings.max_state_gb} — use wider age bins 'da' (a multiple of dt), a "
                 "coarser 'dx' or raise 'max_state_gb'"
             )
+
+    memory_settings = "wider age bins (numerics.da, a multiple of dt), a coarser grid (numerics.dx)"
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """In cell-sized float64 arrays (F = 5 phenotypes, A age bins): state p, q (2FA) and
+        p_old, q_old, necrotic, mm, mde, o2 (3F + 3); a step's rates, births, deaths, totals,
+        newborns, load and field update (7F + 12; the numpy reference also copies p and q three
+        times); a snapshot is the six fields (3F + 3), the observables compute them again."""
+        field_bytes = 8.0 * float(np.prod(self.grid.shape))
+        n_ph, ages = N_PHENOTYPES, self.n_age
+        age_resolved = 2 * n_ph * ages * field_bytes
+        snapshot = (3 * n_ph + 3) * field_bytes
+        work = (7 * n_ph + 12) * field_bytes + snapshot
+        if self.settings.kernel == "numpy":
+            work += 3 * age_resolved
+        return MemoryEstimate(
+            {
+                "state": age_resolved + (3 * n_ph + 3) * field_bytes,
+                "step work": work,
+                "snapshot": snapshot,
+            }
+        )
+
+    time_step_setting = "numerics.dt"
 
     @property
     def time_step(self) -> float:

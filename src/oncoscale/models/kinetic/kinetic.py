@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.kinetic import kinetic_kernels as kk
 from oncoscale.models.kinetic.observables import totals_and_means
 from oncoscale.models.kinetic.params import KineticParameters
@@ -272,7 +272,28 @@ class KineticModel(Representation):
             self.numerics, context=f"numerics of {self.model}"
         )
         self.solver = MicroMacroSolver(params, self.dim, self.settings)
+        self.require_memory()  # the solver holds only its grid shape and velocity set so far
         self._steps = 0
+
+    memory_settings = (
+        "a coarser grid (numerics.dx), fewer directions (numerics.velocities) or activity bins "
+        "(numerics.activity_bins)"
+    )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """In float64 per cell (B activity bins, K directions, d dimensions): state M (3B) and
+        g (3BKd, on the faces); a step builds a new g and M, the divergence (3B) and about 10B
+        reaction temporaries (Richardson extrapolation: a second state alive); a snapshot is
+        n1, n2, n3, N."""
+        cells = float(np.prod(self.grid.shape))
+        B, K, d = self.solver.bins.count, self.solver.velocity.count, self.dim
+        macro, micro = 3 * B * 8 * cells, 3 * B * K * d * 8 * cells
+        work = micro + 2 * macro + 10 * B * 8 * cells
+        if self.settings.time_extrapolation:
+            work += micro + macro + work
+        return MemoryEstimate(
+            {"state": micro + macro, "step work": work, "snapshot": 4 * 8 * cells}
+        )
 
     @property
     def grid(self) -> CartesianGrid:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.kinetic import macro_kernels
 from oncoscale.models.kinetic.equilibria import initial_levels
 from oncoscale.models.kinetic.observables import totals_and_means
@@ -317,8 +317,25 @@ class MacroPDE(Representation):
             self.settings.dx if self.settings.dx is not None else params.length / self.default_cells
         )
         self.grid = CartesianGrid.cell_centred(0.0, params.length, dx, self.dim)
+        self.require_memory()  # the grid is only its shape so far
         self.problem = MacroProblem(params, self.grid, self.settings.atol)
         self._build_scheme()
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """State y (3 fields; 2 for the nonlinear reductions: counted as 3), the time scheme's
+        stage arrays, the DCT eigenvalues and diffusion workspace (4 fields); a snapshot is
+        n1, n2, n3, N."""
+        field_bytes = 8.0 * float(np.prod(self.grid.shape))
+        state = 3 * field_bytes
+        copies = scheme_class(self.settings.solver).work_copies
+        return MemoryEstimate(
+            {
+                "state": state,
+                "step work": copies * state,
+                "operators": 4 * field_bytes,
+                "snapshot": 4 * field_bytes,
+            }
+        )
 
     def _build_scheme(self) -> None:
         s = self.settings

@@ -201,6 +201,7 @@ class KineticParameters(ParameterSet):
         "tumour density (anywhere) at which a run ends with the outcome 'escape' (the "
         "scenarios' stop_when protocol entry reads it); inf: never stop",
         gt=0,
+        allow_inf=True,
     )
     tumour_background: float = param(
         0.0, "n", "uniform Y1 added to the seed (a > 0 with seed_amplitude 0: homogeneous)", ge=0

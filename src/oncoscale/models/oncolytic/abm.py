@@ -16,7 +16,7 @@ import numba
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.oncolytic import abm_kernels as kern
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic.abm_reference import step_reference
@@ -69,11 +69,13 @@ class OncolyticABM(Representation):
     family = "oncolytic"
     model = "abm"
     stochastic = True
+    memory_settings = "a coarser lattice (parameter delta) or a smaller domain (parameter L)"
 
     def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
         super().__init__(params, numerics)
         self.settings = ABMNumerics.from_mapping(self.numerics, context="numerics of abm")
         self.grid = CartesianGrid.node_centred(-params.L, params.L, params.delta, 2, name="delta")
+        self.require_memory()  # the grid is only its shape so far
         self._fixed = {name: getattr(params, name) for name in _FIXED}
         self._geometry = obs.geometry_2d(self.grid, params.L)
         self._steps = 0
@@ -111,7 +113,23 @@ class OncolyticABM(Representation):
                     f"allowed: {expr} <= 1 (reduce tau)"
                 )
 
+    def memory_estimate(self) -> MemoryEstimate:
+        """Bytes per site: state U, I, Z int32 + φ (20); a step's buffers (φ pair 16, count
+        updates 12, site order 4); radius and inflow mask (9, kept); a snapshot (or the
+        observables' fields) is the four fields as float64 (32)."""
+        sites = float(np.prod(self.grid.shape))
+        return MemoryEstimate(
+            {
+                "state": 20 * sites,
+                "step work": 32 * sites,
+                "operators": 9 * sites,
+                "snapshot": 32 * sites,
+            }
+        )
+
     # ---- time and state -----------------------------------------------------------------
+    time_step_setting = "tau"
+
     @property
     def time_step(self) -> float:
         return self.params.tau

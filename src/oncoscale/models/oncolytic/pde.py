@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.models.base import Representation, VariableInfo, state_class
+from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.oncolytic import observables as obs
 from oncoscale.models.oncolytic import pde_kernels
 from oncoscale.models.oncolytic.params import OncolyticParameters
@@ -344,10 +344,17 @@ class OncolyticPDE(Representation):
     default_diffusion = "central"
     #: (rtol, atol) when the settings give none: 1D grids are fine (Δr = 0.01 mm) and cheap
     default_tolerances: tuple[float, float] = (1e-6, 1e-2)
+    memory_settings = "a coarser grid (numerics.dr in 1D, numerics.dx in 2D)"
+    #: field-sized arrays of the operators (1D: tridiagonals and grid arrays; 2D: eigenvalues)
+    operator_fields = 2
+    #: field-sized temporaries of the split problem in a step (2D: the explicit kernel's
+    #: output and source, the spectral solve)
+    problem_fields = 6
 
     def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
         super().__init__(params, numerics)
         self.settings = PDENumerics.from_mapping(self.numerics, context=f"numerics of {self.model}")
+        self.require_memory()  # before the grid and operators are allocated
         self.problem = self._build_problem()
         s = self.settings
         scale = np.ones((4,) + (1,) * (self._ndim()))
@@ -367,6 +374,25 @@ class OncolyticPDE(Representation):
     # ---- geometry-specific ------------------------------------------------------------
     def _build_problem(self):
         raise NotImplementedError
+
+    def _cells(self) -> int:
+        """Number of grid cells, from the settings alone (nothing allocated)."""
+        raise NotImplementedError
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """State y (4 fields), the time scheme's stage arrays and the problem's temporaries,
+        the operators; a snapshot is the 4 fields."""
+        field_bytes = 8.0 * max(self._cells(), 1)
+        state = len(FIELDS) * field_bytes
+        copies = scheme_class(self.settings.solver).work_copies
+        return MemoryEstimate(
+            {
+                "state": state,
+                "step work": copies * state + self.problem_fields * field_bytes,
+                "operators": self.operator_fields * field_bytes,
+                "snapshot": state,
+            }
+        )
 
     def _ndim(self) -> int:
         return 1
@@ -458,11 +484,21 @@ class OncolyticPDE1D(OncolyticPDE):
     """Shared 1D set-up (radial or planar)."""
 
     geometry: str = "radial"
+    # tridiagonals (3 arrays each: cells, φ, z; frozen and factorised per field), grid arrays
+    operator_fields = 40
+    # reactions and their temporaries, the chemotactic operator, the batched Thomas solve
+    problem_fields = 20
+
+    def _length(self) -> float:
+        if self.geometry == "planar" and self.settings.length is not None:
+            return self.settings.length
+        return self.params.L
+
+    def _cells(self) -> int:
+        return round(self._length() / self.settings.dr)
 
     def _build_problem(self) -> Split1D:
-        length = self.params.L
-        if self.geometry == "planar" and self.settings.length is not None:
-            length = self.settings.length
+        length = self._length()
         self.grid = Grid1D.uniform(0.0, length, self.settings.dr, self.geometry)  # type: ignore[arg-type]
         s = self.settings
         return Split1D(self.params, self.grid, s.chemotaxis, fitted=self.diffusion == "fitted",
@@ -507,6 +543,14 @@ class OncolyticPDE2D(OncolyticPDE):
     """2D Cartesian PDE on [−L, L]², cells centred at the ABM lattice sites (seed eq. 2.5)."""
 
     model = "pde-2d"
+
+    #: implicit transport: the frozen face operator (4 fields), its ADI line factors and
+    #: BiCGSTAB's vectors per stage coefficient, the explicit kernel's output and source
+    problem_fields = 24
+
+    def _cells(self) -> int:
+        dx = self.settings.dx if self.settings.dx is not None else self.params.delta
+        return (round(2 * self.params.L / dx) + 1) ** 2
 
     @property
     def diffusion(self) -> str:
