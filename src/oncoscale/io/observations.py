@@ -77,19 +77,35 @@ def _units_from_comments(lines: Sequence[str]) -> dict[str, str]:
     return units
 
 
+def _read_text(path: Path, what: str) -> str:
+    """The file's text (InputError naming it if it cannot be read or is not UTF-8)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"invalid value for '{what}': cannot read {str(path)!r}: {exc.strerror}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"invalid value for '{what}': {str(path)!r} is not UTF-8 text ({exc.reason} at byte "
+            f"{exc.start})"
+        ) from None
+
+
 def read_observations(path: str | Path) -> Observations:
     """Read and validate a data file (clear errors naming the line and the problem)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"invalid value for '--data': {str(path)!r} is not a file")
-    text = path.read_text().splitlines()
+    text = _read_text(path, "--data").splitlines()
     comments = [line for line in text if line.lstrip().startswith("#")]
     body = [(k + 1, line) for k, line in enumerate(text) if line.strip() and line not in comments]
     units = _units_from_comments(comments)
     sidecar = path.with_suffix(".units.json")
     if sidecar.is_file():
         try:
-            units.update({str(k): str(v) for k, v in json.loads(sidecar.read_text()).items()})
+            loaded = json.loads(_read_text(sidecar, "units file"))
+            units.update({str(k): str(v) for k, v in loaded.items()})
         except (json.JSONDecodeError, AttributeError) as exc:
             raise InputError(f"malformed units file {sidecar}: {exc}") from None
     if not body:
