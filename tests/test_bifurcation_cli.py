@@ -77,7 +77,7 @@ def test_coexistence_branch_follows_the_closed_form(tmp_path):
     ("args", "message"),
     [
         (["--param", "nope", "--from", "0", "--to", "1"], "'nope'"),
-        (["--param", "zeta", "--from", "1", "--to", "0.5"], "from < to"),
+        (["--param", "zeta", "--from", "1", "--to", "0.5"], "--from < --to"),
         (["--param", "zeta", "--from", "-1", "--to", "0.5"], "invalid value for 'zeta'"),
         (["--param", "zeta", "--from", "0.1", "--to", "1", "--reduction", "cross"], "reduction"),
     ],

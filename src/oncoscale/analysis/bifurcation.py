@@ -138,8 +138,8 @@ def compute_diagram(
     """
     if not (np.isfinite(p_min) and np.isfinite(p_max)) or p_min >= p_max:
         raise InputError(
-            f"invalid range for '{problem.param}': from {p_min} to {p_max}; "
-            "allowed: finite values with from < to"
+            f"invalid range for '{problem.param}': --from {p_min:g} --to {p_max:g}; "
+            "allowed: finite values with --from < --to"
         )
     diagram = BifurcationDiagram(problem, float(p_min), float(p_max))
     step = {} if ds_max is None else {"ds_max": ds_max}
