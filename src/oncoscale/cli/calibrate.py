@@ -17,7 +17,8 @@ from oncoscale.cli.study_options import copy_json, resolve_study, study_options
     "--data",
     required=True,
     type=click.Path(dir_okay=False),
-    help="CSV with columns time, observable, value and optionally sd, replicate; units in a '# units:' line",
+    help="CSV with columns time, observable, value and optionally sd, replicate; units in a "
+    "'# units:' line",
 )
 @click.option(
     "--param",
