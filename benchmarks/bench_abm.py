@@ -119,11 +119,22 @@ def threads_and_profile(hours: float) -> None:
         states[threads] = rep.advance(state, 0.0, hours)
         walls[threads] = time.perf_counter() - t0
         print(f"  {threads} thread(s): {hours:g} h in {walls[threads]:.2f} s wall")
+    if len(walls) > 1:  # what a run does: hourly calls, thread count chosen by measurement
+        tuned = OncolyticABM(_central())
+        state = start.copy()
+        t0 = time.perf_counter()
+        for h in range(round(hours)):
+            state = tuned.advance(state, float(h), h + 1.0)
+        tuned_wall = time.perf_counter() - t0
+        states["tuned"] = state
+        print(f"  thread tuner, hourly calls: {hours:g} h in {tuned_wall:.2f} s wall "
+              f"(calls by thread count: {tuned._tuner.calls_by_threads})")  # fmt: skip
     same = all(np.array_equal(s.counts, states[1].counts) and np.array_equal(s.phi, states[1].phi)
                for s in states.values())  # fmt: skip
     print(f"  identical counts and phi for every thread count: {same}")
     if len(walls) > 1:
         ratio("abm.speedup_all_threads", walls[1] / walls[max(walls)], "same run, wall time")
+        ratio("abm.speedup_thread_tuner", walls[1] / tuned_wall, "same run, hourly calls")
     n0, n1 = rep.grid.shape
     steps = round(hours / rep.params.tau)
     _one_uniform_per_site(n0, n1, 1, start.key)

@@ -531,6 +531,7 @@ def test_run_is_bit_identical_for_any_number_of_threads():
     import numba
 
     from oncoscale.models.oncolytic.abm import PARALLEL_ROWS
+    from oncoscale.numerics.thread_tuner import ThreadTuner
 
     rep = OncolyticABM(OncolyticParameters(**{**FAST, "L": 6.5, "R_u": 2.0, "R_i": 1.0}))
     assert rep.grid.shape[0] >= PARALLEL_ROWS  # large enough to run on several threads
@@ -541,6 +542,14 @@ def test_run_is_bit_identical_for_any_number_of_threads():
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
             s = rep.advance(rep.initial_state(np.random.default_rng(21)), 0.0, 2.0)
             results.append(s)
+        # in short calls the thread tuner switches between 1 and 2 threads mid-run
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        rep._tuner = ThreadTuner(probe_every=3)
+        s = rep.initial_state(np.random.default_rng(21))
+        for k in range(20):
+            s = rep.advance(s, 0.1 * k, 0.1 * (k + 1))
+        results.append(s)
+        assert set(rep._tuner.calls_by_threads) == {1, 2}
     finally:
         numba.set_num_threads(before)
     assert numba.config.NUMBA_NUM_THREADS >= 2, "the test needs two threads to mean anything"

@@ -10,7 +10,6 @@ than Δt'.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,6 +33,7 @@ from oncoscale.models.invasion.params import (
 )
 from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param, param
 from oncoscale.numerics.grids import CartesianGrid
+from oncoscale.numerics.thread_tuner import numba_threads
 
 #: boxes with fewer cells run on one thread (results do not depend on the thread count)
 PARALLEL_MIN_CELLS = 32_768
@@ -349,16 +349,6 @@ class InvasionPDE(Representation):
         (thread start-up would cost more than it saves; the result is the same)."""
         return self.threads if cells >= PARALLEL_MIN_CELLS else 1
 
-    @contextmanager
-    def _threads(self, n: int):
-        """Run the compiled kernels on ``n`` threads."""
-        before = numba.get_num_threads()
-        numba.set_num_threads(n)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(before)
-
     def _step_numba(self, s: InvasionPDEState) -> None:
         """Compiled step inside the support box (docs/invasion_pde.md, 'Support box and
         threads'): demography inside the box B of the step start, motion, births and ageing
@@ -386,7 +376,7 @@ class InvasionPDE(Representation):
         live = self._live(s)
         slot_of_age = (s.head + np.arange(n_age)) % n_age
         live_by_age = np.concatenate([live[:, slot_of_age], live[:, n_age:]], axis=1)
-        with self._threads(self._threads_for(int(np.prod(local)))):
+        with numba_threads(self._threads_for(int(np.prod(local)))):
             o2 = np.ascontiguousarray(s.o2.reshape(shape3)[sl])
             mu, tpq, tqp = self._rates(o2)
             births, dead, totals = (np.zeros((n_ph, *local)) for _ in range(3))

@@ -12,7 +12,6 @@ import copy
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numba
 import numpy as np
 
 from oncoscale.errors import InputError
@@ -25,6 +24,7 @@ from oncoscale.models.oncolytic.reactions import injection_fraction
 from oncoscale.models.parameters import KernelChoice, ParameterSet, kernel_param
 from oncoscale.numerics.grids import CartesianGrid
 from oncoscale.numerics.sampling import key_from_generator
+from oncoscale.numerics.thread_tuner import ThreadTuner, numba_threads
 
 FIELDS = ("u", "i", "z", "phi")
 _FIXED = ("tau", "delta", "L")  # define the lattice and the clock: fixed during a run
@@ -79,7 +79,16 @@ class OncolyticABM(Representation):
         self._fixed = {name: getattr(params, name) for name in _FIXED}
         self._geometry = obs.geometry_2d(self.grid, params.L)
         self._steps = 0
+        self._tuner = ThreadTuner()
         self.parameters_changed()
+
+    def _threads_for(self, steps: int):
+        """One thread on small lattices (the per-step synchronisation would cost more than the
+        rows' work); otherwise 1 or numba's limit, whichever measures faster right now (the
+        numbers are the same either way)."""
+        if self.grid.shape[0] < PARALLEL_ROWS:
+            return numba_threads(1)
+        return self._tuner.threads_for(steps)
 
     # ---- derived data -------------------------------------------------------------------
     def parameters_changed(self) -> None:
@@ -165,10 +174,7 @@ class OncolyticABM(Representation):
         new = state  # advanced in place
         U, I, Z = new.counts
         if self.settings.kernel == "numba":
-            threads = numba.get_num_threads()
-            if self.grid.shape[0] < PARALLEL_ROWS:
-                numba.set_num_threads(1)
-            try:
+            with self._threads_for(n):
                 status, done, site, value = kern.run_steps(
                     U,
                     I,
@@ -185,8 +191,6 @@ class OncolyticABM(Representation):
                     new.steps,
                     n,
                 )
-            finally:
-                numba.set_num_threads(threads)
         else:
             status, done, site, value = kern.OK, n, -1, 0.0
             for k in range(n):
