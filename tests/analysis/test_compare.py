@@ -23,6 +23,7 @@ from oncoscale.analysis.compare import (
 )
 from oncoscale.errors import InputError
 from oncoscale.io.scenario import load_scenario
+from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.workflows.oncolytic_compare import execute_compare, split_overrides
 
 
@@ -179,7 +180,9 @@ def test_small_lattice_outputs(small):
     assert (res.directory / "abm" / "runs" / "run-0002" / "result.nc").exists()
     # the 2D PDE ran on the lattice's own grid
     pde = xr.open_dataset(res.directory / "pde-2d" / "result.nc")
-    assert json.loads(pde.attrs["numerics"])["dx"] == 0.1
+    numerics = json.loads(pde.attrs["numerics"])
+    assert numerics["dx"] == 0.1
+    assert (numerics["diffusion"], numerics["chemotaxis"]) == ("central", "upwind")
     pde.close()
 
 
@@ -220,9 +223,10 @@ def central_500h(tmp_path_factory):
             "i",
             marks=pytest.mark.xfail(
                 strict=True,
-                reason="known gap: the ABM's infected total is 7-15 % above the PDE at 500 h "
-                "(95 % CI, measured +11.0 %; the round-2 kernel gives the same, +10.1 %); "
-                "docs/ensembles.md",
+                reason="demographic noise at K delta^2 = 100 cells per site: the ABM's "
+                "infection lags early and the tumour-immune oscillation shifts, so at 500 h "
+                "its infected total is above the PDE's; the gap falls with the cells per "
+                "site (test below; docs/ensembles.md, 'ABM vs PDE: cells per site')",
             ),
         ),
     ],
@@ -263,3 +267,59 @@ def test_central_zeta_five_continuum_infection_recurs_the_abm_one_does_not(tmp_p
     assert cmp["pde_total_i"].values[k, at] > 3 * cmp["abm_total_i_mean"].values[at]
     td = res.summary["continuum"]["pde-2d"]["divergence_time_by_population_h"]["tumour"]
     assert 450 < td < 800
+
+
+SCALED_TIMES = (200.0, 300.0, 500.0)
+
+
+def _ci_table(ens, pde, times):
+    from oncoscale.analysis.compare import mean_difference_ci
+
+    t_abm, t_pde = ens["t_obs"].values, pde["t_obs"].values
+    out = {}
+    for pop in ("u", "i"):
+        name = f"total_{pop}"
+        for t in times:
+            a = ens[name].values[:, int(np.argmin(abs(t_abm - t)))]
+            b = float(pde[name].values[int(np.argmin(abs(t_pde - t)))])
+            out[pop, t] = mean_difference_ci(a, b, 0.95)
+            d, lo, hi = out[pop, t]
+            ci = f"95 % CI {100 * lo:+.1f} … {100 * hi:+.1f} %"
+            print(f"{name} at {t:g} h: {100 * d:+.1f} % ({ci})")
+    return out
+
+
+@pytest.mark.slow
+def test_abm_meets_the_pde_when_sites_hold_sixteen_times_the_cells(tmp_path):
+    """The ABM-vs-PDE gap is demographic noise: with 16 times the cells per site
+    (OncolyticParameters.cells_scaled, the same PDE in units of K) 6 runs agree with the 2D PDE
+    within ±8 % (95 % intervals) for U and I at 200, 300 and 500 h, where at 100 cells per
+    site the infected total is 16 % low at 200 h and U 19 % high at 300 h (docs/ensembles.md).
+    Power: the same criterion fails for the default population (checked at 200 h below)."""
+    scaled = OncolyticParameters(R_i=1.0, zeta=0.5).cells_scaled(16.0)
+    overrides = {name: getattr(scaled, name) for name in ("K", "S0", "alpha_phi", "gamma_phi")}
+    res = execute_compare(
+        load_scenario("oncolytic-central"),
+        tmp_path / "m16",
+        6,
+        overrides={**overrides, "output.snapshot_interval": 250.0},
+        t_end=500.0,
+        progress=False,
+    )
+    ens = xr.open_dataset(res.directory / "abm" / "ensemble.nc").load()
+    pde = xr.open_dataset(res.directory / "pde-2d" / "result.nc").load()
+    for key, (d, lo, hi) in _ci_table(ens, pde, SCALED_TIMES).items():
+        assert -0.08 <= lo and hi <= 0.08, (key, d, lo, hi)
+
+    base = execute_compare(
+        load_scenario("oncolytic-central"),
+        tmp_path / "m1",
+        6,
+        overrides={"output.snapshot_interval": 250.0},
+        t_end=200.0,
+        progress=False,
+    )
+    ens = xr.open_dataset(base.directory / "abm" / "ensemble.nc").load()
+    pde = xr.open_dataset(base.directory / "pde-2d" / "result.nc").load()
+    d, lo, hi = _ci_table(ens, pde, (200.0,))["i", 200.0]
+    assert hi < -0.08, ("the default population's infected gap at 200 h", d, lo, hi)

@@ -21,21 +21,37 @@ def front_position(r: np.ndarray, profile: np.ndarray, threshold: float) -> floa
     return float(r[k] + (f0 - threshold) / (f0 - f1) * (r[k + 1] - r[k]))
 
 
+class RadialBins:
+    """Rings of width ``bin_width`` out to ``r_max`` over a fixed 2D/3D grid: the ring of every
+    point is found once, so each azimuthal average is two weighted counts (the observables of
+    a 201² ABM are taken every hour)."""
+
+    def __init__(self, radius: np.ndarray, bin_width: float, r_max: float):
+        edges = np.arange(0.0, r_max + bin_width, bin_width)
+        idx = np.digitize(np.asarray(radius).ravel(), edges) - 1
+        self._ok = (idx >= 0) & (idx < edges.size - 1)
+        self._idx = idx[self._ok]
+        self._n = edges.size - 1
+        self.centres = 0.5 * (edges[1:] + edges[:-1])
+        self._counts = np.bincount(self._idx, minlength=self._n)
+
+    def mean(self, values: np.ndarray) -> np.ndarray:
+        """Mean value per ring (nan for rings without grid points)."""
+        sums = np.bincount(self._idx, weights=np.ravel(values)[self._ok], minlength=self._n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self._counts > 0, sums / np.maximum(self._counts, 1), np.nan)
+
+
 def radial_profile(
     values: np.ndarray, radius: np.ndarray, bin_width: float, r_max: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Azimuthal average of a 2D/3D field in rings of width ``bin_width`` out to ``r_max``.
 
-    Returns (ring centres, mean value per ring); empty rings are nan.
+    Returns (ring centres, mean value per ring); empty rings are nan. For many fields on one
+    grid, build :class:`RadialBins` once.
     """
-    edges = np.arange(0.0, r_max + bin_width, bin_width)
-    idx = np.digitize(radius.ravel(), edges) - 1
-    ok = (idx >= 0) & (idx < edges.size - 1)
-    sums = np.bincount(idx[ok], weights=values.ravel()[ok], minlength=edges.size - 1)
-    counts = np.bincount(idx[ok], minlength=edges.size - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    return 0.5 * (edges[1:] + edges[:-1]), mean
+    bins = RadialBins(radius, bin_width, r_max)
+    return bins.centres, bins.mean(values)
 
 
 def front_speed(

@@ -109,8 +109,15 @@ def execute_compare(
     pdes = {}
     for m in continuum:
         extra = routed[m]
-        if m == "pde-2d":  # the lattice's own grid, central fluxes: its random walk's mean field
-            extra = {"numerics.dx": abm.params.delta, "numerics.diffusion": "central", **extra}
+        if m == "pde-2d":  # the mean field of the lattice's walks: the lattice's own grid,
+            # central tumour fluxes, central immune diffusion with upwind chemotactic drift
+            # (the move rule θ_z/4 + ν(φ_k − φ_j)+/(4φ*) takes its movers from the site left)
+            extra = {
+                "numerics.dx": abm.params.delta,
+                "numerics.diffusion": "central",
+                "numerics.chemotaxis": "upwind",
+                **extra,
+            }
         pdes[m] = resolve(scenario, m, extra, t_end, variant=variant)
     for r in (abm, *pdes.values()):
         r.representation()  # validate everything before running anything

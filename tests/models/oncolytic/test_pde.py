@@ -202,3 +202,25 @@ def test_2d_without_virus_has_no_infected_cells():
     state = rep.initial_state()
     assert rep.observables(state)["total_i"] == 0.0
     assert rep.observables(state)["total_u"] > 0.0
+
+
+def test_cells_scaled_model_is_the_same_continuum_model_in_units_of_k():
+    """K, S0 times m and α_φ, γ_φ over m: the radial PDE's densities scale by m exactly (to the
+    solver tolerance), φ does not change — so an ABM with m times the cells per site has the
+    same mean field (docs/ensembles.md, 'cells per site')."""
+    base = OncolyticParameters(R_i=1.0, zeta=0.5, L=4.0)
+    numerics = {"rtol": 1e-9, "atol": 1e-6, "dr": 0.05}
+    runs = {}
+    for m in (1.0, 4.0):
+        rep = OncolyticPDERadial(base.cells_scaled(m), numerics)
+        runs[m] = rep.advance(rep.initial_state(), 0.0, 150.0).y
+    a, b = runs[1.0], runs[4.0]
+    assert a[1].max() > 100.0 and a[2].max() > 0.1  # infection and immune cells under way
+    np.testing.assert_allclose(b[:3] / 4.0, a[:3], rtol=1e-5, atol=1e-3)
+    np.testing.assert_allclose(b[3], a[3], rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("m", [0.0, -2.0, math.inf, math.nan])
+def test_cells_scaled_rejects_bad_factors(m):
+    with pytest.raises(InputError, match="cell scaling m"):
+        OncolyticParameters().cells_scaled(m)

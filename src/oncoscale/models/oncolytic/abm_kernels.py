@@ -370,23 +370,29 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, key, step0, n
     """
     n0 = U.shape[0]
     incU, incI, incZ = inc[0], inc[1], inc[2]
-    phi_new = work[0]
     streams = np.empty((n0, 4), dtype=np.uint64)
     inflow_stream = np.empty(4, dtype=np.uint64)
     row_max = np.zeros(n0)
     row_i = np.zeros(n0, dtype=np.int64)
+    old, new = phi, work[0]  # φ of the step start and of its end: swapped, not copied
     for k in range(nsteps):
         base = counter_hash(key, step0 + k)
         total_i, worst = _step(
-            U, I, Z, phi, phi_new, incU, incI, incZ, rho, streams, row_max, row_i, c, cdf, base
+            U, I, Z, old, new, incU, incI, incZ, rho, streams, row_max, row_i, c, cdf, base
         )
         if worst > 1.0:
-            site, value = _first_excess(phi, c)
+            site, value = _first_excess(old, c)
+            if k % 2:  # the step start's φ is in the scratch array
+                phi[:, :] = old
             return MOVE_PROBABILITY, k, site, value
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
+            if k % 2:
+                phi[:, :] = old
             return INFLOW_PROBABILITY, k, -1, p_in
         keyed_stream(base, 0, PHASE_INFLOW, inflow_stream)
-        _inflow(U, I, Z, phi, phi_new, omega, picked, p_in, c, inflow_stream)
-        phi[:, :] = phi_new
+        _inflow(U, I, Z, old, new, omega, picked, p_in, c, inflow_stream)
+        old, new = new, old
+    if nsteps % 2:  # after an odd number of swaps the current φ is in the scratch array
+        phi[:, :] = old
     return OK, nsteps, -1, 0.0

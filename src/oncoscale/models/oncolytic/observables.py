@@ -11,7 +11,7 @@ import numpy as np
 from oncoscale.models.base import VariableInfo
 from oncoscale.models.oncolytic.params import OncolyticParameters
 from oncoscale.numerics.grids import CartesianGrid, Grid1D
-from oncoscale.numerics.profiles import front_position, radial_profile
+from oncoscale.numerics.profiles import RadialBins, front_position
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,10 @@ def geometry_2d(grid: CartesianGrid, r_max: float) -> ProfileGeometry:
     """2D grid centred on the origin: rings of one cell width; centre = the cell at (0, 0)."""
     radius = grid.radius()
     centre_index = np.unravel_index(np.argmin(radius), radius.shape)
+    rings = RadialBins(radius, grid.spacing, r_max)
     return ProfileGeometry(
         integrate=lambda f: float(grid.integrate(f)),
-        profile=lambda f: radial_profile(f, radius, grid.spacing, r_max),
+        profile=lambda f: (rings.centres, rings.mean(f)),
         centre=lambda f: float(f[centre_index]),
     )
 
