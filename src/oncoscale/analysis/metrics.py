@@ -56,9 +56,9 @@ def _product(units: str) -> str:
 
 def metric(name: str) -> Metric:
     """The metric registered as ``name`` (InputError naming the known ones otherwise)."""
-    if name not in _METRICS:
+    if not isinstance(name, str) or name not in _METRICS:
         raise InputError(
-            f"unknown study metric '{name}'{suggest(name, list(_METRICS))}; "
+            f"unknown study metric {name!r}{suggest(str(name), list(_METRICS))}; "
             f"allowed: {', '.join(_METRICS)}"
         )
     return _METRICS[name]

@@ -153,7 +153,7 @@ def scheme_names() -> list[str]:
 
 def scheme_class(name: str) -> type[TimeScheme]:
     """The scheme registered as ``name`` (InputError naming the allowed ones otherwise)."""
-    if name not in _SCHEMES:
+    if not isinstance(name, str) or name not in _SCHEMES:
         raise InputError(
             f"invalid value for 'solver': {name!r}; allowed: {', '.join(scheme_names())}"
         )
@@ -166,7 +166,7 @@ def make_scheme(name: str, problem: SplitProblem, **settings) -> TimeScheme:
 
 
 def _check_scheme_name(value: str) -> str:
-    if value not in _SCHEMES:
+    if not isinstance(value, str) or value not in _SCHEMES:
         raise ValueError(
             f"invalid value for 'solver': {value!r}; allowed: {', '.join(scheme_names())}"
         )

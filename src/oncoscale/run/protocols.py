@@ -127,7 +127,7 @@ def parse_event(entry: Any, where: str = "protocol") -> Event:
     if not isinstance(entry, Mapping):
         raise InputError(f"invalid {where}: expected a table with 'kind', got {entry!r}")
     kind = entry.get("kind")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise InputError(
             f"invalid value for '{where}.kind': {kind!r}{suggest(str(kind), list(_KINDS))}; "
             f"allowed: {', '.join(_KINDS)}"
