@@ -8,6 +8,7 @@ pass silently.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -59,10 +60,10 @@ def root(tmp_path_factory):
     return tmp_path_factory.mktemp("explore-root")
 
 
-@pytest.fixture(scope="module")
-def server(root):
-    """``oncoscale explore`` on a free loopback port; killed at the end."""
-    port = _free_port()
+def _start_explorer(root: Path, port: int) -> subprocess.Popen | None:
+    """Start ``oncoscale explore`` on ``port`` and wait until it answers; None if another
+    process took the port in between (a Dask scheduler of an ensemble running beside the
+    tests once did: its handshake is not HTTP)."""
     exe = Path(sys.executable).with_name("oncoscale")
     proc = subprocess.Popen(
         [str(exe), "explore", "--port", str(port), str(root)],
@@ -75,15 +76,34 @@ def server(root):
         try:  # listening? (the first page itself may take long to build on a busy machine)
             socket.create_connection(("127.0.0.1", port), timeout=2).close()
             urllib.request.urlopen(url, timeout=120).read()
-            break
+            return proc
+        except http.client.HTTPException:  # not our server on that port
+            proc.kill()
+            proc.wait(timeout=30)
+            return None
         except OSError:
             if proc.poll() is not None:
-                pytest.fail(f"explorer exited: {proc.stdout.read().decode()}")
+                out = proc.stdout.read().decode()
+                if "address already in use" in out.lower():
+                    return None
+                pytest.fail(f"explorer exited: {out}")
             time.sleep(0.5)
+    proc.kill()
+    pytest.fail("explorer did not answer within 240 s")
+
+
+@pytest.fixture(scope="module")
+def server(root):
+    """``oncoscale explore`` on a free loopback port (another one if the port is taken before
+    the server binds it); killed at the end."""
+    for _ in range(3):
+        port = _free_port()
+        proc = _start_explorer(root, port)
+        if proc is not None:
+            break
     else:
-        proc.kill()
-        pytest.fail("explorer did not answer within 240 s")
-    yield url
+        pytest.fail("three free ports were taken before the explorer could bind them")
+    yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     proc.wait(timeout=30)
 

@@ -236,7 +236,7 @@ def mutated_scenarios(draw):
 
 
 def scenario_case(mutated, tmp_path_factory):
-    base, doc, _ = mutated
+    base, doc, where = mutated
     tmp = tmp_path_factory.mktemp("toml")
     path = tmp / "scenario.toml"
     try:
@@ -250,7 +250,10 @@ def scenario_case(mutated, tmp_path_factory):
     models = doc.get("models", [])  # mutated too: then the file is refused, --model or not
     if doc.get("default_model") != model and isinstance(models, list) and model in models:
         args[2:2] = ["--model", model]
-    names = [str(path), "scenario", "--", "SCENARIO", *_entries(doc)]
+    # a removed entry takes its default, which the message may name (e.g. an initial state
+    # that these parameters do not allow)
+    removed = f"'{where.rsplit('.', 1)[-1]}'"
+    names = [str(path), "scenario", "--", "SCENARIO", removed, *_entries(doc)]
     run_case(Case(args, names, [tmp / "out", path], "scenario file"))
 
 
