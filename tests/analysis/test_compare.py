@@ -186,32 +186,42 @@ def test_small_lattice_outputs(small):
     pde.close()
 
 
-@pytest.fixture(scope="module")
-def central_500h(tmp_path_factory):
-    """Seed Fig. 5 (central injection, zeta = 0.5): 10 ABM runs and the 2D PDE on the lattice's
-    grid to 500 h; per population the relative difference (mean − PDE)/PDE and its 95 %
+def _compare_cis(out_dir, runs, t_end, times, overrides=None):
+    """``oncoscale compare oncolytic-central`` (ABM ensemble vs pde-2d on the lattice's grid);
+    per population and time the relative difference (ABM mean − PDE)/PDE with its 95 %
     confidence interval from the replicates (Student t)."""
     from oncoscale.analysis.compare import mean_difference_ci
 
-    tmp = tmp_path_factory.mktemp("central500")
     res = execute_compare(
         load_scenario("oncolytic-central"),
-        tmp,
-        10,
-        overrides={"output.snapshot_interval": 100.0},
-        t_end=500.0,
+        out_dir,
+        runs,
+        overrides={**(overrides or {}), "output.snapshot_interval": 100.0},
+        t_end=t_end,
         progress=False,
     )
-    assert res.summary["runs"] == 10
-    ens = xr.open_dataset(tmp / "abm" / "ensemble.nc").load()
-    pde = xr.open_dataset(tmp / "pde-2d" / "result.nc").load()
+    assert res.summary["runs"] == runs
+    ens = xr.open_dataset(res.directory / "abm" / "ensemble.nc").load()
+    pde = xr.open_dataset(res.directory / "pde-2d" / "result.nc").load()
+    t_abm, t_pde = ens["t_obs"].values, pde["t_obs"].values
     out = {}
     for pop in ("u", "i"):
         name = f"total_{pop}"
-        d, lo, hi = mean_difference_ci(ens[name].values[:, -1], float(pde[name].values[-1]), 0.95)
-        print(f"{name}: {100 * d:+.1f} % (95 % CI {100 * lo:+.1f} … {100 * hi:+.1f} %)")
-        out[pop] = (d, lo, hi)
+        for t in times:
+            a = ens[name].values[:, int(np.argmin(abs(t_abm - t)))]
+            b = float(pde[name].values[int(np.argmin(abs(t_pde - t)))])
+            d, lo, hi = out[pop, t] = mean_difference_ci(a, b, 0.95)
+            print(
+                f"{name} at {t:g} h: {100 * d:+.1f} % (95 % CI {100 * lo:+.1f} … {100 * hi:+.1f} %)"
+            )
     return out
+
+
+@pytest.fixture(scope="module")
+def central_500h(tmp_path_factory):
+    """Seed Fig. 5 (central injection, zeta = 0.5): 10 ABM runs and the 2D PDE to 500 h."""
+    cis = _compare_cis(tmp_path_factory.mktemp("central500"), 10, 500.0, (500.0,))
+    return {pop: cis[pop, 500.0] for pop in ("u", "i")}
 
 
 @pytest.mark.slow
@@ -269,26 +279,6 @@ def test_central_zeta_five_continuum_infection_recurs_the_abm_one_does_not(tmp_p
     assert 450 < td < 800
 
 
-SCALED_TIMES = (200.0, 300.0, 500.0)
-
-
-def _ci_table(ens, pde, times):
-    from oncoscale.analysis.compare import mean_difference_ci
-
-    t_abm, t_pde = ens["t_obs"].values, pde["t_obs"].values
-    out = {}
-    for pop in ("u", "i"):
-        name = f"total_{pop}"
-        for t in times:
-            a = ens[name].values[:, int(np.argmin(abs(t_abm - t)))]
-            b = float(pde[name].values[int(np.argmin(abs(t_pde - t)))])
-            out[pop, t] = mean_difference_ci(a, b, 0.95)
-            d, lo, hi = out[pop, t]
-            ci = f"95 % CI {100 * lo:+.1f} … {100 * hi:+.1f} %"
-            print(f"{name} at {t:g} h: {100 * d:+.1f} % ({ci})")
-    return out
-
-
 @pytest.mark.slow
 def test_abm_meets_the_pde_when_sites_hold_sixteen_times_the_cells(tmp_path):
     """The ABM-vs-PDE gap is demographic noise: with 16 times the cells per site
@@ -296,30 +286,9 @@ def test_abm_meets_the_pde_when_sites_hold_sixteen_times_the_cells(tmp_path):
     within ±8 % (95 % intervals) for U and I at 200, 300 and 500 h, where at 100 cells per
     site the infected total is 16 % low at 200 h and U 19 % high at 300 h (docs/ensembles.md).
     Power: the same criterion fails for the default population (checked at 200 h below)."""
-    scaled = OncolyticParameters(R_i=1.0, zeta=0.5).cells_scaled(16.0)
-    overrides = {name: getattr(scaled, name) for name in ("K", "S0", "alpha_phi", "gamma_phi")}
-    res = execute_compare(
-        load_scenario("oncolytic-central"),
-        tmp_path / "m16",
-        6,
-        overrides={**overrides, "output.snapshot_interval": 250.0},
-        t_end=500.0,
-        progress=False,
-    )
-    ens = xr.open_dataset(res.directory / "abm" / "ensemble.nc").load()
-    pde = xr.open_dataset(res.directory / "pde-2d" / "result.nc").load()
-    for key, (d, lo, hi) in _ci_table(ens, pde, SCALED_TIMES).items():
+    scaled = OncolyticParameters(R_i=1.0, zeta=0.5).cells_scaled_changes(16.0)
+    cis = _compare_cis(tmp_path / "m16", 6, 500.0, (200.0, 300.0, 500.0), scaled)
+    for key, (d, lo, hi) in cis.items():
         assert -0.08 <= lo and hi <= 0.08, (key, d, lo, hi)
-
-    base = execute_compare(
-        load_scenario("oncolytic-central"),
-        tmp_path / "m1",
-        6,
-        overrides={"output.snapshot_interval": 250.0},
-        t_end=200.0,
-        progress=False,
-    )
-    ens = xr.open_dataset(base.directory / "abm" / "ensemble.nc").load()
-    pde = xr.open_dataset(base.directory / "pde-2d" / "result.nc").load()
-    d, lo, hi = _ci_table(ens, pde, (200.0,))["i", 200.0]
+    d, lo, hi = _compare_cis(tmp_path / "m1", 6, 200.0, (200.0,))["i", 200.0]
     assert hi < -0.08, ("the default population's infected gap at 200 h", d, lo, hi)

@@ -375,6 +375,7 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, key, step0, n
     row_max = np.zeros(n0)
     row_i = np.zeros(n0, dtype=np.int64)
     old, new = phi, work[0]  # φ of the step start and of its end: swapped, not copied
+    status, done, site, value = OK, nsteps, -1, 0.0
     for k in range(nsteps):
         base = counter_hash(key, step0 + k)
         total_i, worst = _step(
@@ -382,17 +383,15 @@ def run_steps(U, I, Z, phi, work, inc, rho, omega, picked, c, cdf, key, step0, n
         )
         if worst > 1.0:
             site, value = _first_excess(old, c)
-            if k % 2:  # the step start's φ is in the scratch array
-                phi[:, :] = old
-            return MOVE_PROBABILITY, k, site, value
+            status, done = MOVE_PROBABILITY, k
+            break
         p_in = c[INFLOW0] + c[INFLOW1] * total_i
         if p_in > 1.0:
-            if k % 2:
-                phi[:, :] = old
-            return INFLOW_PROBABILITY, k, -1, p_in
+            status, done, value = INFLOW_PROBABILITY, k, p_in
+            break
         keyed_stream(base, 0, PHASE_INFLOW, inflow_stream)
         _inflow(U, I, Z, old, new, omega, picked, p_in, c, inflow_stream)
         old, new = new, old
-    if nsteps % 2:  # after an odd number of swaps the current φ is in the scratch array
+    if done % 2:  # after an odd number of swaps the current φ is in the scratch array
         phi[:, :] = old
-    return OK, nsteps, -1, 0.0
+    return status, done, site, value

@@ -100,16 +100,23 @@ class OncolyticParameters(ParameterSet):
         """Asymptotic uninfected front speed 2√(Dp) (mm/h)."""
         return 2.0 * math.sqrt(self.D * self.p)
 
-    def cells_scaled(self, m: float) -> OncolyticParameters:
-        """The same continuum model with m times as many cells: K, S0 times m, α_φ, γ_φ over
-        m (β, ζ act through u/K, z/K; the inflow α_z·I scales with I). Densities scale by m,
+    def cells_scaled_changes(self, m: float) -> dict[str, float]:
+        """The parameter changes for m times as many cells: K, S0 times m, α_φ, γ_φ over m
+        (β, ζ act through u/K, z/K; the inflow α_z·I scales with I). Densities scale by m,
         the PDE in units of K is unchanged; the ABM's demographic noise falls (Kδ² cells per
         site). docs/ensembles.md, 'ABM vs PDE: cells per site'."""
         if not (math.isfinite(m) and m > 0):
             raise InputError(f"invalid cell scaling m = {m!r}; allowed: a finite m > 0")
-        return self.updated(
-            K=self.K * m, S0=self.S0 * m, alpha_phi=self.alpha_phi / m, gamma_phi=self.gamma_phi / m
-        )
+        return {
+            "K": self.K * m,
+            "S0": self.S0 * m,
+            "alpha_phi": self.alpha_phi / m,
+            "gamma_phi": self.gamma_phi / m,
+        }
+
+    def cells_scaled(self, m: float) -> OncolyticParameters:
+        """The same continuum model with m times as many cells (:meth:`cells_scaled_changes`)."""
+        return self.updated(**self.cells_scaled_changes(m))
 
     @property
     def infected_front_speed(self) -> float:
