@@ -7,6 +7,7 @@ fuzzing.py). The tally of cases is printed at the end of the module (pytest -s).
 from __future__ import annotations
 
 import copy
+import faulthandler
 import signal
 import tomllib
 from pathlib import Path
@@ -67,11 +68,16 @@ def tally():
 
 
 def run_case(case: Case):
+    """``check`` with a time limit: SIGALRM fails a slow case; inside a compiled kernel (where
+    no Python signal handler runs) faulthandler ends the process a minute later, printing
+    every thread's stack, so a hung case stops the suite instead of hanging it."""
     signal.alarm(CASE_SECONDS)
+    faulthandler.dump_traceback_later(CASE_SECONDS + 60, exit=True)
     try:
         return check(cli_entry, case)
     finally:
         signal.alarm(0)
+        faulthandler.cancel_dump_traceback_later()
 
 
 def _settings_names(scenario: str, model: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from oncoscale.errors import InputError
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion.ibm import IBMState, InvasionIBM, perceive
+from oncoscale.models.invasion.ibm_reference import reflect
 from oncoscale.models.invasion.params import (
     QUIESCENT,
     InvasionParameters,
@@ -213,6 +214,11 @@ def test_walls_reflect_or_let_particles_leave():
     assert K._wall(1.4, L, False) == pytest.approx(0.6)
     assert K._wall(2.3, L, False) == pytest.approx(0.3)  # 2.3 → −0.3 → 0.3
     assert math.isnan(K._wall(-0.1, L, True)) and K._wall(0.5, L, True) == 0.5
+    # many reflections in constant time (a hostile D_n = 1e308 once looped for hours), as the
+    # NumPy reference folds them; a non-finite position leaves the domain
+    for x in (7.3, -5.6, 1e300, -3e154):
+        assert K._wall(x, L, False) == pytest.approx(float(reflect(np.array([x]), L)[0]))
+    assert math.isnan(K._wall(math.inf, L, False)) and math.isnan(K._wall(math.nan, L, False))
     rng = np.random.default_rng(1)
     pos = rng.uniform(0, L, (20000, 3))
     alive = np.ones(pos.shape[0], dtype=bool)
@@ -270,3 +276,15 @@ def test_invalid_settings_raise_input_errors():
         rep.advance(rep.initial_state(np.random.default_rng(0)), 0.0, 0.015)
     with pytest.raises(InputError, match="random generator"):
         rep.initial_state(None)
+
+
+@pytest.mark.parametrize(("name", "species"), [("kappa", "MDE"), ("nu", "O2")])
+def test_a_production_rate_too_large_for_memory_is_refused_before_the_step(name, species):
+    """Rates whose new particles of one step cannot fit in memory are refused with the
+    rates' names (not an overflowing Poisson draw, a traceback or a half-full memory); the
+    initial particles are those of valid rates (set after the initial state)."""
+    rep = InvasionIBM(InvasionParameters(**COARSE), {"dim": 2})
+    state = rep.initial_state(np.random.default_rng(0))
+    rep.set_parameter(name, 1e300)
+    with pytest.raises(InputError, match=rf"new {species} \(.*{name}"):
+        rep.advance(state, 0.0, rep.params.dt)

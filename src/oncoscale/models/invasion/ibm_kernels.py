@@ -302,17 +302,22 @@ def uptake(cells, rates, o2, o2_start, alive, lo, width, nbins, offsets, half, d
 # ---- motion -----------------------------------------------------------------------------------
 @numba.njit(cache=True)
 def _wall(x, length, open_boundary):
-    """Reflect x into [0, length]; with open boundaries return NaN when outside."""
+    """Reflect x into [0, length] (any number of reflections, in constant time; a non-finite
+    x gives NaN: the cell leaves); with open boundaries return NaN when outside."""
     if open_boundary:
         if x < 0.0 or x > length:
             return math.nan
         return x
-    while x < 0.0 or x > length:
-        if x < 0.0:
-            x = -x
-        if x > length:
-            x = 2.0 * length - x
-    return x
+    if 0.0 <= x <= length:
+        return x
+    if -length <= x < 0.0:  # one reflection, as the walls do
+        return -x
+    if length < x <= 2.0 * length:
+        return 2.0 * length - x
+    if not math.isfinite(x):
+        return math.nan
+    y = x % (2.0 * length)  # the walls unfolded: period 2 length
+    return 2.0 * length - y if y > length else y
 
 
 @numba.njit(cache=True)
