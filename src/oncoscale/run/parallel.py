@@ -28,6 +28,14 @@ from oncoscale.memory import MemoryEstimate, require_memory
 #: oncoscale imported; measured about 200 MB)
 WORKER_PROCESS_BYTES = 250e6
 
+#: glibc settings of local worker processes. Dask sets MALLOC_TRIM_THRESHOLD_ = 64 kB for
+#: its workers, and any explicit setting switches off glibc's dynamic mmap threshold: every
+#: array above 128 kB is then a fresh mmap whose pages fault in again (a 201² ABM: ~600
+#: page faults per simulated hour, 1e8 in a 100-run ensemble; docs/ensembles.md). Arrays up
+#: to 32 MB come from the heap instead, and a worker keeps up to 64 MB of freed memory.
+WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_": 64 * 2**20}
+
+
 T = TypeVar("T")
 
 
@@ -57,6 +65,7 @@ def map_tasks(
         return []
     if workers == 1 and scheduler is None:
         return [fn(*task) for task in tqdm(tasks, desc=description, disable=not progress)]
+    import dask
     from dask.distributed import Client, LocalCluster, as_completed
 
     label = re.sub(r"[^A-Za-z0-9_]+", "_", fn.__name__)  # readable task keys
@@ -69,9 +78,11 @@ def map_tasks(
             "fewer --workers",
         )
         fn = functools.partial(_on_threads, fn, max(1, (os.cpu_count() or 1) // n))
-        cluster = LocalCluster(
-            n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
+        environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_MALLOC.items()}
+        with dask.config.set(environ):
+            cluster = LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
         client = Client(cluster)
     else:
         try:
