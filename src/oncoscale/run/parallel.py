@@ -31,10 +31,9 @@ WORKER_PROCESS_BYTES = 250e6
 #: glibc settings of local worker processes. Dask sets MALLOC_TRIM_THRESHOLD_ = 64 kB for
 #: its workers, and any explicit setting switches off glibc's dynamic mmap threshold: every
 #: array above 128 kB is then a fresh mmap whose pages fault in again (a 201² ABM: ~600
-#: page faults per simulated hour, 1e8 in a 100-run ensemble; docs/ensembles.md). Arrays up
+#: page faults per simulated hour, 1e8 in a 100-run ensemble; docs/abm.md). Arrays up
 #: to 32 MB come from the heap instead, and a worker keeps up to 64 MB of freed memory.
 WORKER_MALLOC = {"MALLOC_MMAP_THRESHOLD_": 32 * 2**20, "MALLOC_TRIM_THRESHOLD_": 64 * 2**20}
-
 
 T = TypeVar("T")
 
