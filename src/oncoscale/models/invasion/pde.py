@@ -228,10 +228,10 @@ class InvasionPDE(Representation):
         if gb > self.settings.max_state_gb:
             raise InputError(
                 f"the age-structured state needs {gb:.3g} GB (dim={self.dim}, "
-                f"dx={self.grid.spacing:.4g}, dt={self.dt:.4g}, da={self.da:.4g}, {self.n_age} "
-                f"age bins x {cells} cells); allowed: max_state_gb = "
-                f"{self.settings.max_state_gb} — use wider age bins 'da' (a multiple of dt), a "
-                "coarser 'dx' or raise 'max_state_gb'"
+                f"L={self.params.L:.4g}, dx={self.grid.spacing:.4g}, dt={self.dt:.4g}, "
+                f"da={self.da:.4g}, {self.n_age} age bins x {cells} cells); allowed: "
+                f"max_state_gb = {self.settings.max_state_gb} — use wider age bins 'da' (a "
+                "multiple of dt), a coarser 'dx', a smaller domain 'L' or raise 'max_state_gb'"
             )
 
     memory_settings = "wider age bins (numerics.da, a multiple of dt), a coarser grid (numerics.dx)"
