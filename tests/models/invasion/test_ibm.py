@@ -288,3 +288,30 @@ def test_a_production_rate_too_large_for_memory_is_refused_before_the_step(name,
     rep.set_parameter(name, 1e300)
     with pytest.raises(InputError, match=rf"new {species} \(.*{name}"):
         rep.advance(state, 0.0, rep.params.dt)
+
+
+@pytest.mark.parametrize("sigma_over_length", [0.1, 3.0, 1e3, 1e300])
+def test_initial_cells_follow_the_truncated_gaussian_for_any_width(sigma_over_length):
+    """Initial cells are N(L/2, σ²) per axis conditioned on the box: redrawn while a draw
+    lands often enough (σ/L = 0.1, 3), by the truncated inverse CDF beyond (1e3; 1e300, the
+    hostile value that once redrew for ever: uniform). Per-axis mean and variance within 5
+    standard errors of scipy's truncnorm."""
+    from scipy import stats
+
+    from oncoscale.models.invasion.initial import sample_cells
+
+    L = 10.0
+    sigma = sigma_over_length * L
+    p = InvasionParameters(L=L, cell_sigma0=sigma, cell_mass0=0.05 * 20_000)
+    pos = sample_cells(np.random.default_rng(5), p, 2)["pos"]
+    assert pos.shape == (20_000, 2) and np.all((pos >= 0) & (pos <= L))
+    if sigma > 1e6 * L:  # flat over the box to 1e-12
+        law = stats.uniform(0, L)
+    else:
+        law = stats.truncnorm(-L / 2 / sigma, L / 2 / sigma, loc=L / 2, scale=sigma)
+    n, mean = pos.shape[0], law.mean()
+    mu4 = law.expect(lambda v: (v - mean) ** 4)  # variance of a sample variance: (μ4 − σ⁴)/n
+    for axis in range(2):
+        x = pos[:, axis]
+        assert abs(x.mean() - law.mean()) < 5 * math.sqrt(law.var() / n)
+        assert abs(x.var() - law.var()) < 5 * math.sqrt((mu4 - law.var() ** 2) / n)

@@ -148,7 +148,7 @@ class InvasionIBM(Representation):
         n_mm = initial.mm_density_max(p, d) * volume / p.M_MM
         n_o2 = p.o2_equilibrium_ratio * n_mm * p.M_MM / p.M_O2
         n_mde = p.mde_fraction0 * p.cell_mass0 / p.M_MDE
-        cells = p.n_cells0 * (8 * d + 10)
+        cells = max(1.0, p.cell_mass0 / p.M_cell) * (8 * d + 10)  # n_cells0, as a float
         pos = 8 * d
         grid_fields = 5 * 8 * float(np.prod(self.grid.shape))
         binning = obs.BIN_CHUNK * (3 * pos + 8)

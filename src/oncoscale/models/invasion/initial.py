@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from scipy import special
 
 from oncoscale.models.invasion.params import PROLIFERATING, InvasionParameters
 from oncoscale.numerics.grids import CartesianGrid
@@ -108,6 +109,34 @@ def initial_age_profile(ages: np.ndarray, p: InvasionParameters) -> np.ndarray:
 
 
 # ---- IBM particle sets -------------------------------------------------------------------------
+#: below this probability that a Gaussian draw lands in the box, initial cells are drawn by
+#: the truncated inverse CDF instead of redrawing (a huge cell_sigma0 never lands: hostile
+#: input once looped for ever)
+MIN_ACCEPTANCE = 0.01
+
+
+def _truncated_normal(
+    rng: np.random.Generator,
+    center: np.ndarray,
+    sigma: float,
+    length: float,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """n points of N(center, sigma²) per axis conditioned on [0, length]: u uniform on
+    [Φ(−c/σ), Φ((L − c)/σ)], x = c + σΦ⁻¹(u). Where that interval is below 1e-9 wide the
+    Gaussian is flat over the box to 1e-17 (and Φ⁻¹ would lose digits): the points are
+    uniform."""
+    out = np.empty((n, center.size))
+    for a in range(center.size):
+        if hi[a] - lo[a] < 1e-9:
+            out[:, a] = rng.uniform(0.0, length, n)
+        else:
+            out[:, a] = center[a] + sigma * special.ndtri(rng.uniform(lo[a], hi[a], n))
+    return np.clip(out, 0.0, length)
+
+
 def sample_cells(
     rng: np.random.Generator, p: InvasionParameters, dim: int
 ) -> dict[str, np.ndarray]:
@@ -118,11 +147,15 @@ def sample_cells(
     """
     n = p.n_cells0
     center = np.array(_center(p, dim))
-    pos = np.empty((0, dim))
-    while pos.shape[0] < n:
-        draw = center + p.cell_sigma0 * rng.standard_normal((2 * n, dim))
-        keep = np.all((draw >= 0.0) & (draw <= p.L), axis=1)
-        pos = np.concatenate([pos, draw[keep]])
+    lo, hi = special.ndtr(-center / p.cell_sigma0), special.ndtr((p.L - center) / p.cell_sigma0)
+    if np.prod(hi - lo) >= MIN_ACCEPTANCE:  # redraw those outside (the historical stream)
+        pos = np.empty((0, dim))
+        while pos.shape[0] < n:
+            draw = center + p.cell_sigma0 * rng.standard_normal((2 * n, dim))
+            keep = np.all((draw >= 0.0) & (draw <= p.L), axis=1)
+            pos = np.concatenate([pos, draw[keep]])
+    else:  # a Gaussian mostly outside the box: each axis by its truncated inverse CDF
+        pos = _truncated_normal(rng, center, p.cell_sigma0, p.L, lo, hi, n)
     return {
         "pos": pos[:n].copy(),
         "age": rng.uniform(0.0, p.cell_age_max0, n),
