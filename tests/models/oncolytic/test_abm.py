@@ -557,3 +557,14 @@ def test_run_is_bit_identical_for_any_number_of_threads():
         np.testing.assert_array_equal(s.counts, results[0].counts)
         np.testing.assert_array_equal(s.phi, results[0].phi)
     assert results[0].counts[2].sum() > 0  # immune cells arrived and moved
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [({"L": 1e16}, "'L'"), ({"L": 1e308}, "'L'"), ({"tau": 1e308}, "'tau'")],
+)
+def test_a_lattice_too_large_or_a_vanishing_diffusivity_is_refused_by_name(change, named):
+    """Found by a CLI sweep of hostile values: L = 1e16 tried to allocate a 2e17-site axis,
+    L = 1e308 overflowed, tau = 1e308 divided by zero — tracebacks, now InputErrors."""
+    with pytest.raises(InputError, match=named):
+        OncolyticABM(OncolyticParameters(**change))

@@ -190,8 +190,15 @@ class InvasionPDE(Representation):
         self.plus_from = ((n_age - 1) * k + 2) * self.dt  # youngest mid-step age in the plus bin
         if np.any(division_rate(self.plus_from + np.linspace(0.0, 1.0, 11), 1.0, p)):
             raise InputError("the division rate must vanish beyond pr_age_max")
-        self.diff = p.D_n * p.w
-        self.rho = p.rho * p.w
+        with np.errstate(over="ignore"):  # refused just below
+            self.diff = p.D_n * p.w
+            self.rho = p.rho * p.w
+        if not (np.all(np.isfinite(self.diff)) and np.all(np.isfinite(self.rho))):
+            raise InputError(
+                f"invalid values for 'D_n' = {p.D_n!r}, 'rho' = {p.rho!r} with phenotype factors "
+                f"'w' = {list(p.w)}: the phenotypes' motility D_n w or haptotaxis rho w "
+                "overflows; allowed: finite products"
+            )
         self.solver = FieldSolver(
             self.grid, p, workers=self._threads_for(int(np.prod(self.grid.shape)))
         )

@@ -12,6 +12,7 @@ import math
 import numba
 import numpy as np
 
+from oncoscale.errors import InputError
 from oncoscale.numerics import fv
 from oncoscale.numerics.grids import CartesianGrid
 
@@ -145,6 +146,11 @@ def motion_reference(
     return out
 
 
+#: explicit motion sub-steps per step beyond which the settings are refused (each is a pass
+#: over every age bin of every phenotype: a hostile D_n = 1e16 once asked for 1e15)
+MAX_SUBSTEPS = 10_000
+
+
 def motion_substeps(
     f: np.ndarray,
     diff: np.ndarray,
@@ -159,5 +165,16 @@ def motion_substeps(
     if speed is None:
         grads = fv.face_gradients(grid, f)
         speed = sum(float(np.max(np.abs(g), initial=0.0)) for g in grads)
-    rate = float(np.max(2 * grid.dim * diff / grid.spacing**2 + 2.0 * rho * speed / grid.spacing))
-    return max(1, math.ceil(dt * rate / 0.95))
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below if not finite
+        rate = float(
+            np.max(2 * grid.dim * diff / grid.spacing**2 + 2.0 * rho * speed / grid.spacing)
+        )
+        n_sub = dt * rate / 0.95
+    if not n_sub <= MAX_SUBSTEPS:
+        raise InputError(
+            f"the cells' motion needs {n_sub:.3g} explicit sub-steps per step (rate "
+            f"2 dim D_n w/dx^2 + 2 rho w max|grad f|/dx = {rate:.3g} per day, dt = {dt:g} day, "
+            f"dx = {grid.spacing:g}); allowed: at most {MAX_SUBSTEPS} — reduce D_n, rho or "
+            "numerics.dt"
+        )
+    return max(1, math.ceil(n_sub))

@@ -63,6 +63,11 @@ class ABMState:
         )
 
 
+#: sites per lattice axis beyond which L/delta is refused before anything is allocated (1e12
+#: sites would need ~50 TB; the memory check refuses what is between)
+MAX_SITES_PER_AXIS = 1e6
+
+
 class OncolyticABM(Representation):
     """2D lattice ABM; one step of length τ updates all cells of a site together."""
 
@@ -74,6 +79,13 @@ class OncolyticABM(Representation):
     def __init__(self, params: OncolyticParameters, numerics: dict[str, Any] | None = None):
         super().__init__(params, numerics)
         self.settings = ABMNumerics.from_mapping(self.numerics, context="numerics of abm")
+        per_axis = 2.0 * params.L / params.delta + 1.0
+        if not per_axis <= MAX_SITES_PER_AXIS:
+            raise InputError(
+                f"invalid values for 'L' = {params.L!r} mm and 'delta' = {params.delta!r} mm: "
+                f"the lattice would have {per_axis:.3g} sites per axis (2L/delta + 1); allowed: "
+                f"at most {MAX_SITES_PER_AXIS:g}"
+            )
         self.grid = CartesianGrid.node_centred(-params.L, params.L, params.delta, 2, name="delta")
         self.require_memory()  # the grid is only its shape so far
         self._fixed = {name: getattr(params, name) for name in _FIXED}

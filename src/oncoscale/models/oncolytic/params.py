@@ -140,6 +140,12 @@ def abm_coefficients(params: OncolyticParameters) -> AbmCoefficients:
     Raises :class:`InputError` if an undirected move probability exceeds 1.
     """
     d_tilde = params.delta**2 / (4.0 * params.tau)
+    if not 0.0 < d_tilde < math.inf:
+        raise InputError(
+            f"invalid values for 'delta' = {params.delta!r} mm and 'tau' = {params.tau!r} h: "
+            f"the lattice diffusivity delta^2/(4 tau) = {d_tilde!r} mm^2/h; allowed: positive "
+            "and finite"
+        )
     coeffs = AbmCoefficients(
         D_tilde=d_tilde,
         theta=params.D / d_tilde,
