@@ -202,6 +202,7 @@ def check(entry: Callable[[Sequence[str]], Outcome], case: Case) -> Outcome:
         lines = out.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: "), f"{where}: {out.stderr!r}"
         named = [" ".join(str(n).split()) for n in case.names]  # as a one-line message shows it
+        named += [repr(n)[1:-1] for n in named]  # quoted with !r: invisible characters escaped
         assert any(n and n in lines[0] for n in named), f"{where}: {lines[0]!r}"
         assert snapshot(case.watched) == before, f"{where}: files written: {lines[0]}"
     return out
