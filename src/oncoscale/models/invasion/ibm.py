@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from oncoscale.errors import InputError
-from oncoscale.memory import format_bytes, memory_limit
+from oncoscale.memory import require_memory
 from oncoscale.models.base import MemoryEstimate, Representation, VariableInfo, state_class
 from oncoscale.models.invasion import ibm_kernels as K
 from oncoscale.models.invasion import initial
@@ -287,9 +287,10 @@ class InvasionIBM(Representation):
         )  # fmt: skip
 
     def _check_production(self, s: IBMState) -> None:
-        """Refuse (InputError) a step whose expected new O2 and MDE particles alone would not
-        fit in memory (positions, sorted and moved: 3 copies of 8d bytes each): huge rates
-        would otherwise overflow the Poisson draws or exhaust the memory mid-run."""
+        """Refuse (InputError, :func:`oncoscale.memory.require_memory`) a step whose expected
+        new O2 and MDE particles alone would not fit in memory (positions, sorted and moved: 3
+        copies of 8d bytes each): huge rates would otherwise overflow the Poisson draws or
+        exhaust the memory mid-run."""
         p, d = self.params, self.dim
         n_mm = s.mm.shape[0] if s.mm_alive is None else int(np.count_nonzero(s.mm_alive))
         w_total = float(p.w[s.cell_type].sum()) if s.cell_type.size else 0.0
@@ -297,16 +298,18 @@ class InvasionIBM(Representation):
             "O2 (nu, M_MM, M_O2)": n_mm * p.nu * p.M_MM / p.M_O2 * p.dt,
             "MDE (kappa, w, M_cell, M_MDE)": w_total * p.kappa * p.M_cell / p.M_MDE * p.dt,
         }
-        limit, source = memory_limit()
         for species, count in expected.items():
-            needed = 3 * 8 * d * count
-            if not needed <= limit:
-                raise InputError(
-                    f"one step of dt = {p.dt} day would make about {count:.3g} new {species} "
-                    f"particles, needing {format_bytes(needed)} of memory, more than the "
-                    f"{format_bytes(limit)} available ({source}); reduce those rates or dt, or "
-                    "make the particles heavier"
-                )
+            require_memory(
+                MemoryEstimate(
+                    {
+                        "new particles": float(
+                            np.nan_to_num(3 * 8 * d * count, nan=np.inf, posinf=np.inf)
+                        )
+                    }
+                ),
+                f"one step of dt = {p.dt} day, making about {count:.3g} new {species} particles,",
+                "smaller rates or dt, or heavier particles",
+            )
 
     # ---- outputs ---------------------------------------------------------------------------
     def fields(self, state: IBMState) -> dict[str, np.ndarray]:
