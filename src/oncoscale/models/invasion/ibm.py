@@ -299,14 +299,9 @@ class InvasionIBM(Representation):
             "MDE (kappa, w, M_cell, M_MDE)": w_total * p.kappa * p.M_cell / p.M_MDE * p.dt,
         }
         for species, count in expected.items():
+            needed = 3 * 8 * d * count
             require_memory(
-                MemoryEstimate(
-                    {
-                        "new particles": float(
-                            np.nan_to_num(3 * 8 * d * count, nan=np.inf, posinf=np.inf)
-                        )
-                    }
-                ),
+                MemoryEstimate({"new particles": needed if needed == needed else math.inf}),
                 f"one step of dt = {p.dt} day, making about {count:.3g} new {species} particles,",
                 "smaller rates or dt, or heavier particles",
             )
