@@ -229,6 +229,45 @@ def _shape3(grid) -> tuple[int, int, int]:
     return g if grid.dim == 3 else (g[0], 1, g[1])
 
 
+@pytest.mark.parametrize("cells", [1, 7, 30, 10_000])
+def test_demography_blocks_tile_the_box(cells):
+    """The demography's blocks (whole planes or rows of one plane) cover every cell of the
+    box exactly once."""
+    box = np.array([[2, 1, 3], [7, 6, 8]], dtype=np.int64)
+    count = np.zeros((9, 9, 9), dtype=int)
+    blocks = kern.demography_blocks(box, cells)
+    for blk in blocks:
+        count[pde_box.slices(blk)] += 1
+    inside = np.zeros_like(count)
+    inside[pde_box.slices(box)] = 1
+    assert np.array_equal(count, inside)
+    assert kern.demography_blocks(pde_box.EMPTY, cells).shape == (0, 2, 3)
+
+
+def test_demography_does_not_depend_on_the_blocks():
+    """Rows of one plane (small blocks) and whole planes (large blocks) give identical
+    demography, bit for bit (every cell is computed from its own values)."""
+    rng = np.random.default_rng(3)
+    n_ph, n_age, shape3 = 5, 6, (6, 5, 7)
+    p0 = rng.random((n_ph, n_age, *shape3)) * (rng.random((n_ph, n_age, *shape3)) < 0.7)
+    q0 = rng.random((n_ph, n_age, *shape3)) * (rng.random((n_ph, n_age, *shape3)) < 0.5)
+    po0, qo0 = rng.random((n_ph, *shape3)), rng.random((n_ph, *shape3))
+    fields = [rng.random(shape3) * 3, rng.random(shape3), rng.random(shape3), rng.random(shape3)]
+    box = np.array([[1, 0, 1], [6, 5, 6]], dtype=np.int64)
+    results = []
+    for cells in (3, 10_000):
+        p, q, po, qo = p0.copy(), q0.copy(), po0.copy(), qo0.copy()
+        outs = [np.zeros((n_ph, *shape3)) for _ in range(3)]
+        blocks = kern.demography_blocks(box, cells)
+        hits = np.zeros((len(blocks), n_ph, n_age + 1), dtype=np.int64)
+        live = np.ones((n_ph, n_age + 1), dtype=bool)
+        kern._demography(p, q, po, qo, 2, np.linspace(0, 30, n_age), *fields, 0.02, blocks,
+                         pde_box.whole(shape3), 1e-3, live, *outs, hits)  # fmt: skip
+        results.append((p, q, po, qo, *outs, hits.sum(axis=0)))
+    for x, y in zip(*results, strict=True):
+        assert np.array_equal(x, y)
+
+
 @pytest.mark.parametrize("dim", [2, 3])
 @pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
 @pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
@@ -279,7 +318,6 @@ def test_cell_kernel_matches_references(dim, boxed, moving):
         pp.reshape(n_ph, n_age, *shape3), qq.reshape(n_ph, n_age, *shape3),
         p_old.reshape(n_ph, *shape3), q_old.reshape(n_ph, *shape3), head, g, *r3, dt, box,
         frame, 0.0, f.reshape(shape3), diff, rho, grid.spacing, 2, live, *outs,
-        np.empty((n_ph, *shape3)),
     )  # fmt: skip
     got = (kern.ring_to_age_order(pp, head), kern.ring_to_age_order(qq, head), p_old, q_old)
     births, dead, totals = (x.reshape(n_ph, *space) for x in outs)

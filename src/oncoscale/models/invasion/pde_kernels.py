@@ -1,5 +1,6 @@
 """Demography, births and ageing of the age-structured invasion PDE: compiled kernels (parallel
-over planes, inside the support box) and NumPy references; motion is in :mod:`.pde_motion`.
+over blocks of cells or slabs, inside the support box) and NumPy references; motion is in
+:mod:`.pde_motion`.
 
 Per compartment an array (phenotype, age bin, *space) of densities per age bin (mass/len^dim).
 Storage (ring buffer) and formulas: docs/invasion_pde.md, section 'The kernels: storage and the
@@ -118,184 +119,217 @@ def _phi1(x):  # pragma: no cover - compiled
     return _phi1_series(x) if x <= _PHI1_MAX else -math.expm1(-x) / x
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def _bin_rates(g, c, mu, dt, stay, f_die, f_div):  # pragma: no cover - compiled
-    """Step factors of an age bin with division rate g·c (competing exponential risks over
-    dt): stay e^{−λΔt}, λ = μ* + g c, and the shares Δt φ1(λΔt)·μ* (death) and ·g c
-    (division attempt); φ1(x) = (1 − e^{−x})/x, so stay + die + divide = 1 to round-off."""
-    nx, ny, nz = c.shape
-    for a in numba.prange(nx):
+#: cells per block of the demography (a sub-box of whole planes, or of rows of one plane):
+#: the block's rate factors and accumulators stay in a core's L2 cache while every age bin
+#: and phenotype streams through it
+_BLOCK_CELLS = 8192
+
+
+@numba.njit(cache=True, inline="always")
+def _competing_shares(m, r, dt):  # pragma: no cover - compiled
+    """Step factors of competing exponential risks m, r over dt: stay e^{−λΔt} (λ = m + r)
+    and the shares Δt φ1(λΔt)·m and ·r leaving by each; φ1(x) = (1 − e^{−x})/x, so the three
+    add up to 1 to round-off."""
+    x = (m + r) * dt
+    ph = _phi1(x)
+    return 1.0 - x * ph, dt * ph * m, dt * ph * r
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _p_factors(g, c, mu, dt, f, stay, die, div):  # pragma: no cover - compiled
+    """Proliferating factors of a block: competing risks μ* and g·c over dt (stay, die,
+    divide; arrays of the block's shape) from the fields c, mu of the frame, the block's
+    first cell at frame index ``f``. (Inner loops over row views: indices from ``range``
+    need no negative-index handling, so they vectorise.)"""
+    nx, ny, nz = stay.shape
+    f0, f1, f2 = f[0], f[1], f[2]
+    for a in range(nx):
         for b in range(ny):
+            c_row, mu_row = c[f0 + a, f1 + b, f2 : f2 + nz], mu[f0 + a, f1 + b, f2 : f2 + nz]
+            stay_row, die_row, div_row = stay[a, b], die[a, b], div[a, b]
             big = 0
             for e in range(nz):  # branch-free (vectorised)
-                m = mu[a, b, e]
-                r = g * max(c[a, b, e], 0.0)
+                m = mu_row[e]
+                r = g * max(c_row[e], 0.0)
                 x = (m + r) * dt
                 ph = _phi1_series(x)
-                stay[a, b, e] = 1.0 - x * ph
-                f_die[a, b, e] = dt * ph * m
-                f_div[a, b, e] = dt * ph * r
+                stay_row[e] = 1.0 - x * ph
+                die_row[e] = dt * ph * m
+                div_row[e] = dt * ph * r
                 big += x > _PHI1_MAX
             if big:  # rare: λΔt > 1/2
                 for e in range(nz):
-                    m = mu[a, b, e]
-                    r = g * max(c[a, b, e], 0.0)
-                    x = (m + r) * dt
-                    if x > _PHI1_MAX:
-                        ph = _phi1(x)
-                        stay[a, b, e] = 1.0 - x * ph
-                        f_die[a, b, e] = dt * ph * m
-                        f_div[a, b, e] = dt * ph * r
+                    m = mu_row[e]
+                    r = g * max(c_row[e], 0.0)
+                    if (m + r) * dt > _PHI1_MAX:
+                        stay_row[e], die_row[e], div_row[e] = _competing_shares(m, r, dt)
 
 
 @numba.njit(cache=True)
-def _cells_slab(
-    p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals
-):  # pragma: no cover
-    """Demography of bin ``slot`` of phenotype i inside ``box`` (in place): P stays / dies /
-    divides with ``rates[0:3]``, Q stays / dies / wakes with ``rates[3:6]``, a division is
-    quiescence with t_pq, else two daughters (2(1 − t_pq) = ``rates[6]``); adds daughters,
-    dead and post-demography P + Q to the frame arrays. Returns the number of cells where
-    P or Q is nonzero afterwards."""
-    lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
-    o0, o1, o2 = lo0 - frame[0, 0], lo1 - frame[0, 1], lo2 - frame[0, 2]
-    hits = 0
-    for a in range(box[1, 0] - lo0):
-        x, fa = lo0 + a, o0 + a
-        for b in range(box[1, 1] - lo1):
-            y, fb = lo1 + b, o1 + b
-            for e in range(box[1, 2] - lo2):
-                z, fe = lo2 + e, o2 + e
-                pv = p[i, slot, x, y, z]
-                qv = q[i, slot, x, y, z]
-                if pv == 0.0 and qv == 0.0:
+def _block_cells(pk, qk, x0, fac, tpq, f, flush, births, dead, totals):  # pragma: no cover
+    """Demography of one (phenotype, age bin) in a block (in place): P (slab pk) stays / dies
+    / divides with fac[0:3], Q (qk) stays / dies / wakes with fac[3:6], a division is
+    quiescence with t_pq, else 2(1 − t_pq) = fac[6] daughters; adds daughters, dead and
+    post-demography P + Q to the frame arrays. The block's first cell: x0 in the slab, f in
+    the frame. Returns the cells where P or Q is nonzero afterwards."""
+    n_hit = 0
+    s0, s1, s2, f0, f1, f2 = x0[0], x0[1], x0[2], f[0], f[1], f[2]
+    nz = fac.shape[3]
+    for a in range(fac.shape[1]):
+        for b in range(fac.shape[2]):
+            p_row, q_row = pk[s0 + a, s1 + b, s2 : s2 + nz], qk[s0 + a, s1 + b, s2 : s2 + nz]
+            t_row = tpq[f0 + a, f1 + b, f2 : f2 + nz]
+            b_row, d_row = births[f0 + a, f1 + b, f2 : f2 + nz], dead[f0 + a, f1 + b, f2 : f2 + nz]
+            n_row = totals[f0 + a, f1 + b, f2 : f2 + nz]
+            p_stay, p_die, p_div = fac[0, a, b], fac[1, a, b], fac[2, a, b]
+            q_stay, q_die, q_wake = fac[3, a, b], fac[4, a, b], fac[5, a, b]
+            daughters = fac[6, a, b]
+            for e in range(nz):
+                pv, qv = p_row[e], q_row[e]
+                if pv == 0.0 and qv == 0.0:  # (then nothing changes)
                     continue
-                div = pv * rates[2, fa, fb, fe]
-                new_p = pv * rates[0, fa, fb, fe] + qv * rates[5, fa, fb, fe]
-                new_q = qv * rates[3, fa, fb, fe] + tpq[fa, fb, fe] * div
+                div = pv * p_div[e]
+                new_p = pv * p_stay[e] + qv * q_wake[e]
+                new_q = qv * q_stay[e] + t_row[e] * div
                 new_p = new_p if new_p >= flush else 0.0
                 new_q = new_q if new_q >= flush else 0.0
-                p[i, slot, x, y, z] = new_p
-                q[i, slot, x, y, z] = new_q
-                births[i, fa, fb, fe] += rates[6, fa, fb, fe] * div
-                dead[i, fa, fb, fe] += pv * rates[1, fa, fb, fe] + qv * rates[4, fa, fb, fe]
-                totals[i, fa, fb, fe] += new_p + new_q
-                hits += new_p != 0.0 or new_q != 0.0
-    return hits
+                p_row[e], q_row[e] = new_p, new_q
+                b_row[e] += daughters[e] * div
+                d_row[e] += pv * p_die[e] + qv * q_die[e]
+                n_row[e] += new_p + new_q
+                n_hit += new_p != 0.0 or new_q != 0.0
+    return n_hit
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _demography_block(
+    p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, sub, f, flush, live, use, births,
+    dead, totals, hits,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Demography of the block ``sub`` ([lo; hi] cell indices; ``f``: its first cell in the
+    frame of c, mu, tpq, tqp and the outputs) for :func:`_demography`; ``hits[i, k]``: cells
+    of the block where P or Q of (i, k) is nonzero afterwards."""
+    n_ph, n_age = p.shape[0], p.shape[1]
+    x0, f0, f1, f2 = sub[0], f[0], f[1], f[2]
+    fac = np.empty((7, sub[1, 0] - x0[0], sub[1, 1] - x0[1], sub[1, 2] - x0[2]))
+    for a in range(fac.shape[1]):  # quiescent stay / die / wake, daughters per division
+        for b in range(fac.shape[2]):
+            for e in range(fac.shape[3]):
+                m, w = mu[f0 + a, f1 + b, f2 + e], tqp[f0 + a, f1 + b, f2 + e]
+                fac[3, a, b, e], fac[4, a, b, e], fac[5, a, b, e] = _competing_shares(m, w, dt)
+                fac[6, a, b, e] = 2.0 * (1.0 - tpq[f0 + a, f1 + b, f2 + e])
+    for k in range(n_age + 1):
+        if not use[k]:
+            continue
+        _p_factors(g_mid[k] if k < n_age else 0.0, c, mu, dt, f, fac[0], fac[1], fac[2])
+        slot = (head + k) % n_age
+        for i in range(n_ph):
+            if live[i, k]:
+                pk, qk = (p[i, slot], q[i, slot]) if k < n_age else (p_old[i], q_old[i])
+                hits[i, k] = _block_cells(pk, qk, x0, fac, tpq, f, flush, births[i], dead[i],
+                                          totals[i])  # fmt: skip
 
 
 @numba.njit(cache=True, parallel=True)
-def _cells_bin(
-    p,
-    q,
-    slot,
-    rates,
-    tpq,
-    gx,
-    gy,
-    gz,
-    diff,
-    rho,
-    dt,
-    h,
-    box,
-    frame,
-    n_sub,
-    flush,
-    live,
-    births,
-    dead,
-    totals,
-    hits,
-    tmp,
-):  # pragma: no cover - compiled
-    """Demography (inside ``box``) then motion (inside ``frame``) of bin ``slot`` of every
-    ``live`` phenotype, the phenotypes in parallel (each alone: the result does not depend on
-    the threads); ``hits[i]``: cells with P or Q nonzero after the demography."""
-    for i in numba.prange(p.shape[0]):
-        hits[i] = 0
-        if not live[i]:
-            continue
-        hits[i] = _cells_slab(p, q, i, slot, rates, tpq, box, frame, flush, births, dead, totals)
-        if hits[i] and (diff[i] != 0.0 or rho[i] != 0.0):
-            move_slab(p[i, slot], gx, gy, gz, diff[i], rho[i], dt, h, frame, n_sub, flush,
-                      tmp[i])  # fmt: skip
-
-
-@numba.njit(cache=True)
-def step_cells(
-    p,
-    q,
-    p_old,
-    q_old,
-    head,
-    g_mid,
-    c,
-    mu,
-    tpq,
-    tqp,
-    dt,
-    box,
-    frame,
-    flush,
-    f,
-    diff,
-    rho,
-    h,
-    n_sub,
-    live,
-    births,
-    dead,
-    totals,
-    tmp,
-):  # pragma: no cover - compiled
-    """Demography then motion of every age bin, bin by bin (a bin is moved while it is in
-    cache), in place. p, q: ring buffers (n_ph, n_age, nx, ny, nz) (age bin k in slot
-    (head + k) % n_age); p_old, q_old: plus bins (n_ph, nx, ny, nz); ``g_mid[k]`` = pr(mid age of
-    bin k, c = 1); ``live[i, k]`` (k = n_age: plus bin) False where P and Q are 0 (skipped),
-    updated. c (O2), mu, tpq, tqp and the outputs (zero on entry: daughters, dead, post-
-    demography P + Q per phenotype) cover ``frame`` ⊇ ``box``; demography inside ``box``,
-    motion (MM field f) inside ``frame``; densities below ``flush`` become 0."""
+def _demography(
+    p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, blocks, frame, flush, live, births,
+    dead, totals, hits,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Demography of every ``live`` (phenotype, age bin) inside the ``blocks`` (n, 2, 3) of
+    the box, in place, blocks in parallel (each cell computed from its own values, so the
+    result does not depend on the threads): per block the quiescent factors once, per age
+    bin the proliferating factors once, then every phenotype's P and Q of that bin;
+    daughters, dead and post-demography P + Q are summed per cell in age order.
+    ``hits[block, i, k]``: cells of the block where P or Q of (i, k) is nonzero afterwards."""
     n_ph, n_age = p.shape[0], p.shape[1]
-    nx, ny, nz = p_old.shape[1], p_old.shape[2], p_old.shape[3]
-    plus_p = p_old.reshape((n_ph, 1, nx, ny, nz))
-    plus_q = q_old.reshape((n_ph, 1, nx, ny, nz))
-    shape = c.shape
-    rates = np.empty((7, shape[0], shape[1], shape[2]))
-    q_rates(mu, tqp, tpq, dt, rates)
-    gx, gy, gz = face_gradients(f, frame, h)
-    hits = np.zeros(n_ph, dtype=np.int64)
+    use = np.zeros(n_age + 1, dtype=np.bool_)
     for k in range(n_age + 1):
-        use = False
         for i in range(n_ph):
-            use = use or live[i, k]
-        if not use:
+            use[k] = use[k] or live[i, k]
+    for j in numba.prange(blocks.shape[0]):
+        sub = blocks[j]
+        _demography_block(p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, sub,
+                          sub[0] - frame[0], flush, live, use, births, dead, totals,
+                          hits[j])  # fmt: skip
+
+
+def demography_blocks(box: np.ndarray, cells: int = _BLOCK_CELLS) -> np.ndarray:
+    """The box split into blocks (n, 2, 3) of about ``cells`` cells: whole planes (axis 0)
+    where a plane is smaller, else rows (axis 1) of one plane."""
+    lo, hi = box[0], box[1]
+    plane = int((hi[1] - lo[1]) * (hi[2] - lo[2]))
+    out = []
+    if plane <= 0 or hi[0] <= lo[0]:
+        return np.zeros((0, 2, 3), dtype=np.int64)
+    if plane <= cells:
+        step = max(1, cells // plane)
+        for a in range(int(lo[0]), int(hi[0]), step):
+            out.append([[a, lo[1], lo[2]], [min(a + step, hi[0]), hi[1], hi[2]]])
+    else:
+        step = max(1, cells // int(hi[2] - lo[2]))
+        for a in range(int(lo[0]), int(hi[0])):
+            for b in range(int(lo[1]), int(hi[1]), step):
+                out.append([[a, b, lo[2]], [a + 1, min(b + step, hi[1]), hi[2]]])
+    return np.array(out, dtype=np.int64)
+
+
+#: age-bin slots moved together (they share each read of the face gradients; the buffers of
+#: their three planes stay in a core's L2 cache)
+_MOTION_GROUP = 2
+
+
+@numba.njit(cache=True, parallel=True)
+def _motion(p, p_old, f, diff, rho, dt, h, frame, n_sub, flush, moving):  # pragma: no cover
+    """Motion inside ``frame`` of every ring slot and plus bin with ``moving[i, slot]``
+    (slot n_age: the plus bin), :data:`_MOTION_GROUP` consecutive slots of a phenotype
+    together, the groups in parallel (each slab computed alone)."""
+    n_ph, n_age = p.shape[0], p.shape[1]
+    per_ph = (n_age + _MOTION_GROUP - 1) // _MOTION_GROUP + 1
+    gx, gy, gz = face_gradients(f, frame, h)
+    for j in numba.prange(n_ph * per_ph):
+        i, grp = j // per_ph, j % per_ph
+        d, r = diff[i], rho[i]
+        if grp == per_ph - 1:
+            if moving[i, n_age]:
+                move_slab(p_old[i : i + 1], gx, gy, gz, d, r, dt, h, frame, n_sub, flush)
             continue
-        _bin_rates(g_mid[k] if k < n_age else 0.0, c, mu, dt, rates[0], rates[1], rates[2])
-        rest = (rates, tpq, gx, gy, gz, diff, rho, dt, h, box, frame, n_sub, flush, live[:, k])
-        if k < n_age:
-            _cells_bin(p, q, (head + k) % n_age, *rest, births, dead, totals, hits, tmp)
-        else:
-            _cells_bin(plus_p, plus_q, 0, *rest, births, dead, totals, hits, tmp)
-        for i in range(n_ph):
-            live[i, k] = hits[i] > 0
+        lo = grp * _MOTION_GROUP
+        hi = min(lo + _MOTION_GROUP, n_age)
+        while lo < hi and not moving[i, lo]:  # only the moving slots, in one range
+            lo += 1
+        while hi > lo and not moving[i, hi - 1]:
+            hi -= 1
+        if lo < hi:
+            move_slab(p[i, lo:hi], gx, gy, gz, d, r, dt, h, frame, n_sub, flush)
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
-def q_rates(mu, tqp, tpq, dt, rates):  # pragma: no cover - compiled
-    """Quiescent factors into ``rates[3:6]`` (stay e^{−λΔt}, shares dying / waking,
-    λ = μ* + t_qp) and ``rates[6]`` = 2(1 − t_pq) (daughters per division attempt)."""
-    nx, ny, nz = mu.shape
-    for a in numba.prange(nx):
-        for b in range(ny):
-            for e in range(nz):
-                m, w = mu[a, b, e], tqp[a, b, e]
-                x = (m + w) * dt
-                ph = _phi1(x)
-                rates[3, a, b, e] = 1.0 - x * ph
-                rates[4, a, b, e] = dt * ph * m
-                rates[5, a, b, e] = dt * ph * w
-                rates[6, a, b, e] = 2.0 * (1.0 - tpq[a, b, e])
+def step_cells(
+    p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, box, frame, flush, f, diff, rho, h,
+    n_sub, live, births, dead, totals,
+):  # fmt: skip
+    """Demography then motion of every age bin, in place. p, q: ring buffers (n_ph, n_age,
+    nx, ny, nz) (age bin k in slot (head + k) % n_age); p_old, q_old: plus bins (n_ph, nx,
+    ny, nz); ``g_mid[k]`` = pr(mid age of bin k, c = 1); ``live[i, k]`` (k = n_age: plus bin)
+    False where P and Q are 0 (skipped), updated from the demography. c (O2), mu, tpq, tqp
+    and the outputs (zero on entry: daughters, dead, post-demography P + Q per phenotype)
+    cover ``frame`` ⊇ ``box``; demography inside ``box``, motion (MM field f, ``n_sub``
+    explicit sub-steps) inside ``frame``; densities below ``flush`` become 0.
+
+    Each age-resolved array is streamed about once per pass: the demography computes the
+    rate factors of a block of cells (in cache) and runs every age bin and phenotype through
+    it; the motion moves two age bins of a phenotype at a time, plane by plane
+    (docs/invasion_pde.md, 'Support box and threads')."""
+    n_ph, n_age = p.shape[0], p.shape[1]
+    blocks = demography_blocks(box)
+    hits = np.zeros((len(blocks), n_ph, n_age + 1), dtype=np.int64)
+    _demography(p, q, p_old, q_old, head, g_mid, c, mu, tpq, tqp, dt, blocks, frame, flush,
+                live, births, dead, totals, hits)  # fmt: skip
+    live[...] = hits.any(axis=0) & live
+    moving = np.zeros_like(live)  # by ring slot
+    moving[:, (head + np.arange(n_age)) % n_age] = live[:, :n_age]
+    moving[:, n_age] = live[:, n_age]
+    moving &= ((diff != 0.0) | (rho != 0.0))[:, None]
+    _motion(p, p_old, f, diff, rho, dt, h, frame, n_sub, flush, moving)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -309,24 +343,34 @@ def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents): 
     fx, fy, fz = load.shape
     keep = 1.0 - t_m
     for a in numba.prange(fx):
-        for b in range(fy):
+        lo_b, hi_b, lo_e, hi_e = extents[a, 0], extents[a, 1], extents[a, 2], extents[a, 3]
+        survive = np.empty(fz)
+        nonzero = np.empty(fz, dtype=np.bool_)
+        for b in range(fy):  # row by row, each array streamed along its rows
+            mu_row, ld = mu[a, b], load[a, b]
             for e in range(fz):
-                survive = math.exp(-0.5 * dt * mu[a, b, e])
-                ld = 0.0
-                for i in range(n_ph):
-                    out = keep * births[i, a, b, e]
-                    if i == n_ph - 1:
-                        out += t_m * births[i, a, b, e]
-                    if i > 0:
-                        out += t_m * births[i - 1, a, b, e]
-                    v = out * survive
-                    nb[i, a, b, e] = v if v >= flush else 0.0
-                    lost[i, a, b, e] = out * (1.0 - survive)
-                    tot = totals[i, a, b, e] + nb[i, a, b, e]
-                    ld += w[i] * tot
-                    if tot != 0.0:
-                        extents[a, 0] = min(extents[a, 0], b)
-                        extents[a, 1] = max(extents[a, 1], b)
-                        extents[a, 2] = min(extents[a, 2], e)
-                        extents[a, 3] = max(extents[a, 3], e)
-                load[a, b, e] = ld
+                survive[e] = math.exp(-0.5 * dt * mu_row[e])
+                ld[e] = 0.0
+                nonzero[e] = False
+            for i in range(n_ph):
+                born, nb_row, lost_row = births[i, a, b], nb[i, a, b], lost[i, a, b]
+                tot_row, mutants = totals[i, a, b], births[max(i - 1, 0), a, b]
+                last, first = i == n_ph - 1, i == 0
+                for e in range(fz):
+                    out = keep * born[e]
+                    if last:
+                        out += t_m * born[e]
+                    if not first:
+                        out += t_m * mutants[e]
+                    v = out * survive[e]
+                    v = v if v >= flush else 0.0
+                    nb_row[e] = v
+                    lost_row[e] = out * (1.0 - survive[e])
+                    tot = tot_row[e] + v
+                    ld[e] += w[i] * tot
+                    nonzero[e] = nonzero[e] or tot != 0.0
+            for e in range(fz):
+                if nonzero[e]:
+                    lo_b, hi_b = min(lo_b, b), max(hi_b, b)
+                    lo_e, hi_e = min(lo_e, e), max(hi_e, e)
+        extents[a, 0], extents[a, 1], extents[a, 2], extents[a, 3] = lo_b, hi_b, lo_e, hi_e

@@ -24,6 +24,20 @@ def _face_flux(left, right, v, dh):  # pragma: no cover - compiled
     return dh * (left - right) + v * (left if v > 0.0 else right)
 
 
+@numba.njit(cache=True, inline="always")
+def _updated(c, xr, xl, yr, yl, zr, zl, vxr, vxl, vyr, vyl, vzr, vzl, dh, lam):  # pragma: no cover
+    """c − λ·(net outflow through the six faces), the neighbours (x, y, z; right then left)
+    and face velocities given; a missing face is given as the cell itself with velocity 0
+    (its flux is exactly 0)."""
+    out = _face_flux(c, xr, vxr, dh)
+    out -= _face_flux(xl, c, vxl, dh)
+    out += _face_flux(c, yr, vyr, dh)
+    out -= _face_flux(yl, c, vyl, dh)
+    out += _face_flux(c, zr, vzr, dh)
+    out -= _face_flux(zl, c, vzl, dh)
+    return c - lam * out
+
+
 @numba.njit(cache=True)
 def face_gradients(f, box, h):  # pragma: no cover - compiled
     """∂f on the interior faces of ``box`` normal to each axis: arrays of the box's shape
@@ -47,50 +61,86 @@ def face_gradients(f, box, h):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True)
-def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush, tmp):  # pragma: no cover
-    """``n_sub`` explicit steps of ∂t s = dΔs − ∇·(ρ s ∇f) of the (nx, ny, nz) array s inside
-    ``box`` (zero flux at its faces: the caller's box is wide enough that nothing reaches
-    them), in place; gx, gy, gz: :func:`face_gradients` of the box, ``tmp`` a scratch array
-    of the box's shape. Values below ``flush`` become 0.
+def _copy_plane(s, x, box, out):  # pragma: no cover - compiled
+    """Plane x of every slab of ``s`` (n, nx, ny, nz) inside ``box`` into ``out`` (n, by,
+    bz); whether any value is nonzero."""
+    lo1, lo2 = box[0, 1], box[0, 2]
+    nonzero = False
+    for g in range(out.shape[0]):
+        for b in range(out.shape[1]):
+            for e in range(out.shape[2]):
+                v = s[g, x, lo1 + b, lo2 + e]
+                out[g, b, e] = v
+                nonzero = nonzero or v != 0.0
+    return nonzero
 
-    One pass per sub-step in gather form (each cell sums the fluxes through its own faces,
-    read from a copy): a face's flux is computed by both its cells from the same operands, so
-    it cancels exactly and mass is conserved to round-off.
+
+@numba.njit(cache=True)
+def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush):  # pragma: no cover
+    """``n_sub`` explicit steps of ∂t s = dΔs − ∇·(ρ s ∇f) of each slab of s (n, nx, ny, nz),
+    all with the same d and ρ, inside ``box`` (zero flux at its faces: the caller's box is
+    wide enough that nothing reaches them), in place; gx, gy, gz: :func:`face_gradients` of
+    the box. Values below ``flush`` become 0.
+
+    One pass per sub-step, plane by plane (axis 0) in gather form: each cell sums the fluxes
+    through its own faces from the sub-step's old values, kept for three planes (previous,
+    current, next) in small buffers; the slabs share the plane's face gradients while they are
+    in cache. A
+    face's flux is computed by both its cells from the same operands, so it cancels exactly
+    and mass is conserved to round-off; each slab's result does not depend on the others; a
+    plane whose old values and neighbours' are all 0 stays 0 and is skipped.
     """
     lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
-    bx, by, bz = gx.shape
+    bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
+    n = s.shape[0]
+    if bx <= 0 or by <= 0 or bz <= 0:
+        return
     lam = dt / n_sub / h
     dh = d / h
+    prev, cur, nxt = np.zeros((n, by, bz)), np.empty((n, by, bz)), np.empty((n, by, bz))
+    zero = np.zeros(bz)
     for _ in range(n_sub):
-        empty = True
+        any_prev = False
+        any_cur = _copy_plane(s, lo0, box, cur)
+        written = False
         for a in range(bx):
-            for b in range(by):
-                for e in range(bz):
-                    v = s[lo0 + a, lo1 + b, lo2 + e]
-                    tmp[a, b, e] = v
-                    if v != 0.0:
-                        empty = False
-        if empty:
+            x = lo0 + a
+            any_nxt = _copy_plane(s, x + 1, box, nxt) if a + 1 < bx else False
+            if any_prev or any_cur or any_nxt:
+                written = True
+                xp, xm = a + 1 < bx, a > 0
+                for g in range(n):  # the plane's gradients stay in cache across slabs
+                    for b in range(by):
+                        # row views (indices from range need no negative-index handling);
+                        # a missing x or y face reads the cell itself with gradient 0: its
+                        # flux is exactly 0 (gx, gy are 0 on the box's last faces)
+                        c_row = cur[g, b]
+                        n_row = nxt[g, b] if xp else c_row
+                        p_row = prev[g, b] if xm else c_row
+                        up_row = cur[g, b + 1] if b + 1 < by else c_row
+                        dn_row = cur[g, b - 1] if b > 0 else c_row
+                        gx_row, gy_row, gz_row = gx[a, b], gy[a, b], gz[a, b]
+                        gxm_row = gx[a - 1, b] if xm else zero
+                        gym_row = gy[a, b - 1] if b > 0 else zero
+                        s_row = s[g, x, lo1 + b, lo2 : lo2 + bz]
+                        for e in range(1, bz - 1):  # interior (branch-free: vectorised)
+                            v = _updated(c_row[e], n_row[e], p_row[e], up_row[e], dn_row[e],
+                                         c_row[e + 1], c_row[e - 1], rho * gx_row[e],
+                                         rho * gxm_row[e], rho * gy_row[e], rho * gym_row[e],
+                                         rho * gz_row[e], rho * gz_row[e - 1], dh, lam)  # fmt: skip
+                            s_row[e] = v if v >= flush else 0.0
+                        for e in range(0, bz, max(bz - 1, 1)):  # the ends: one z face each
+                            c = c_row[e]
+                            zr, vzr = (c_row[e + 1], rho * gz_row[e]) if e + 1 < bz else (c, 0.0)
+                            zl, vzl = (c_row[e - 1], rho * gz_row[e - 1]) if e > 0 else (c, 0.0)
+                            v = _updated(c, n_row[e], p_row[e], up_row[e], dn_row[e], zr, zl,
+                                         rho * gx_row[e], rho * gxm_row[e], rho * gy_row[e],
+                                         rho * gym_row[e], vzr, vzl, dh, lam)  # fmt: skip
+                            s_row[e] = v if v >= flush else 0.0
+            prev, cur, nxt = cur, nxt, prev
+            any_prev, any_cur = any_cur, any_nxt
+        if not written:
             return
-        for a in range(bx):
-            for b in range(by):
-                for e in range(bz):
-                    c = tmp[a, b, e]
-                    out = 0.0
-                    if a + 1 < bx:
-                        out += _face_flux(c, tmp[a + 1, b, e], rho * gx[a, b, e], dh)
-                    if a > 0:
-                        out -= _face_flux(tmp[a - 1, b, e], c, rho * gx[a - 1, b, e], dh)
-                    if b + 1 < by:
-                        out += _face_flux(c, tmp[a, b + 1, e], rho * gy[a, b, e], dh)
-                    if b > 0:
-                        out -= _face_flux(tmp[a, b - 1, e], c, rho * gy[a, b - 1, e], dh)
-                    if e + 1 < bz:
-                        out += _face_flux(c, tmp[a, b, e + 1], rho * gz[a, b, e], dh)
-                    if e > 0:
-                        out -= _face_flux(tmp[a, b, e - 1], c, rho * gz[a, b, e - 1], dh)
-                    v = c - lam * out
-                    s[lo0 + a, lo1 + b, lo2 + e] = v if v >= flush else 0.0
 
 
 @numba.njit(cache=True, parallel=True)
@@ -101,8 +151,7 @@ def move_slabs(slabs, active, diff, rho, f, dt, h, box, n_sub, flush):  # pragma
     gx, gy, gz = face_gradients(f, box, h)
     for j in numba.prange(slabs.shape[0]):
         if active[j] and (diff[j] != 0.0 or rho[j] != 0.0):
-            tmp = np.empty(gx.shape)
-            move_slab(slabs[j], gx, gy, gz, diff[j], rho[j], dt, h, box, n_sub, flush, tmp)
+            move_slab(slabs[j : j + 1], gx, gy, gz, diff[j], rho[j], dt, h, box, n_sub, flush)
 
 
 @numba.njit(cache=True)
