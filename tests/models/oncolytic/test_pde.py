@@ -186,6 +186,15 @@ def test_injection_action_conserves_tumour_and_validates():
         rep.apply_action(s, "irradiate", {})
 
 
+@pytest.mark.parametrize("model", [OncolyticPDERadial, OncolyticPDEPlanar, OncolyticPDE2D])
+@pytest.mark.parametrize("L", [1e300, 1e308])
+def test_a_hostile_domain_is_refused_for_memory_not_overflow(model, L):
+    """A domain of 1e300 or 1e308 mm (a grid of inf cells) meets the memory refusal, not
+    an OverflowError from counting the cells."""
+    with pytest.raises(InputError, match="inf GB|e\\+2"):
+        model(OncolyticParameters(L=L), {})
+
+
 def test_numerics_validation():
     p = OncolyticParameters()
     with pytest.raises(InputError, match="dr"):

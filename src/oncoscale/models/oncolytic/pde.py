@@ -375,8 +375,9 @@ class OncolyticPDE(Representation):
     def _build_problem(self):
         raise NotImplementedError
 
-    def _cells(self) -> int:
-        """Number of grid cells, from the settings alone (nothing allocated)."""
+    def _cells(self) -> float:
+        """Number of grid cells, from the settings alone (nothing allocated; a float, so that
+        a hostile domain size gives inf and the memory refusal, not an overflow)."""
         raise NotImplementedError
 
     def memory_estimate(self) -> MemoryEstimate:
@@ -494,8 +495,8 @@ class OncolyticPDE1D(OncolyticPDE):
             return self.settings.length
         return self.params.L
 
-    def _cells(self) -> int:
-        return round(self._length() / self.settings.dr)
+    def _cells(self) -> float:
+        return float(np.rint(self._length() / self.settings.dr))
 
     def _build_problem(self) -> Split1D:
         length = self._length()
@@ -548,9 +549,10 @@ class OncolyticPDE2D(OncolyticPDE):
     #: BiCGSTAB's vectors per stage coefficient, the explicit kernel's output and source
     problem_fields = 24
 
-    def _cells(self) -> int:
+    def _cells(self) -> float:
         dx = self.settings.dx if self.settings.dx is not None else self.params.delta
-        return (round(2 * self.params.L / dx) + 1) ** 2
+        side = float(np.rint(2 * self.params.L / dx)) + 1.0
+        return side * side  # (inf, not OverflowError, for a hostile L)
 
     @property
     def diffusion(self) -> str:
