@@ -191,7 +191,7 @@ def test_injection_action_conserves_tumour_and_validates():
 def test_a_hostile_domain_is_refused_for_memory_not_overflow(model, L):
     """A domain of 1e300 or 1e308 mm (a grid of inf cells) meets the memory refusal, not
     an OverflowError from counting the cells."""
-    with pytest.raises(InputError, match="inf GB|e\\+2"):
+    with pytest.raises(InputError, match=r"inf GB|e\+2"):
         model(OncolyticParameters(L=L), {})
 
 
