@@ -32,6 +32,18 @@ def test_grid_validation_messages():
         CartesianGrid.cell_centred(0.0, 1.0, -0.1, 2)
 
 
+@pytest.mark.parametrize("side", [1e8, 1e300, 1e308, float("inf")])
+@pytest.mark.parametrize("centring", ["cell_centred", "node_centred"])
+def test_a_hostile_side_is_refused_by_name(side, centring):
+    """A side of 1e8 … inf cells per axis is refused naming the side and the spacing (not
+    an OverflowError from rounding inf, not an allocation attempt)."""
+    with pytest.raises(InputError, match=r"cells per axis.*at most 1e\+07") as err:
+        getattr(CartesianGrid, centring)(0.0, side, 1.0, 2, name="dx")
+    assert "'dx' = 1.0" in str(err.value)
+    with pytest.raises(InputError, match=r"'dr' = 1.0: .* cells per axis"):
+        Grid1D.uniform(0.0, side, 1.0)
+
+
 @settings(max_examples=30, deadline=None)
 @given(n=st.integers(3, 40), batch=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
 def test_thomas_matches_lapack(n, batch, seed):

@@ -20,6 +20,25 @@ from oncoscale.errors import InputError
 Geometry1D = Literal["planar", "radial"]
 
 
+#: cells per axis beyond which a grid is refused (1e7 per axis: 800 TB per 2D field)
+MAX_CELLS_PER_AXIS = 10**7
+
+
+def _cells_per_axis(lo: float, hi: float, spacing: float, name: str) -> int:
+    """round((hi − lo)/spacing) (0 for a spacing ≤ 0); refused (InputError naming the side
+    and the spacing ``name``) beyond :data:`MAX_CELLS_PER_AXIS` or when not finite."""
+    if not spacing > 0:
+        return 0
+    n = (hi - lo) / spacing
+    if not n <= MAX_CELLS_PER_AXIS:
+        raise InputError(
+            f"invalid domain side {hi - lo!r} (the domain size, e.g. 'L') with '{name}' = "
+            f"{spacing!r}: {n:.3g} cells per axis; allowed: at most {MAX_CELLS_PER_AXIS:.0e} — "
+            "a smaller domain or a coarser spacing"
+        )
+    return round(n)
+
+
 @dataclass(frozen=True)
 class Grid1D:
     """1D finite-volume grid with cell faces at ``edges`` (length units, e.g. mm).
@@ -64,7 +83,7 @@ class Grid1D:
         cls, lo: float, hi: float, spacing: float, geometry: Geometry1D = "planar", name: str = "dr"
     ):
         """Uniform grid on [lo, hi] with cells of width ``spacing`` (must divide hi − lo)."""
-        n = round((hi - lo) / spacing) if spacing > 0 else 0
+        n = _cells_per_axis(lo, hi, spacing, name)
         if n < 2 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
                 f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
@@ -118,7 +137,7 @@ class CartesianGrid:
         cls, lo: float, hi: float, spacing: float, dim: int, name: str = "dx"
     ) -> CartesianGrid:
         """Cells of width ``spacing`` filling the cube [lo, hi]^dim exactly."""
-        n = round((hi - lo) / spacing) if spacing > 0 else 0
+        n = _cells_per_axis(lo, hi, spacing, name)
         if n < 2 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
                 f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
@@ -132,7 +151,7 @@ class CartesianGrid:
     ) -> CartesianGrid:
         """Cells centred on the lattice nodes lo, lo + spacing, ..., hi (as an ABM lattice):
         the domain extends half a cell beyond [lo, hi]."""
-        n = round((hi - lo) / spacing) if spacing > 0 else 0
+        n = _cells_per_axis(lo, hi, spacing, name)
         if n < 1 or abs(n * spacing - (hi - lo)) > 1e-9 * (hi - lo):
             raise InputError(
                 f"invalid value for '{name}': {spacing!r}; allowed: a spacing > 0 that divides "
