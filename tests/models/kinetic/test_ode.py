@@ -62,6 +62,8 @@ def test_parameter_validation_names_parameter_value_and_range():
         KineticParameters.from_mapping({"d12": -1})
     with pytest.raises(InputError, match=r"'seed_x'.*allowed: <= length"):
         KineticParameters.from_mapping({"seed_x": 2.0})
+    with pytest.raises(InputError, match=r"'length'.*1e\+300.*<= 1000000"):  # spacing² overflowed
+        KineticParameters.from_mapping({"length": 1e300})
 
 
 def test_speed_gives_the_diffusivity_in_every_dimension():

@@ -184,7 +184,7 @@ class KineticParameters(ParameterSet):
     )
 
     # ---- domain and initial data (spec §4) -------------------------------------------------
-    length: float = param(1.0, "x", "side of the domain [0, length]^d", gt=0)
+    length: float = param(1.0, "x", "side of the domain [0, length]^d", gt=0, le=1e6)
     seed_amplitude: float = param(0.1, "n", "peak Y1 of the Gaussian tumour seed (a)", ge=0)
     seed_sigma: float = param(0.05, "x", "width of the Gaussian tumour seed", gt=0)
     seed_x: float = param(0.5, "x", "seed centre, first coordinate", ge=0)
