@@ -64,6 +64,11 @@ def test_parameter_validation_names_parameter_value_and_range():
         KineticParameters.from_mapping({"seed_x": 2.0})
     with pytest.raises(InputError, match=r"'length'.*1e\+300.*<= 1000000"):  # spacing² overflowed
         KineticParameters.from_mapping({"length": 1e300})
+    hostile = KineticParameters.from_mapping(
+        {"case": "pc", "initial_state": "coexistence", "n4": 1e308}
+    )
+    with pytest.raises(InputError, match=r"E4 does not exist.*A = d12/r = .*b14 n4 = 1e\+308"):
+        initial_levels(hostile)  # the message shows the groups and where they come from
 
 
 def test_speed_gives_the_diffusivity_in_every_dimension():

@@ -471,7 +471,7 @@ def test_move_probability_check_fails_with_a_clear_message(kernel):
     rep = OncolyticABM(OncolyticParameters(L=1.0, R_u=0.6, R_i=0.3, chi=0.5), {"kernel": kernel})
     s = rep.initial_state(np.random.default_rng(0))
     s.phi[10, 10] = 2.0  # a spike: neighbours see φ_k − φ_j = 2 towards it
-    with pytest.raises(InputError, match=r"move probabilities exceed 1.*chi = 0.5.*tau"):
+    with pytest.raises(InputError, match=r"exceed 1.*chi = 0.5.*tau.*alpha_phi = .*D_phi = "):
         rep.advance(s, 0.0, 0.1)
 
 

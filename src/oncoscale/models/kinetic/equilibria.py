@@ -188,7 +188,8 @@ def initial_levels(params) -> tuple[float, float, float]:
         if eq is None or not eq.feasible:
             raise InputError(
                 f"invalid value for 'initial_state': 'coexistence'; the coexistence equilibrium "
-                f"{name} does not exist (or is negative) for these groups; allowed: tumour-free"
+                f"{name} does not exist (or is negative) for these groups ({params.groups_text()})"
+                "; allowed: tumour-free"
             )
         y1, y2, y3 = (float(v) for v in common_of(eq))
         return y1 + params.tumour_background, y2, y3
@@ -199,7 +200,7 @@ def initial_levels(params) -> tuple[float, float, float]:
         raise InputError(
             "invalid value for 'initial_state': 'tumour-free'; these groups have no feasible "
             "tumour-free state ((DF + GE) Y2² − (GC + HE) Y2 + HC = 0 has no root with "
-            "0 <= Y2 < C/E); allowed: coexistence"
+            f"0 <= Y2 < C/E; {params.groups_text()}); allowed: coexistence"
         )
     stable = [e for e in free if e.stable]
     pick = (stable or free)[0]

@@ -253,6 +253,16 @@ class KineticParameters(ParameterSet):
             "P": e / c if c > 0 else math.inf,
         }
 
+    def groups_text(self) -> str:
+        """The groups with their definitions and values (for error messages)."""
+        defs = {
+            "A": "d12/r", "B": "b13/r", "C": "d35 n5/r", "D": "a35 n5/r", "E": "b32/r",
+            "F": "b22/r", "G": "kappa2/r", "H": "kappa2 n2_star/r", "I": "immune_mass",
+        }  # fmt: skip
+        g = self.groups()
+        parts = ", ".join(f"{k} = {d} = {g[k]:.4g}" for k, d in defs.items())
+        return f"{parts}; r = b14 n4 = {self.rate:.4g}"
+
     @property
     def tumour_scale(self) -> float:
         """Y1/n1 = d21/d12 (1): the tumour variable of the reductions (1 if d12 = 0)."""

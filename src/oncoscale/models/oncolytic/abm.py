@@ -229,7 +229,10 @@ class OncolyticABM(Representation):
                 f"mm: theta_z + nu*sum_k (phi_k - phi_j)+/(4*phi_star) = {value:.4g} with "
                 f"theta_z = 4*tau*D_z/delta^2 = {m.theta_z:.4g} and nu = 4*tau*chi*phi_star/"
                 f"delta^2 = {m.nu:.4g} (chi = {p.chi!r}, D_z = {p.D_z!r}, tau = {p.tau!r}, "
-                f"delta = {p.delta!r}); allowed: <= 1 at every site (reduce tau or chi)"
+                f"delta = {p.delta!r}; the differences of phi grow with its secretion "
+                f"alpha_phi = {p.alpha_phi!r}, gamma_phi = {p.gamma_phi!r} and shrink with its "
+                f"diffusion D_phi = {p.D_phi!r}); allowed: <= 1 at every site (reduce tau or chi, "
+                "or the secretion)"
             )
         raise InputError(
             f"ABM immune inflow probability tau*delta^2*(S0 + alpha_z*sum I) = {value:.4g} "
