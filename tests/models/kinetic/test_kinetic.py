@@ -52,6 +52,15 @@ def test_numerics_are_validated():
         Kinetic1D(p, {"cells": 10})
 
 
+def test_an_interval_needing_endless_steps_is_refused_by_name():
+    """D2 = 1e6 needs 2e7 explicit steps per unit of time: refused (naming D2) instead of
+    running for hours; a normal interval is not."""
+    rep = Kinetic1D(named("kinetic-cc-escape").updated(D2=1e6))
+    with pytest.raises(InputError, match=r"2.2\de\+07 steps.*population 2: D2 = 1000000.0"):
+        rep.advance(rep.initial_state(), 0.0, 1.0)
+    rep.advance(rep.initial_state(), 0.0, 1e-4)
+
+
 # ---------------------------------------------------------------------------------------
 # kernels: Numba == NumPy reference
 # ---------------------------------------------------------------------------------------

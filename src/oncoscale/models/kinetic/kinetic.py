@@ -28,6 +28,10 @@ POPULATIONS = ("n1", "n2", "n3")
 DEFAULT_CELLS = {1: 100, 2: 64}
 
 
+#: steps per advance() beyond which a run is refused (hours of work already at 1e7)
+MAX_STEPS = 10**7
+
+
 class KineticNumerics(ParameterSet):
     """Numerical settings of the kinetic solver."""
 
@@ -121,6 +125,22 @@ class MicroMacroSolver:
     def max_step(self) -> float:
         """The step actually used: min(dt, stable_dt)."""
         return min(self.settings.dt, self.stable_dt())
+
+    def _refuse_endless(self, steps: float, span: float) -> None:
+        """Refuse an interval needing more than :data:`MAX_STEPS` steps (a hostile D_p = 3e16
+        asked for 1e18), naming the population that limits the step."""
+        if steps <= MAX_STEPS:
+            return
+        h, d = self.grid.spacing, self.dim
+        diff = np.array(self.params.diffusivities())
+        worst = int(np.argmin(h**2 / (2 * d * diff) + self.eps * h / (d * self.speeds)))
+        raise InputError(
+            f"the kinetic scheme needs {steps:.3g} steps for an interval of {span:g} (stable "
+            f"step {self.stable_dt():.3g} = cfl min_p [h^2/(2 d D_p) + eps h/(d s_p)], limited "
+            f"by population {worst + 1}: D{worst + 1} = {float(diff[worst])!r}, speed "
+            f"{self.speeds[worst]:.3g}, h = {h:g}, cfl = {self.settings.cfl}); allowed: at "
+            f"most {MAX_STEPS:.0e} — reduce D{worst + 1} or use a coarser numerics.dx"
+        )
 
     # ---- state ------------------------------------------------------------------------------
     def state_from_densities(self, n: np.ndarray) -> KineticState:
@@ -240,6 +260,7 @@ class MicroMacroSolver:
         positivity is then no longer guaranteed).
         """
         span = t1 - t0
+        self._refuse_endless(span / self.max_step(), span)
         steps = max(1, math.ceil(span / self.max_step() - 1e-9))
         dt = span / steps
         out = self._march(state, dt, steps)

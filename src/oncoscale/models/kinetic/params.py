@@ -173,9 +173,12 @@ class KineticParameters(ParameterSet):
     )
 
     # ---- transport ----------------------------------------------------------------------
-    D1: float = param(1e-4, "x^2/t", "tumour diffusivity s1^2/(d lambda1) (spec delta_1)", gt=0)
-    D2: float = param(1e-3, "x^2/t", "active immune diffusivity (spec delta_2)", gt=0)
-    D3: float = param(1e-4, "x^2/t", "passive immune diffusivity (spec delta_3)", gt=0)
+    #: diffusivities up to 1e6 x^2/t (a hostile 3e16 stalled the 2D macro solver's CG)
+    D1: float = param(
+        1e-4, "x^2/t", "tumour diffusivity s1^2/(d lambda1) (spec delta_1)", gt=0, le=1e6
+    )
+    D2: float = param(1e-3, "x^2/t", "active immune diffusivity (spec delta_2)", gt=0, le=1e6)
+    D3: float = param(1e-4, "x^2/t", "passive immune diffusivity (spec delta_3)", gt=0, le=1e6)
     lambda1: float = param(1.0, "1/t", "tumour turning rate (at epsilon = 1)", gt=0)
     lambda2: float = param(1.0, "1/t", "active immune turning rate (at epsilon = 1)", gt=0)
     lambda3: float = param(1.0, "1/t", "passive immune turning rate (at epsilon = 1)", gt=0)
