@@ -273,7 +273,7 @@ def test_demography_does_not_depend_on_the_blocks():
 @pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
 @pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
 def test_cell_kernel_matches_references(dim, boxed, moving):
-    """step_cells (ring buffer, demography then motion bin by bin, phenotypes in parallel,
+    """step_cells (ring buffer, demography in blocks then motion two age bins at a time,
     demography inside a box, motion inside the frame around it) and births_box equal the NumPy
     demography reference, motion reference and newborns (age order) and leave everything
     outside the frame untouched."""
@@ -336,6 +336,16 @@ def test_cell_kernel_matches_references(dim, boxed, moving):
     load_ref = np.tensordot(p.w, totals_ref + nb_ref, axes=(0, 0))
     np.testing.assert_allclose(load.reshape(space), load_ref, rtol=1e-12)
     assert np.array_equal(pde_box.from_extents(ext, frame), box)
+
+
+def test_motion_refuses_face_gradients_of_another_box():
+    """move_slab's zero flux at the box's faces relies on the gradients being those of the
+    box (0 on its last faces): gradients of another shape are refused."""
+    s = np.ones((1, 4, 4, 4))
+    box = pde_box.whole((4, 4, 4))
+    gx, gy, gz = pde_motion.face_gradients(np.ones((4, 4, 4)), pde_box.whole((3, 4, 4)), 0.1)
+    with pytest.raises(ValueError, match="gradients must be those of the box"):
+        pde_motion.move_slab(s, gx, gy, gz, 0.01, 0.1, 0.01, 0.1, box, 1, 0.0)
 
 
 @pytest.mark.parametrize("dim", [2, 3])

@@ -84,17 +84,18 @@ def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush):  # pragma: no co
 
     One pass per sub-step, plane by plane (axis 0) in gather form: each cell sums the fluxes
     through its own faces from the sub-step's old values, kept for three planes (previous,
-    current, next) in small buffers; the slabs share the plane's face gradients while they are
-    in cache. A
-    face's flux is computed by both its cells from the same operands, so it cancels exactly
-    and mass is conserved to round-off; each slab's result does not depend on the others; a
-    plane whose old values and neighbours' are all 0 stays 0 and is skipped.
+    current, next) in small buffers; the slabs share the plane's face gradients while they
+    are in cache. A face's flux is computed by both its cells from the same operands, so it
+    cancels exactly and mass is conserved to round-off; each slab's result does not depend on
+    the others; a plane whose old values and neighbours' are all 0 stays 0 and is skipped.
     """
     lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
     bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
     n = s.shape[0]
     if bx <= 0 or by <= 0 or bz <= 0:
         return
+    if gx.shape != (bx, by, bz) or gy.shape != gx.shape or gz.shape != gx.shape:
+        raise ValueError("move_slab: the face gradients must be those of the box")
     lam = dt / n_sub / h
     dh = d / h
     prev, cur, nxt = np.zeros((n, by, bz)), np.empty((n, by, bz)), np.empty((n, by, bz))
@@ -123,7 +124,7 @@ def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush):  # pragma: no co
                         gxm_row = gx[a - 1, b] if xm else zero
                         gym_row = gy[a, b - 1] if b > 0 else zero
                         s_row = s[g, x, lo1 + b, lo2 : lo2 + bz]
-                        for e in range(1, bz - 1):  # interior (branch-free: vectorised)
+                        for e in range(1, bz - 1):  # interior: no branch on the faces
                             v = _updated(c_row[e], n_row[e], p_row[e], up_row[e], dn_row[e],
                                          c_row[e + 1], c_row[e - 1], rho * gx_row[e],
                                          rho * gxm_row[e], rho * gy_row[e], rho * gym_row[e],
