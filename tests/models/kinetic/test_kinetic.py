@@ -59,6 +59,9 @@ def test_an_interval_needing_endless_steps_is_refused_by_name():
     with pytest.raises(InputError, match=r"2.2\de\+07 steps.*population 2: D2 = 1000000.0"):
         rep.advance(rep.initial_state(), 0.0, 1.0)
     rep.advance(rep.initial_state(), 0.0, 1e-4)
+    tiny = Kinetic1D(named("kinetic-cc-escape"), {"dt": 1e-12})
+    with pytest.raises(InputError, match=r"steps of numerics.dt = 1e-12"):
+        tiny.advance(tiny.initial_state(), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -131,6 +131,12 @@ class MicroMacroSolver:
         asked for 1e18), naming the population that limits the step."""
         if steps <= MAX_STEPS:
             return
+        if self.settings.dt <= self.stable_dt():
+            raise InputError(
+                f"the kinetic scheme needs {steps:.3g} steps of numerics.dt = "
+                f"{self.settings.dt!r} for an interval of {span:g}; allowed: at most "
+                f"{MAX_STEPS:.0e} — a larger numerics.dt"
+            )
         h, d = self.grid.spacing, self.dim
         diff = np.array(self.params.diffusivities())
         worst = int(np.argmin(h**2 / (2 * d * diff) + self.eps * h / (d * self.speeds)))
