@@ -112,15 +112,20 @@ class MicroMacroSolver:
         self.mirror = self.bins.mirror()
         self.star = self.bins.uniform_fractions(0.0, 1.0)  # f2* activity profile
 
-    def stable_dt(self) -> float:
-        """cfl · min_p [h²/(2d D_p) + ε h/(d s_p)] (the step bound of the scheme)."""
+    def _step_bounds(self) -> np.ndarray:
+        """Per population p: h²/(2d D_p) + ε h/(d s_p) (and the explicit relaxation's
+        bounds), the scheme's step limit before the cfl factor."""
         h, d = self.grid.spacing, self.dim
         diff = np.array(self.params.diffusivities())
         bound = h**2 / (2 * d * diff) + self.eps * h / (d * self.speeds)
         if self.settings.relaxation == "explicit":
             bound = np.minimum(bound, self.eps**2 / self.lam)
             bound = np.minimum(bound, self.eps * h / (d * self.speeds))
-        return float(self.settings.cfl * bound.min())
+        return bound
+
+    def stable_dt(self) -> float:
+        """cfl · min_p [h²/(2d D_p) + ε h/(d s_p)] (the step bound of the scheme)."""
+        return float(self.settings.cfl * self._step_bounds().min())
 
     def max_step(self) -> float:
         """The step actually used: min(dt, stable_dt)."""
@@ -137,13 +142,12 @@ class MicroMacroSolver:
                 f"{self.settings.dt!r} for an interval of {span:g}; allowed: at most "
                 f"{MAX_STEPS:.0e} — a larger numerics.dt"
             )
-        h, d = self.grid.spacing, self.dim
-        diff = np.array(self.params.diffusivities())
-        worst = int(np.argmin(h**2 / (2 * d * diff) + self.eps * h / (d * self.speeds)))
+        h, diff = self.grid.spacing, self.params.diffusivities()
+        worst = int(np.argmin(self._step_bounds()))
         raise InputError(
             f"the kinetic scheme needs {steps:.3g} steps for an interval of {span:g} (stable "
             f"step {self.stable_dt():.3g} = cfl min_p [h^2/(2 d D_p) + eps h/(d s_p)], limited "
-            f"by population {worst + 1}: D{worst + 1} = {float(diff[worst])!r}, speed "
+            f"by population {worst + 1}: D{worst + 1} = {diff[worst]!r}, speed "
             f"{self.speeds[worst]:.3g}, h = {h:g}, cfl = {self.settings.cfl}); allowed: at "
             f"most {MAX_STEPS:.0e} — reduce D{worst + 1} or use a coarser numerics.dx"
         )
