@@ -16,6 +16,9 @@ from scipy import fft
 
 from oncoscale.numerics.grids import CartesianGrid
 
+#: spectral denominators kept per solver (coefficient sets used in turn: MDE and O2)
+_CACHED = 4
+
 
 class NeumannHelmholtz:
     """Solver for (I − c(DΔ − q)) x = b, Δ the zero-flux 2nd-order Laplacian of ``grid``."""
@@ -31,6 +34,7 @@ class NeumannHelmholtz:
             eig = eig + lam.reshape(shape)
         self.eigenvalues = eig  # eigenvalues of Δ (≤ 0)
         self._axes = tuple(range(-grid.dim, 0))
+        self._cache: dict[tuple, np.ndarray] = {}
 
     def solve(self, rhs: np.ndarray, c: float, diffusion, decay=0.0) -> np.ndarray:
         """x with (I − c(DΔ − q)) x = rhs over the last ``dim`` axes (c, D, q ≥ 0).
@@ -44,8 +48,24 @@ class NeumannHelmholtz:
         if lead < 0 or d.ndim > rhs.ndim or q.ndim > rhs.ndim:
             raise ValueError("coefficient arrays must match the leading axes of rhs")
         spec = fft.dctn(rhs, type=2, norm="ortho", axes=self._axes)
-        spec /= 1.0 - c * (d * self.eigenvalues - q)
+        spec /= self._denominator(float(c), d, q)
         return fft.idctn(spec, type=2, norm="ortho", axes=self._axes)
+
+    def _denominator(self, c: float, d: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """1 − c(DΔ̂ − q) in spectral space, kept for the last :data:`_CACHED` coefficient sets
+        (a time loop solves with the same c, D, q every step; a 3D grid's array is 14 MB)."""
+        key = (c, d.shape, d.tobytes(), q.shape, q.tobytes())
+        denom = self._cache.pop(key, None)
+        if denom is None:
+            denom = 1.0 - c * (d * self.eigenvalues - q)
+            if len(self._cache) >= _CACHED:
+                self._cache.pop(next(iter(self._cache)))
+        self._cache[key] = denom  # most recently used last
+        return denom
+
+    def __getstate__(self) -> dict:
+        """Pickled without the cached denominators (rebuilt on the first solve)."""
+        return {**self.__dict__, "_cache": {}}
 
     def apply(self, f: np.ndarray, diffusion: float, decay: float = 0.0) -> np.ndarray:
         """(DΔ − q) f computed spectrally (for tests: equals the finite-volume stencil)."""

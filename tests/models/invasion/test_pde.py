@@ -329,10 +329,16 @@ def test_cell_kernel_matches_references(dim, boxed, moving):
     # newborns: mutation, half-step survival, load, support
     nb, lost = np.empty((n_ph, *shape3)), np.empty((n_ph, *shape3))
     load, ext = np.empty(shape3), pde_box.new_extents(frame)
-    kern.births_box(outs[0], outs[2], mu.reshape(shape3), t_m, p.w, dt, 0.0, nb, lost, load,
-                    ext)  # fmt: skip
+    necrotic, sums = np.full((n_ph, *shape3), 0.5), np.empty((shape3[0], 3, n_ph))
+    kern.births_box(outs[0], outs[2], outs[1], mu.reshape(shape3), t_m, p.w, dt, 0.0, nb, lost,
+                    load, ext, necrotic, frame[0], sums)  # fmt: skip
     np.testing.assert_allclose(nb.reshape(n_ph, *space), nb_ref, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(lost.reshape(n_ph, *space), lost_ref, rtol=1e-12, atol=1e-15)
+    # the dead mass joins the necrotic field; per-plane sums of births, lost, dead + lost
+    dead_all = ref[5] + lost_ref
+    np.testing.assert_allclose(necrotic.reshape(n_ph, *space), 0.5 + dead_all, rtol=1e-12)
+    for k, x in enumerate((ref[4], lost_ref, dead_all)):
+        np.testing.assert_allclose(sums[:, k].sum(axis=0), x.reshape(n_ph, -1).sum(1), rtol=1e-12)
     load_ref = np.tensordot(p.w, totals_ref + nb_ref, axes=(0, 0))
     np.testing.assert_allclose(load.reshape(space), load_ref, rtol=1e-12)
     assert np.array_equal(pde_box.from_extents(ext, frame), box)

@@ -388,18 +388,20 @@ class InvasionPDE(Representation):
             o2 = np.ascontiguousarray(s.o2.reshape(shape3)[sl])
             mu, tpq, tqp = self._rates(o2)
             births, dead, totals, nb, lost = self._step_buffers(local)
-            kern.step_cells(
+            grads = kern.step_cells(
                 p3, q3, p_old3, q_old3, s.head, self.g_table[self._phase(s.steps)], o2, mu,
                 tpq, tqp, dt, box, frame, flush, mm3, self.diff, self.rho, h, n_sub,
                 live_by_age, births, dead, totals,
             )  # fmt: skip
             load_local = np.empty(local)
             extents = pde_box.new_extents(frame)
-            kern.births_box(births, totals, mu, self.params.t_m, self.params.w, dt, flush, nb,
-                            lost, load_local, extents)  # fmt: skip
-            pde_motion.move_slabs(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho,
-                                  np.ascontiguousarray(mm3[sl]), dt, h,
-                                  pde_box.whole(local), n_sub, flush)  # fmt: skip
+            necrotic = s.necrotic.reshape(n_ph, *shape3)
+            sums = np.empty((local[0], 3, n_ph))
+            kern.births_box(births, totals, dead, mu, self.params.t_m, self.params.w, dt, flush,
+                            nb, lost, load_local, extents, necrotic, frame[0], sums)  # fmt: skip
+            pde_motion.move_slabs_along(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho,
+                                        *grads, dt, h, pde_box.whole(local), n_sub,
+                                        flush)  # fmt: skip
         live[:, slot_of_age] = live_by_age[:, :n_age]
         live[:, n_age] = live_by_age[:, n_age]
         if self._shifts_after(s.steps):  # the oldest bin joins the plus bin, its slot: age 0
@@ -415,12 +417,10 @@ class InvasionPDE(Representation):
             p3[:, s.head][region] += nb
             live[:, s.head] |= nb.reshape(n_ph, -1).any(axis=1)
         s.live = live
-        necrotic = s.necrotic.reshape(n_ph, *shape3)
-        necrotic[region] += dead + lost
-        vol, axes = self.grid.cell_volume, tuple(range(1, 4))
-        s.ledger.daughters += births.sum(axis=axes) * vol
-        s.ledger.newborn += (nb + lost).sum(axis=axes) * vol
-        s.ledger.dead += (dead + lost).sum(axis=axes) * vol
+        vol, born, lost_mass, died = self.grid.cell_volume, *sums.sum(axis=0)
+        s.ledger.daughters += born * vol
+        s.ledger.newborn += (nb.sum(axis=(1, 2, 3)) + lost_mass) * vol  # nb after its motion
+        s.ledger.dead += died * vol
         s.box = frame
         if self.settings.box:
             s.box = pde_box.grow(pde_box.from_extents(extents, frame), n_sub, shape3)

@@ -275,17 +275,18 @@ def demography_blocks(box: np.ndarray, cells: int = _BLOCK_CELLS) -> np.ndarray:
 
 #: age-bin slots moved together (they share each read of the face gradients; the buffers of
 #: their three planes stay in a core's L2 cache)
-_MOTION_GROUP = 2
+_MOTION_GROUP = 5
 
 
 @numba.njit(cache=True, parallel=True)
-def _motion(p, p_old, f, diff, rho, dt, h, frame, n_sub, flush, moving):  # pragma: no cover
-    """Motion inside ``frame`` of every ring slot and plus bin with ``moving[i, slot]``
-    (slot n_age: the plus bin), :data:`_MOTION_GROUP` consecutive slots of a phenotype
-    together, the groups in parallel (each slab computed alone)."""
+def _motion(p, p_old, gx, gy, gz, diff, rho, dt, h, frame, n_sub, flush, moving):
+    # pragma: no cover - compiled
+    """Motion inside ``frame`` (face gradients gx, gy, gz of the frame) of every ring slot and
+    plus bin with ``moving[i, slot]`` (slot n_age: the plus bin), :data:`_MOTION_GROUP`
+    consecutive slots of a phenotype together, the groups in parallel (each slab computed
+    alone)."""
     n_ph, n_age = p.shape[0], p.shape[1]
     per_ph = (n_age + _MOTION_GROUP - 1) // _MOTION_GROUP + 1
-    gx, gy, gz = face_gradients(f, frame, h)
     for j in numba.prange(n_ph * per_ph):
         i, grp = j // per_ph, j % per_ph
         d, r = diff[i], rho[i]
@@ -313,7 +314,8 @@ def step_cells(
     False where P and Q are 0 (skipped), updated from the demography. c (O2), mu, tpq, tqp
     and the outputs (zero on entry: daughters, dead, post-demography P + Q per phenotype)
     cover ``frame`` ⊇ ``box``; demography inside ``box``, motion (MM field f, ``n_sub``
-    explicit sub-steps) inside ``frame``; densities below ``flush`` become 0.
+    explicit sub-steps) inside ``frame``; densities below ``flush`` become 0. Returns the
+    face gradients of f in the frame (:func:`~.pde_motion.face_gradients`, for the newborns).
 
     Each age-resolved array is streamed about once per pass: the demography computes the
     rate factors of a block of cells (in cache) and runs every age bin and phenotype through
@@ -329,23 +331,33 @@ def step_cells(
     moving[:, (head + np.arange(n_age)) % n_age] = live[:, :n_age]
     moving[:, n_age] = live[:, n_age]
     moving &= ((diff != 0.0) | (rho != 0.0))[:, None]
-    _motion(p, p_old, f, diff, rho, dt, h, frame, n_sub, flush, moving)
+    grads = face_gradients(f, frame, h)
+    _motion(p, p_old, *grads, diff, rho, dt, h, frame, n_sub, flush, moving)
+    return grads
 
 
 @numba.njit(cache=True, parallel=True)
-def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents):  # pragma: no cover
+def births_box(
+    births, totals, dead, mu, t_m, w, dt, flush, nb, lost, load, extents, necrotic, f, sums,
+):  # fmt: skip  # pragma: no cover - compiled
     """Newborns of the step over a frame (arrays (n_ph, ...)): the daughters ``births`` of
     phenotype i stay i with 1 − t_m or become i + 1 with t_m (the last phenotype stays) and
     survive the half step with e^{−μ*Δt/2}; into ``nb`` the survivors (below ``flush``: 0),
     into ``lost`` the others. ``load`` = Σ_i w_i (totals_i + nb_i); ``extents`` records per
-    plane (min/max along axes 1 and 2) where totals + newborns are nonzero."""
+    plane (min/max along axes 1 and 2) where totals + newborns are nonzero. The step's dead
+    mass, ``dead`` + ``lost``, joins ``necrotic`` (n_ph, whole grid; the frame's first cell
+    at grid index ``f``); ``sums[a, :, i]``: Σ over plane a of births, lost and dead + lost
+    of phenotype i (in row order: the totals do not depend on the threads)."""
     n_ph = births.shape[0]
     fx, fy, fz = load.shape
+    f0, f1, f2 = f[0], f[1], f[2]
     keep = 1.0 - t_m
     for a in numba.prange(fx):
         lo_b, hi_b, lo_e, hi_e = extents[a, 0], extents[a, 1], extents[a, 2], extents[a, 3]
         survive = np.empty(fz)
         nonzero = np.empty(fz, dtype=np.bool_)
+        for i in range(n_ph):
+            sums[a, 0, i] = sums[a, 1, i] = sums[a, 2, i] = 0.0
         for b in range(fy):  # row by row, each array streamed along its rows
             mu_row, ld = mu[a, b], load[a, b]
             for e in range(fz):
@@ -355,7 +367,9 @@ def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents): 
             for i in range(n_ph):
                 born, nb_row, lost_row = births[i, a, b], nb[i, a, b], lost[i, a, b]
                 tot_row, mutants = totals[i, a, b], births[max(i - 1, 0), a, b]
+                dead_row, nec_row = dead[i, a, b], necrotic[i, f0 + a, f1 + b, f2 : f2 + fz]
                 last, first = i == n_ph - 1, i == 0
+                s_born = s_lost = s_dead = 0.0
                 for e in range(fz):
                     out = keep * born[e]
                     if last:
@@ -365,10 +379,19 @@ def births_box(births, totals, mu, t_m, w, dt, flush, nb, lost, load, extents): 
                     v = out * survive[e]
                     v = v if v >= flush else 0.0
                     nb_row[e] = v
-                    lost_row[e] = out * (1.0 - survive[e])
+                    gone = out * (1.0 - survive[e])
+                    lost_row[e] = gone
+                    died = dead_row[e] + gone
+                    nec_row[e] += died
+                    s_born += born[e]
+                    s_lost += gone
+                    s_dead += died
                     tot = tot_row[e] + v
                     ld[e] += w[i] * tot
                     nonzero[e] = nonzero[e] or tot != 0.0
+                sums[a, 0, i] += s_born
+                sums[a, 1, i] += s_lost
+                sums[a, 2, i] += s_dead
             for e in range(fz):
                 if nonzero[e]:
                     lo_b, hi_b = min(lo_b, b), max(hi_b, b)

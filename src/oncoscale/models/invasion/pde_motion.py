@@ -38,25 +38,28 @@ def _updated(c, xr, xl, yr, yl, zr, zl, vxr, vxl, vyr, vyl, vzr, vzl, dh, lam): 
     return c - lam * out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, parallel=True)
 def face_gradients(f, box, h):  # pragma: no cover - compiled
     """∂f on the interior faces of ``box`` normal to each axis: arrays of the box's shape
-    (face towards +1 of each cell; 0 on the box's last faces)."""
+    (face towards +1 of each cell; 0 on the box's last faces); planes in parallel."""
     lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
     bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
-    gx = np.zeros((bx, by, bz))
-    gy = np.zeros((bx, by, bz))
-    gz = np.zeros((bx, by, bz))
-    for a in range(bx):
+    gx = np.empty((bx, by, bz))
+    gy = np.empty((bx, by, bz))
+    gz = np.empty((bx, by, bz))
+    for a in numba.prange(bx):
         for b in range(by):
-            for e in range(bz):
-                fc = f[lo0 + a, lo1 + b, lo2 + e]
-                if a + 1 < bx:
-                    gx[a, b, e] = (f[lo0 + a + 1, lo1 + b, lo2 + e] - fc) / h
-                if b + 1 < by:
-                    gy[a, b, e] = (f[lo0 + a, lo1 + b + 1, lo2 + e] - fc) / h
-                if e + 1 < bz:
-                    gz[a, b, e] = (f[lo0 + a, lo1 + b, lo2 + e + 1] - fc) / h
+            f_row = f[lo0 + a, lo1 + b, lo2 : lo2 + bz]
+            x_row = f[lo0 + a + 1, lo1 + b, lo2 : lo2 + bz] if a + 1 < bx else f_row
+            y_row = f[lo0 + a, lo1 + b + 1, lo2 : lo2 + bz] if b + 1 < by else f_row
+            gx_row, gy_row, gz_row = gx[a, b], gy[a, b], gz[a, b]
+            for e in range(bz):  # a missing face: the row itself, (v − v)/h = 0
+                gx_row[e] = (x_row[e] - f_row[e]) / h
+                gy_row[e] = (y_row[e] - f_row[e]) / h
+            for e in range(bz - 1):
+                gz_row[e] = (f_row[e + 1] - f_row[e]) / h
+            if bz > 0:
+                gz_row[bz - 1] = 0.0
     return gx, gy, gz
 
 
@@ -145,31 +148,49 @@ def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush):  # pragma: no co
 
 
 @numba.njit(cache=True, parallel=True)
-def move_slabs(slabs, active, diff, rho, f, dt, h, box, n_sub, flush):  # pragma: no cover
+def move_slabs_along(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, flush):
+    # pragma: no cover - compiled
     """:func:`move_slab` of every ``active`` slab of ``slabs`` (n_slabs, nx, ny, nz), slab j
-    with D = diff[j], ρ = rho[j]; slabs in parallel (each is computed alone: the result does
+    with D = diff[j], ρ = rho[j], along the face gradients gx, gy, gz of the box
+    (:func:`face_gradients`); slabs in parallel (each is computed alone: the result does
     not depend on the threads)."""
-    gx, gy, gz = face_gradients(f, box, h)
     for j in numba.prange(slabs.shape[0]):
         if active[j] and (diff[j] != 0.0 or rho[j] != 0.0):
             move_slab(slabs[j : j + 1], gx, gy, gz, diff[j], rho[j], dt, h, box, n_sub, flush)
 
 
 @numba.njit(cache=True)
+def move_slabs(slabs, active, diff, rho, f, dt, h, box, n_sub, flush):  # pragma: no cover
+    """:func:`move_slabs_along` the face gradients of the field f in ``box``."""
+    gx, gy, gz = face_gradients(f, box, h)
+    move_slabs_along(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, flush)
+
+
+@numba.njit(cache=True, parallel=True)
 def max_face_gradients(f, h):  # pragma: no cover - compiled
-    """max |∂f| over the interior faces normal to each axis of a (nx, ny, nz) field."""
+    """max |∂f| over the interior faces normal to each axis of a (nx, ny, nz) field (planes
+    in parallel; a maximum does not depend on their order)."""
     nx, ny, nz = f.shape
+    per_plane = np.zeros((nx, 3))
+    for a in numba.prange(nx):
+        m0 = m1 = m2 = 0.0
+        for b in range(ny):
+            f_row = f[a, b]
+            if a + 1 < nx:
+                x_row = f[a + 1, b]
+                for e in range(nz):
+                    m0 = max(m0, abs((x_row[e] - f_row[e]) / h))
+            if b + 1 < ny:
+                y_row = f[a, b + 1]
+                for e in range(nz):
+                    m1 = max(m1, abs((y_row[e] - f_row[e]) / h))
+            for e in range(nz - 1):
+                m2 = max(m2, abs((f_row[e + 1] - f_row[e]) / h))
+        per_plane[a, 0], per_plane[a, 1], per_plane[a, 2] = m0, m1, m2
     out = np.zeros(3)
     for a in range(nx):
-        for b in range(ny):
-            for e in range(nz):
-                v = f[a, b, e]
-                if a + 1 < nx:
-                    out[0] = max(out[0], abs((f[a + 1, b, e] - v) / h))
-                if b + 1 < ny:
-                    out[1] = max(out[1], abs((f[a, b + 1, e] - v) / h))
-                if e + 1 < nz:
-                    out[2] = max(out[2], abs((f[a, b, e + 1] - v) / h))
+        for k in range(3):
+            out[k] = max(out[k], per_plane[a, k])
     return out
 
 
