@@ -10,9 +10,10 @@ import math
 
 import numba
 import numpy as np
+from scipy import fft
 
-from oncoscale.models.invasion.fields import FieldSolver
 from oncoscale.models.invasion.params import N_PHENOTYPES
+from oncoscale.numerics.helmholtz import NeumannHelmholtz
 
 
 @numba.njit(cache=True)
@@ -216,12 +217,29 @@ def age_ring(p: np.ndarray, p_old: np.ndarray, head: int, newborn: np.ndarray) -
     return slot
 
 
+def _field_step(helmholtz, params, mm, mde, o2, load, dt):
+    """The round-2 field step (NumPy expressions, one-thread transforms, the spectral
+    denominator rebuilt for every solve), frozen."""
+    p, axes = params, tuple(range(-helmholtz.grid.dim, 0))
+
+    def solve(rhs, diffusion, decay):
+        spec = fft.dctn(rhs, type=2, norm="ortho", axes=axes)
+        spec /= 1.0 - dt * (diffusion * helmholtz.eigenvalues - decay)
+        return fft.idctn(spec, type=2, norm="ortho", axes=axes)
+
+    mm_new = mm * np.exp(-p.eta * np.maximum(mde, 0.0) * dt)
+    o2_mid = o2 * (1.0 / (1.0 + dt * p.omega * load / (np.maximum(o2, 0.0) + p.K_O)))
+    mde_new = solve(mde + dt * p.kappa * load, p.D_m, p.sigma_m)
+    o2_new = solve(o2_mid + dt * p.nu * mm_new, p.D_o, p.phi)
+    return mm_new, np.maximum(mde_new, 0.0), np.maximum(o2_new, 0.0)
+
+
 class BaselineStepper:
     """Steps an ``InvasionPDE`` state in place with the frozen round-2 kernel."""
 
     def __init__(self, rep):
         self.rep = rep
-        self.solver = FieldSolver(rep.grid, rep.params)
+        self.helmholtz = NeumannHelmholtz(rep.grid)
 
     def step(self, s) -> None:
         rep, g, dt, n_ph = self.rep, self.rep.grid, self.rep.dt, N_PHENOTYPES
@@ -251,5 +269,5 @@ class BaselineStepper:
         else:
             s.p[:, s.head] += nb
         rep._bookkeep(s, births, raw, dead.reshape(n_ph, *g.shape) + dead_nb)
-        s.mm, s.mde, s.o2 = self.solver.step(s.mm, s.mde, s.o2, load, dt)
+        s.mm, s.mde, s.o2 = _field_step(self.helmholtz, rep.params, s.mm, s.mde, s.o2, load, dt)
         s.steps += 1

@@ -273,7 +273,7 @@ def test_demography_does_not_depend_on_the_blocks():
 @pytest.mark.parametrize("boxed", [False, True], ids=["whole-grid", "inner-box"])
 @pytest.mark.parametrize("moving", [False, True], ids=["demography", "demography+motion"])
 def test_cell_kernel_matches_references(dim, boxed, moving):
-    """step_cells (ring buffer, demography in blocks then motion two age bins at a time,
+    """step_cells (ring buffer, demography in blocks then motion in groups of age bins,
     demography inside a box, motion inside the frame around it) and births_box equal the NumPy
     demography reference, motion reference and newborns (age order) and leave everything
     outside the frame untouched."""
@@ -342,6 +342,27 @@ def test_cell_kernel_matches_references(dim, boxed, moving):
     load_ref = np.tensordot(p.w, totals_ref + nb_ref, axes=(0, 0))
     np.testing.assert_allclose(load.reshape(space), load_ref, rtol=1e-12)
     assert np.array_equal(pde_box.from_extents(ext, frame), box)
+
+
+def test_births_box_adds_the_dead_mass_to_the_necrotic_field_of_its_frame_only():
+    """births_box works on a frame inside the grid: the step's dead mass (dead + lost) joins
+    the whole-grid necrotic field at the frame's cells and nowhere else."""
+    rng = np.random.default_rng(11)
+    n_ph, grid_shape, frame = 5, (6, 7, 8), np.array([[1, 2, 3], [4, 5, 8]])
+    local = tuple(frame[1] - frame[0])
+    births, totals, dead = (rng.random((n_ph, *local)) for _ in range(3))
+    mu = rng.random(local)
+    nb, lost, load = np.empty((n_ph, *local)), np.empty((n_ph, *local)), np.empty(local)
+    necrotic = rng.random((n_ph, *grid_shape))
+    before = necrotic.copy()
+    sums = np.empty((local[0], 3, n_ph))
+    kern.births_box(births, totals, dead, mu, 0.2, np.ones(n_ph), 0.01, 0.0, nb, lost, load,
+                    pde_box.new_extents(frame), necrotic, frame[0], sums)  # fmt: skip
+    region = (slice(None), *pde_box.slices(frame))
+    expected = before.copy()
+    expected[region] += dead + lost
+    assert np.array_equal(necrotic, expected)
+    np.testing.assert_allclose(sums[:, 2].sum(0), (dead + lost).sum(axis=(1, 2, 3)), rtol=1e-13)
 
 
 def test_motion_refuses_face_gradients_of_another_box():

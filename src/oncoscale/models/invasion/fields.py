@@ -18,6 +18,7 @@ from oncoscale.errors import InputError
 from oncoscale.models.invasion.params import InvasionParameters
 from oncoscale.numerics.grids import CartesianGrid
 from oncoscale.numerics.helmholtz import NeumannHelmholtz
+from oncoscale.numerics.thread_tuner import numba_threads
 
 
 def domain_grid(params: InvasionParameters, dim: int, dx: float | None = None) -> CartesianGrid:
@@ -58,7 +59,8 @@ def _right_hand_sides(mde, o2, load, mm_new, dt_kappa, dt_omega, k_o, dt_nu, rhs
 @dataclass
 class FieldSolver:
     """Steps (MM, MDE, O2) on ``grid`` with the parameters ``params`` (see module doc);
-    ``workers``: threads of the cosine transforms (the result does not depend on them)."""
+    ``workers``: threads of the cosine transforms and the right-hand sides (the result does
+    not depend on them)."""
 
     grid: CartesianGrid
     params: InvasionParameters
@@ -88,8 +90,12 @@ class FieldSolver:
         p = self.params
         mm_new = degrade_matrix(mm, mde, p.eta, dt)
         rhs_mde, rhs_o2 = np.empty(shape), np.empty(shape)
-        _right_hand_sides(mde, o2, load, mm_new, dt * p.kappa, dt * p.omega, p.K_O, dt * p.nu,
-                          rhs_mde, rhs_o2)  # fmt: skip
+        with numba_threads(self.workers or 1):
+            _right_hand_sides(np.ascontiguousarray(mde, dtype=float),
+                              np.ascontiguousarray(o2, dtype=float),
+                              np.ascontiguousarray(load, dtype=float), mm_new,
+                              dt * p.kappa, dt * p.omega, p.K_O, dt * p.nu, rhs_mde,
+                              rhs_o2)  # fmt: skip
         with fft.set_workers(self.workers or 1):
             mde_new = self._helmholtz.solve(rhs_mde, dt, p.D_m, p.sigma_m)
             o2_new = self._helmholtz.solve(rhs_o2, dt, p.D_o, p.phi)

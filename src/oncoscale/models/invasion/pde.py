@@ -375,7 +375,9 @@ class InvasionPDE(Representation):
         p_old3 = s.p_old.reshape(n_ph, *shape3)
         q_old3 = s.q_old.reshape(n_ph, *shape3)
         mm3 = s.mm.reshape(shape3)
-        n_sub = self._substeps(s.mm, float(pde_motion.max_face_gradients(mm3, h).sum()))
+        with numba_threads(self._threads_for(mm3.size)):
+            speed = float(pde_motion.max_face_gradients(mm3, h).sum())
+        n_sub = self._substeps(s.mm, speed)
         box = self._support(s) if s.box is None or not self.settings.box else s.box
         frame = pde_box.grow(box, n_sub, shape3)
         sl = pde_box.slices(frame)

@@ -41,7 +41,8 @@ def _updated(c, xr, xl, yr, yl, zr, zl, vxr, vxl, vyr, vyl, vzr, vzl, dh, lam): 
 @numba.njit(cache=True, parallel=True)
 def face_gradients(f, box, h):  # pragma: no cover - compiled
     """∂f on the interior faces of ``box`` normal to each axis: arrays of the box's shape
-    (face towards +1 of each cell; 0 on the box's last faces); planes in parallel."""
+    (face towards +1 of each cell; 0 on the box's last faces, f being finite); planes in
+    parallel."""
     lo0, lo1, lo2 = box[0, 0], box[0, 1], box[0, 2]
     bx, by, bz = box[1, 0] - lo0, box[1, 1] - lo1, box[1, 2] - lo2
     gx = np.empty((bx, by, bz))
