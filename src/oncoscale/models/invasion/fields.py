@@ -93,7 +93,8 @@ class FieldSolver:
         with numba_threads(self.workers or 1):
             _right_hand_sides(np.ascontiguousarray(mde, dtype=float),
                               np.ascontiguousarray(o2, dtype=float),
-                              np.ascontiguousarray(load, dtype=float), mm_new,
+                              np.ascontiguousarray(load, dtype=float),
+                              np.ascontiguousarray(mm_new, dtype=float),
                               dt * p.kappa, dt * p.omega, p.K_O, dt * p.nu, rhs_mde,
                               rhs_o2)  # fmt: skip
         with fft.set_workers(self.workers or 1):
