@@ -387,9 +387,10 @@ def test_motion_kernel_matches_reference(dim):
     f = rng.random(grid.shape)
     diff, rho = np.linspace(0.01, 0.05, 5), np.linspace(0.0, 0.4, 5)
     ref = pde_motion.motion_reference(dens, f, diff, rho, 0.1, grid, n_sub=2)
+    whole = pde_box.whole(shape3)
+    grads = pde_motion.face_gradients(f.reshape(shape3), whole, 1.0)
     pde_motion.move_slabs(dens.reshape(20, *shape3), np.ones(20, dtype=bool), diff.repeat(4),
-                          rho.repeat(4), f.reshape(shape3), 0.1, 1.0, pde_box.whole(shape3), 2,
-                          0.0)  # fmt: skip
+                          rho.repeat(4), *grads, 0.1, 1.0, whole, 2, 0.0)  # fmt: skip
     np.testing.assert_allclose(dens, ref, rtol=1e-13)
     # compact support: a box two cells wider than the support per side (2 sub-steps)
     blob = np.zeros((1, *shape3))
@@ -398,8 +399,9 @@ def test_motion_kernel_matches_reference(dim):
     full = pde_motion.motion_reference(blob.reshape(1, 1, *grid.shape), f, diff[:1], rho[:1],
                                        0.1, grid, n_sub=2)  # fmt: skip
     box = pde_box.grow(pde_box.of_nonzero(blob), 2, shape3)
-    pde_motion.move_slabs(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], f.reshape(shape3),
-                          0.1, 1.0, box, 2, 0.0)  # fmt: skip
+    grads = pde_motion.face_gradients(f.reshape(shape3), box, 1.0)
+    pde_motion.move_slabs(blob, np.ones(1, dtype=bool), diff[:1], rho[:1], *grads, 0.1, 1.0,
+                          box, 2, 0.0)  # fmt: skip
     np.testing.assert_allclose(blob.reshape(grid.shape), full[0, 0], rtol=1e-13, atol=1e-300)
 
 
@@ -437,9 +439,10 @@ def _motion_error(h: float, rho: float, diff: float) -> float:
     dt = 1e-3
     moved = dens[:1].copy()
     shape3 = _shape3(grid)
+    whole = pde_box.whole(shape3)
+    grads = pde_motion.face_gradients(f.reshape(shape3), whole, h)
     pde_motion.move_slabs(moved.reshape(1, *shape3), np.ones(1, dtype=bool), np.array([diff]),
-                          np.array([rho]), f.reshape(shape3), dt, h, pde_box.whole(shape3), 1,
-                          0.0)  # fmt: skip
+                          np.array([rho]), *grads, dt, h, whole, 1, 0.0)  # fmt: skip
     return float(np.max(np.abs((moved[0, 0] - n) / dt - exact)))
 
 

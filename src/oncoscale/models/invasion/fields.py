@@ -34,19 +34,13 @@ def degrade_matrix(mm: np.ndarray, mde: np.ndarray, eta: float, dt: float) -> np
     return mm * np.exp(-eta * np.maximum(mde, 0.0) * dt)
 
 
-def o2_uptake_factor(
-    o2: np.ndarray, load: np.ndarray, params: InvasionParameters, dt: float
-) -> np.ndarray:
-    """Factor 1/(1 + dt ω W/(c + K_O)) ∈ (0, 1] applied to c by the implicit uptake stage."""
-    return 1.0 / (1.0 + dt * params.omega * load / (np.maximum(o2, 0.0) + params.K_O))
-
-
 @numba.njit(cache=True, parallel=True)
 def _right_hand_sides(mde, o2, load, mm_new, dt_kappa, dt_omega, k_o, dt_nu, rhs_mde, rhs_o2):
     # pragma: no cover - compiled
-    """The implicit solves' right-hand sides in one pass (the operations and their order of
-    :func:`o2_uptake_factor` and the NumPy expressions they replace, so the same bits):
-    MDE + Δt κ W and c/(1 + Δt ω W/(c⁺ + K_O)) + Δt ν f."""
+    """The implicit solves' right-hand sides in one pass: MDE + Δt κ W, and O2 after the
+    implicit uptake, c·1/(1 + Δt ω W/(c⁺ + K_O)), plus Δt ν f (the uptake factor lies in
+    (0, 1]); evaluated in the order of the NumPy expressions of the test's reference, so the
+    same bits."""
     m, c, w, f = mde.reshape(-1), o2.reshape(-1), load.reshape(-1), mm_new.reshape(-1)
     out_m, out_c = rhs_mde.reshape(-1), rhs_o2.reshape(-1)
     for j in numba.prange(m.size):

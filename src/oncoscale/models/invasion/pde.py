@@ -401,9 +401,8 @@ class InvasionPDE(Representation):
             sums = np.empty((local[0], 3, n_ph))
             kern.births_box(births, totals, dead, mu, self.params.t_m, self.params.w, dt, flush,
                             nb, lost, load_local, extents, necrotic, frame[0], sums)  # fmt: skip
-            pde_motion.move_slabs_along(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho,
-                                        *grads, dt, h, pde_box.whole(local), n_sub,
-                                        flush)  # fmt: skip
+            pde_motion.move_slabs(nb, np.ones(n_ph, dtype=np.bool_), self.diff, self.rho, *grads,
+                                  dt, h, pde_box.whole(local), n_sub, flush)  # fmt: skip
         live[:, slot_of_age] = live_by_age[:, :n_age]
         live[:, n_age] = live_by_age[:, n_age]
         if self._shifts_after(s.steps):  # the oldest bin joins the plus bin, its slot: age 0

@@ -149,7 +149,7 @@ def move_slab(s, gx, gy, gz, d, rho, dt, h, box, n_sub, flush):  # pragma: no co
 
 
 @numba.njit(cache=True, parallel=True)
-def move_slabs_along(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, flush):
+def move_slabs(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, flush):
     # pragma: no cover - compiled
     """:func:`move_slab` of every ``active`` slab of ``slabs`` (n_slabs, nx, ny, nz), slab j
     with D = diff[j], ρ = rho[j], along the face gradients gx, gy, gz of the box
@@ -158,13 +158,6 @@ def move_slabs_along(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, fl
     for j in numba.prange(slabs.shape[0]):
         if active[j] and (diff[j] != 0.0 or rho[j] != 0.0):
             move_slab(slabs[j : j + 1], gx, gy, gz, diff[j], rho[j], dt, h, box, n_sub, flush)
-
-
-@numba.njit(cache=True)
-def move_slabs(slabs, active, diff, rho, f, dt, h, box, n_sub, flush):  # pragma: no cover
-    """:func:`move_slabs_along` the face gradients of the field f in ``box``."""
-    gx, gy, gz = face_gradients(f, box, h)
-    move_slabs_along(slabs, active, diff, rho, gx, gy, gz, dt, h, box, n_sub, flush)
 
 
 @numba.njit(cache=True, parallel=True)
