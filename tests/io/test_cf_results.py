@@ -8,11 +8,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 from compliance_checker.runner import CheckSuite
 
-from oncoscale.io.results import CONVENTIONS, open_result
+from oncoscale.analysis.summary import summarise
+from oncoscale.atomic import atomic_json
+from oncoscale.io.results import CONVENTIONS, open_result, record_nbytes, write_result_kept
 from oncoscale.io.scenario import load_scenario, resolve
+from oncoscale.run.runner import run
 from oncoscale.workflows.ensemble import execute_ensemble
 from oncoscale.workflows.pipeline import execute_run, execute_study
 
@@ -106,6 +111,33 @@ def test_time_is_in_the_family_unit_everywhere(results, label, unit):
     if "particle_age" in ds:
         assert ds["particle_age"].attrs["units"] == unit
         assert ds["particle_count"].attrs["sample_dimension"] == "particle"
+
+
+@pytest.mark.parametrize("label", [r[0] for r in RUNS])
+def test_summary_of_the_kept_result_is_the_summary_of_the_file(results, label, tmp_path):
+    """execute_run summarises the result it kept in memory, not the file read back: the two
+    must be the same result (values, attributes, particles) and give the same summary."""
+    ds = open_result(results[label] / "result.nc")
+    atomic_json(summarise(ds), tmp_path / "from_file.json")
+    assert (tmp_path / "from_file.json").read_text() == (
+        results[label] / "summary.json"
+    ).read_text()
+
+
+def test_kept_result_is_identical_to_the_file(tmp_path):
+    """write_result_kept's Dataset equals the file it wrote: values, dtypes, attributes of
+    every variable and global attributes (a particle model and a field model)."""
+    for scenario, model, overrides, t_end in (
+        ("invasion-homogeneous", "ibm", INVASION_COARSE, 0.05),
+        ("oncolytic-central", "pde-radial", {"numerics.dr": 0.1}, 20.0),
+    ):
+        resolved = resolve(load_scenario(scenario), model, overrides, t_end, seed=1)
+        rep = resolved.representation()
+        record = run(rep, resolved.plan(progress=False), rng=np.random.default_rng(1))
+        meta = {"scenario": scenario, "seed": 1, "command": "test"}
+        kept = write_result_kept(rep, record, meta, tmp_path / f"{model}.nc")
+        xr.testing.assert_identical(kept, open_result(tmp_path / f"{model}.nc"))
+        assert record_nbytes(record) > 0
 
 
 def test_counts_are_integers_and_only_stochastic_runs_have_a_seed(results):

@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,17 @@ from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json, remove_stale_temporaries
 from oncoscale.errors import InputError, RunFailed
 from oncoscale.io.folders import check_output_folder, exclusive
-from oncoscale.io.results import build_dataset, open_result, untrusted, write_netcdf, write_result
+from oncoscale.io.results import (
+    build_dataset,
+    fits_in_memory,
+    open_for_figures,
+    open_result,
+    record_nbytes,
+    untrusted,
+    write_netcdf,
+    write_result,
+    write_result_kept,
+)
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.memory import require_memory
 from oncoscale.run.footprint import footprint_settings, run_footprint
@@ -72,24 +82,24 @@ def execute_run(
     work = out_dir / WORK_DIR
     plan = resolved.plan(work_dir=work, progress=progress)
     rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
-    with run_folder(out_dir, resolved):
-        record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
-        result = write_result(
-            rep,
-            record,
-            {
+    with ExitStack() as stack:
+        with run_folder(out_dir, resolved):
+            record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
+            meta = {
                 "scenario": resolved.scenario.name,
                 "seed": resolved.seed if rep.stochastic else None,
                 "scenario_resolved": resolved.provenance(),
                 "command": command or " ".join(sys.argv),
-            },
-            out_dir / "result.nc",
-        )
-        with open_result(result, lazy=True) as ds:
+            }
+            result = out_dir / "result.nc"
+            if fits_in_memory(record_nbytes(record)):  # kept: summary and figures read it
+                ds = write_result_kept(rep, record, meta, result)
+            else:
+                write_result(rep, record, meta, result)
+                ds = stack.enter_context(open_result(result, lazy=True))
             summary = summarise(ds)
-        atomic_json(summary, out_dir / "summary.json")
-        discard_work(work)
-    with open_result(result, lazy=True) as ds:
+            atomic_json(summary, out_dir / "summary.json")
+            discard_work(work)
         figs: list[Path] = []
         html = None
         if figures:
@@ -165,7 +175,7 @@ def redraw_run(out_dir: Path) -> RunOutput:
             f"invalid value for 'DIR': {str(out_dir)!r} holds no result.nc; allowed: the output "
             "folder of a finished 'oncoscale run'"
         )
-    with open_result(result, lazy=True) as ds, untrusted(str(result)):
+    with open_for_figures(result) as ds, untrusted(str(result)):
         return _redraw(ds, result, Path(out_dir))
 
 
