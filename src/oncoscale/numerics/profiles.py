@@ -29,15 +29,15 @@ class RadialBins:
     def __init__(self, radius: np.ndarray, bin_width: float, r_max: float):
         edges = np.arange(0.0, r_max + bin_width, bin_width)
         idx = np.digitize(np.asarray(radius).ravel(), edges) - 1
-        self._ok = (idx >= 0) & (idx < edges.size - 1)
-        self._idx = idx[self._ok]
         self._n = edges.size - 1
+        # points outside the rings count in one extra bin, dropped: no masked copy per call
+        self._idx = np.where((idx >= 0) & (idx < self._n), idx, self._n)
         self.centres = 0.5 * (edges[1:] + edges[:-1])
-        self._counts = np.bincount(self._idx, minlength=self._n)
+        self._counts = np.bincount(self._idx, minlength=self._n + 1)[: self._n]
 
     def mean(self, values: np.ndarray) -> np.ndarray:
         """Mean value per ring (nan for rings without grid points)."""
-        sums = np.bincount(self._idx, weights=np.ravel(values)[self._ok], minlength=self._n)
+        sums = np.bincount(self._idx, weights=np.ravel(values), minlength=self._n + 1)[: self._n]
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(self._counts > 0, sums / np.maximum(self._counts, 1), np.nan)
 
