@@ -15,11 +15,17 @@ from compliance_checker.runner import CheckSuite
 
 from oncoscale.analysis.summary import summarise
 from oncoscale.atomic import atomic_json
-from oncoscale.io.results import CONVENTIONS, open_result, record_nbytes, write_result_kept
+from oncoscale.io.results import (
+    CONVENTIONS,
+    build_dataset,
+    open_result,
+    record_nbytes,
+    write_result,
+)
 from oncoscale.io.scenario import load_scenario, resolve
 from oncoscale.run.runner import run
 from oncoscale.workflows.ensemble import execute_ensemble
-from oncoscale.workflows.pipeline import execute_run, execute_study
+from oncoscale.workflows.pipeline import execute_run, execute_study, simulate
 
 CF_TEST = "cf:" + CONVENTIONS.removeprefix("CF-")
 INVASION_COARSE = {"M_MM": 0.01, "M_O2": 0.2, "M_MDE": 0.05}
@@ -124,9 +130,9 @@ def test_summary_of_the_kept_result_is_the_summary_of_the_file(results, label, t
     ).read_text()
 
 
-def test_kept_result_is_identical_to_the_file(tmp_path):
-    """write_result_kept's Dataset equals the file it wrote: values, dtypes, attributes of
-    every variable and global attributes (a particle model and a field model)."""
+def test_the_file_written_like_the_kept_result_is_identical_to_it(tmp_path):
+    """write_result(like=build_dataset(...)) writes exactly that Dataset: values, dtypes,
+    attributes of every variable and global attributes (a particle model, a field model)."""
     for scenario, model, overrides, t_end in (
         ("invasion-homogeneous", "ibm", INVASION_COARSE, 0.05),
         ("oncolytic-central", "pde-radial", {"numerics.dr": 0.1}, 20.0),
@@ -135,9 +141,29 @@ def test_kept_result_is_identical_to_the_file(tmp_path):
         rep = resolved.representation()
         record = run(rep, resolved.plan(progress=False), rng=np.random.default_rng(1))
         meta = {"scenario": scenario, "seed": 1, "command": "test"}
-        kept = write_result_kept(rep, record, meta, tmp_path / f"{model}.nc")
+        kept = build_dataset(rep, record, meta)
+        write_result(rep, record, meta, tmp_path / f"{model}.nc", like=kept)
         xr.testing.assert_identical(kept, open_result(tmp_path / f"{model}.nc"))
         assert record_nbytes(record) > 0
+
+
+def test_a_run_with_figures_writes_its_result_beside_them(tmp_path):
+    """With figures, result.nc is written by a child process while the figures are drawn
+    (where it can fork): the file is complete and is what the summary and figures saw."""
+    resolved = resolve(load_scenario("oncolytic-central"), "abm",
+                       {"L": 1.0, "R_u": 0.6, "R_i": 0.3}, 2.0, seed=3)  # fmt: skip
+    out = execute_run(resolved, tmp_path / "run", progress=False, figures=True)
+    assert {p.name for p in out.figures} >= {"totals.png", "movie.mp4"}
+    assert sorted(p.name for p in out.directory.iterdir()) == [
+        "figures", "report.html", "result.nc", "summary.json"
+    ]  # fmt: skip
+    ds = open_result(out.result)
+    assert cf_failures(out.result) == []
+    atomic_json(summarise(ds), tmp_path / "from_file.json")
+    assert (tmp_path / "from_file.json").read_text() == (out.directory / "summary.json").read_text()
+    simulated = simulate(resolved)
+    for name in ("u", "i", "z", "phi", "total_tumour"):
+        np.testing.assert_array_equal(ds[name].values, simulated[name].values)
 
 
 def test_counts_are_integers_and_only_stochastic_runs_have_a_seed(results):

@@ -30,7 +30,7 @@ from identity import result_difference
 from oncoscale.io.results import read_attrs
 
 ENSEMBLE = ["ensemble", "oncolytic-central", "--model", "abm", "--runs", "6", "--seed", "5",
-            "--t-end", "12", "--set", "L=3", "--set", "output.observe_interval=0.5",
+            "--t-end", "48", "--set", "L=3", "--set", "output.observe_interval=0.5",
             "--set", "output.snapshot_interval=2", "--set", "output.checkpoint_every=0.1",
             "--quiet", "--no-figures"]  # fmt: skip
 STUDY = ["run", "oncolytic-threshold-injection", "--t-end", "800", "--set", "numerics.dr=0.1",

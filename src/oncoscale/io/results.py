@@ -212,28 +212,34 @@ def _with_snapshots(skeleton: xr.Dataset, rep: Representation, snaps: list[Snaps
     return ds
 
 
+_PARTICLE_INDEX = ("particle_count", "particle_offset")
 _COUNT_ATTRS = {"long_name": "number of particles in the snapshot", "sample_dimension": "particle"}
 _OFFSET = {"long_name": "index of the snapshot's first particle on dimension particle"}
 
 
 def write_result(
-    rep: Representation, record: RunRecord, meta: Mapping[str, Any], path: str | Path
+    rep: Representation,
+    record: RunRecord,
+    meta: Mapping[str, Any],
+    path: str | Path,
+    like: xr.Dataset | None = None,
 ) -> Path:
     """Write the result of one run to ``path`` atomically, streaming the snapshots from the
-    record's store one at a time (compressed, one chunk per snapshot)."""
-    return _write_streamed(_skeleton(rep, record, meta), rep, record, path)
+    record's store one at a time (compressed, one chunk per snapshot). ``like``: the same run's
+    :func:`build_dataset`, whose attributes and observables are written, so that the file
+    and that Dataset are identical (test)."""
+    skeleton = _skeleton(rep, record, meta) if like is None else _skeleton_of(like, rep)
+    return _write_streamed(skeleton, rep, record, path)
 
 
-def write_result_kept(
-    rep: Representation, record: RunRecord, meta: Mapping[str, Any], path: str | Path
-) -> xr.Dataset:
-    """:func:`write_result`, and the same result in memory (values and attributes as in the
-    file, which is not read back): for runs whose snapshots fit (:func:`fits_in_memory` of
-    :func:`record_nbytes`), read many times over by the summary and the figures."""
-    skeleton = _skeleton(rep, record, meta)
-    snaps: list[Snapshot] = []
-    _write_streamed(skeleton, rep, record, path, keep=snaps)
-    return _with_snapshots(skeleton, rep, snaps)
+def _skeleton_of(ds: xr.Dataset, rep: Representation) -> xr.Dataset:
+    """``ds`` without what :func:`_with_snapshots` added (fields, particles)."""
+    added = [
+        name
+        for name in ds.data_vars
+        if name in rep.field_dims or "particle" in ds[name].dims or name in _PARTICLE_INDEX
+    ]
+    return ds.drop_vars(added)
 
 
 def record_nbytes(record: RunRecord) -> int:
@@ -248,10 +254,7 @@ def record_nbytes(record: RunRecord) -> int:
     return n * max(sizes)
 
 
-def _write_streamed(
-    skeleton: xr.Dataset, rep: Representation, record: RunRecord, path, keep: list | None = None
-) -> Path:
-    """The file of :func:`write_result`; the snapshots it wrote are appended to ``keep``."""
+def _write_streamed(skeleton: xr.Dataset, rep: Representation, record: RunRecord, path) -> Path:
     info = rep.variable_info()
     dims = rep.field_dims
     n_snap = len(record.snap_times)
@@ -259,15 +262,11 @@ def _write_streamed(
 
     def writer(tmp: Path) -> None:
         skeleton.to_netcdf(tmp, engine="netcdf4", encoding=cf_encoding(skeleton))
-        if keep is not None:
-            keep.clear()  # a retried write starts again
         with netCDF4.Dataset(tmp, "a") as nc:
             offset = 0
             created: dict[str, Any] = {}
             for k, (fields, parts) in enumerate(record.iter_snapshots()):
                 fault_point("result-snapshot", tmp)  # tests: die with the file half written
-                if keep is not None:
-                    keep.append((fields, parts))
                 if set(fields) != set(dims):
                     raise InputError(
                         f"snapshot {k} of the run's record holds the fields {sorted(fields)}, "

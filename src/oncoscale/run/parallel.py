@@ -19,10 +19,9 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from tqdm.auto import tqdm
-
 from oncoscale.errors import InputError
 from oncoscale.memory import MemoryEstimate, require_memory
+from oncoscale.run.progress import tqdm
 
 #: memory of one local worker process before it runs anything (Python, NumPy, Numba, Dask,
 #: oncoscale imported; measured about 200 MB)

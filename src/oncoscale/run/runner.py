@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from oncoscale.errors import InputError, RunFailed
 from oncoscale.memory import require_memory
@@ -31,6 +30,7 @@ from oncoscale.run.checkpoint import (
     write_checkpoint,
 )
 from oncoscale.run.footprint import footprint_settings, run_footprint
+from oncoscale.run.progress import tqdm
 from oncoscale.run.protocols import Event, EventRecord
 from oncoscale.run.record import DirectoryStore, MemoryStore, RecordStore, RunRecord
 from oncoscale.run.trackers import ObservableTracker, SnapshotTracker, Tracker

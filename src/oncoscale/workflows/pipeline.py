@@ -34,10 +34,10 @@ from oncoscale.io.results import (
     untrusted,
     write_netcdf,
     write_result,
-    write_result_kept,
 )
 from oncoscale.io.scenario import ResolvedRun, SweepStudy, load_scenario, resolve
 from oncoscale.memory import require_memory
+from oncoscale.run.beside import beside
 from oncoscale.run.footprint import footprint_settings, run_footprint
 from oncoscale.run.parallel import WORKER_PROCESS_BYTES
 from oncoscale.run.runner import CHECKPOINT_FILE, run
@@ -82,6 +82,8 @@ def execute_run(
     work = out_dir / WORK_DIR
     plan = resolved.plan(work_dir=work, progress=progress)
     rng = np.random.default_rng(resolved.seed) if rep.stochastic else None
+    figs: list[Path] = []
+    html = None
     with ExitStack() as stack:
         with run_folder(out_dir, resolved):
             record = run(rep, plan, rng=rng, resume=resume, trackers=trackers)
@@ -92,18 +94,23 @@ def execute_run(
                 "command": command or " ".join(sys.argv),
             }
             result = out_dir / "result.nc"
-            if fits_in_memory(record_nbytes(record)):  # kept: summary and figures read it
-                ds = write_result_kept(rep, record, meta, result)
+            if fits_in_memory(record_nbytes(record)):
+                # kept in memory for the summary and the figures, which are drawn while a
+                # child process writes the same result to the file (run.beside)
+                ds = build_dataset(rep, record, meta)
+                with beside(write_result, rep, record, meta, result, like=ds, fork=figures):
+                    summary = summarise(ds)
+                    if figures:
+                        figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
             else:
                 write_result(rep, record, meta, result)
                 ds = stack.enter_context(open_result(result, lazy=True))
-            summary = summarise(ds)
+                summary = summarise(ds)
+                if figures:
+                    figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
             atomic_json(summary, out_dir / "summary.json")
             discard_work(work)
-        figs: list[Path] = []
-        html = None
         if figures:
-            figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
             html = write_run_report(resolved, ds, summary, figs, out_dir)
     return RunOutput(out_dir, result, summary, figs, html)
 
