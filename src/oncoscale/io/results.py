@@ -50,7 +50,7 @@ from oncoscale.faults import fault_point
 from oncoscale.memory import memory_limit
 from oncoscale.models.base import Representation, VariableInfo
 from oncoscale.run.protocols import EventRecord
-from oncoscale.run.record import RunRecord, Snapshot
+from oncoscale.run.record import RunRecord
 
 #: the CF version result files follow
 CONVENTIONS = "CF-1.11"
@@ -191,14 +191,10 @@ def _particle_attrs(rep: Representation, name: str) -> dict[str, str]:
 
 def build_dataset(rep: Representation, record: RunRecord, meta: Mapping[str, Any]) -> xr.Dataset:
     """The labelled result of one run, in memory (see :func:`write_result` for large runs)."""
-    return _with_snapshots(_skeleton(rep, record, meta), rep, list(record.iter_snapshots()))
-
-
-def _with_snapshots(skeleton: xr.Dataset, rep: Representation, snaps: list[Snapshot]) -> xr.Dataset:
-    """``skeleton`` with the fields and particles of ``snaps`` (a run's snapshots) added."""
-    ds = skeleton.copy()
+    ds = _skeleton(rep, record, meta)
     info = rep.variable_info()
     dims = rep.field_dims
+    snaps = list(record.iter_snapshots())
     if snaps and snaps[0][0]:
         for name in snaps[0][0]:
             stacked = np.stack([f[name] for f, _ in snaps])
@@ -227,7 +223,8 @@ def write_result(
     like: xr.Dataset | None = None,
 ) -> Path:
     """Write the result of one run to ``path`` atomically, streaming the snapshots from the
-    record's store one at a time (compressed, one chunk per snapshot). ``like``: the same run's
+    record's store one at a time (one chunk per snapshot; compressed where it pays, see
+    :func:`compresses`). ``like``: the same run's
     :func:`build_dataset`, whose attributes and observables are written, so that the file
     and that Dataset are identical (test)."""
     skeleton = _skeleton(rep, record, meta) if like is None else _skeleton_of(like, rep)
@@ -235,7 +232,7 @@ def write_result(
 
 
 def _skeleton_of(ds: xr.Dataset, rep: Representation) -> xr.Dataset:
-    """``ds`` without what :func:`_with_snapshots` added (fields, particles)."""
+    """``ds`` (a :func:`build_dataset`) without its fields and particles."""
     added = [
         name
         for name in ds.data_vars

@@ -12,7 +12,7 @@ import json
 import shutil
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,13 +98,12 @@ def execute_run(
                 # kept in memory for the summary and the figures, which are drawn while a
                 # child process writes the same result to the file (run.beside)
                 ds = build_dataset(rep, record, meta)
-                with beside(write_result, rep, record, meta, result, like=ds, fork=figures):
-                    summary = summarise(ds)
-                    if figures:
-                        figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
-            else:
+                writing = beside(write_result, rep, record, meta, result, like=ds, fork=figures)
+            else:  # large: written first, then read as needed
                 write_result(rep, record, meta, result)
                 ds = stack.enter_context(open_result(result, lazy=True))
+                writing = nullcontext()
+            with writing:
                 summary = summarise(ds)
                 if figures:
                     figs = run_figures(ds, out_dir / "figures", movie=resolved.output.movie)
