@@ -2,9 +2,9 @@
 
 On the central ABM run (201² lattice; 1500 h and 151 snapshots, ``--quick``: 150 h and 16):
 
-* movie frames: painted from the colour table (:class:`oncoscale.viz.movie.PanelPainter`)
-  vs matplotlib's image drawn per panel and frame (the round-4 blitted loop, kept here as the
-  reference), frames only (no encoder); the two frame sets compared pixel by pixel;
+* movie frames: painted from the colour table (:func:`oncoscale.viz.movie.movie_frames`) vs
+  matplotlib's image drawn per panel and frame on the same figure (the round-4 blitted loop,
+  kept here as the reference), frames only (no encoder); the two sets compared pixel by pixel;
 * movie encoding: x264 "ultrafast" (used) vs "medium" (the default before), CPU seconds of
   ffmpeg and PSNR of the decoded frames against the frames sent;
 * the result file: every field zlib level 4 (before) vs level 1 where it saves >= 25 %
@@ -30,41 +30,32 @@ from benchmarks import ratio
 from oncoscale.io.results import COMPLEVEL, compresses
 from oncoscale.io.scenario import load_scenario, resolve
 from oncoscale.viz import oncolytic as figures
-from oncoscale.viz.movie import PanelPainter, rgba_words
+from oncoscale.viz.movie import clock_text, movie_figure, movie_frames
 from oncoscale.viz.style import LABELS, plt
 from oncoscale.workflows.pipeline import simulate
 
 FIELDS = ["u", "i", "z", "phi"]
 
 
-def _panels(ds, images: bool):
-    """The movie's figure: one panel per field (with matplotlib images when ``images``)."""
-    fig, axes = plt.subplots(1, len(FIELDS), figsize=(3.2 * len(FIELDS), 3.4), dpi=90)
-    x, y = ds["x"].values, ds["y"].values
-    extent = [x[0], x[-1], y[0], y[-1]]
-    artists = []
-    for ax, name in zip(axes, FIELDS, strict=True):
-        ax.set_xlim(x[0], x[-1])
-        ax.set_ylim(y[0], y[-1])
-        ax.set_aspect("equal")
-        ax.set_axis_off()
-        if images:
-            vmax = float(ds[name].max()) or 1.0
-            artists.append(ax.imshow(ds[name].isel(t=0).values.T, origin="lower", cmap="magma",
-                                     vmin=0, vmax=vmax, extent=extent, interpolation="nearest",
-                                     animated=True))  # fmt: skip
-    fig.canvas.draw()
-    return fig, axes, artists
-
-
 def matplotlib_frames(ds) -> list[np.ndarray]:
-    """Reference: restore the background, draw each panel's image, copy the RGBA buffer."""
-    fig, _, images = _panels(ds, images=True)
+    """Reference: the movie's figure with an image per panel; per frame restore the
+    background, draw the clock and each panel's image, copy the RGBA buffer."""
+    fig, axes, clock = movie_figure(ds, FIELDS, LABELS)
+    x, y = ds["x"].values, ds["y"].values
+    images = []
+    for ax, name in zip(axes, FIELDS, strict=True):
+        vmax = float(ds[name].max()) or 1.0
+        images.append(ax.imshow(ds[name].isel(t=0).values.T, origin="lower", cmap="magma", vmin=0,
+                                vmax=vmax, extent=[x[0], x[-1], y[0], y[-1]],
+                                interpolation="nearest", animated=True))  # fmt: skip
     canvas = fig.canvas
+    canvas.draw()
     background = canvas.copy_from_bbox(fig.bbox)
     frames = []
     for k in range(ds.sizes["t"]):
         canvas.restore_region(background)
+        clock.set_text(clock_text(ds, k))
+        fig.draw_artist(clock)
         for im, name in zip(images, FIELDS, strict=True):
             im.set_data(ds[name].isel(t=k).values.T)
             im.axes.draw_artist(im)
@@ -73,34 +64,12 @@ def matplotlib_frames(ds) -> list[np.ndarray]:
     return frames
 
 
-def painted_frames(ds) -> list[np.ndarray]:
-    """Used: restore the background, paint each panel from the colour table."""
-    fig, axes, _ = _panels(ds, images=False)
-    canvas = fig.canvas
-    background = canvas.copy_from_bbox(fig.bbox)
-    height = canvas.get_width_height()[1]
-    shape = (ds.sizes["x"], ds.sizes["y"])
-    painters = [
-        PanelPainter(ax, shape, float(ds[name].max()) or 1.0, "magma", height)
-        for ax, name in zip(axes, FIELDS, strict=True)
-    ]
-    frames = []
-    for k in range(ds.sizes["t"]):
-        canvas.restore_region(background)
-        words = rgba_words(canvas)
-        for painter, name in zip(painters, FIELDS, strict=True):
-            painter.paint(words, ds[name].isel(t=k).values)
-        frames.append(np.array(canvas.buffer_rgba()))
-    plt.close(fig)
-    return frames
-
-
-def movie_frames(ds) -> list[np.ndarray]:
+def frames_compared(ds) -> list[np.ndarray]:
     t0 = time.perf_counter()
     reference = matplotlib_frames(ds)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
-    painted = painted_frames(ds)
+    painted = [np.array(frame) for frame in movie_frames(ds, FIELDS, LABELS)]
     t_new = time.perf_counter() - t0
     equal = np.mean([np.array_equal(a, b) for a, b in zip(reference, painted, strict=True)])
     print(f"  {len(painted)} frames of {painted[0].shape[1]}x{painted[0].shape[0]} px: "
@@ -196,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         print("movie frames:")
-        frames = movie_frames(ds)
+        frames = frames_compared(ds)
         print("movie encoding:")
         movie_encoding(frames, folder)
         print("result file (the four fields):")
